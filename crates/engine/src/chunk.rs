@@ -1,0 +1,359 @@
+//! Splitting inputs into chunks that end on line boundaries.
+//!
+//! Every chunk holds whole lines: it ends just after an LF, or at the end of
+//! an input (whose last line may lack its LF). Inputs are read one after the
+//! other, as if concatenated, except that each file's last line stays a line
+//! of its own.
+
+use std::collections::VecDeque;
+use std::io::{ErrorKind, Read};
+use std::ops::{Deref, Range};
+use std::sync::Arc;
+
+use memchr::{memchr, memrchr};
+use memmap2::Mmap;
+
+use crate::input::{self, Compression, InputError, InputSpec, Opened};
+
+/// How to cut inputs into chunks.
+#[derive(Clone, Debug)]
+pub struct ChunkConfig {
+    /// Target size of a chunk read from a memory map.
+    pub mapped_chunk: usize,
+    /// Target size of a chunk read from a stream (a pipe, a decompressor).
+    pub stream_chunk: usize,
+    /// When set, the first line this long or longer (LF excluded) silently
+    /// ends all input, and it and every later byte are never handed out.
+    /// halog does this at 262 144 bytes.
+    pub end_at_line_len: Option<usize>,
+}
+
+impl Default for ChunkConfig {
+    fn default() -> ChunkConfig {
+        ChunkConfig {
+            mapped_chunk: 4 << 20,
+            stream_chunk: 1 << 20,
+            end_at_line_len: None,
+        }
+    }
+}
+
+/// A run of whole lines.
+pub enum Chunk {
+    Mapped { map: Arc<Mmap>, range: Range<usize> },
+    Owned { buf: Vec<u8>, len: usize },
+}
+
+impl Chunk {
+    /// Gives back the chunk's buffer, for reuse by the next stream chunk.
+    pub fn into_buffer(self) -> Vec<u8> {
+        match self {
+            Chunk::Mapped { .. } => Vec::new(),
+            Chunk::Owned { buf, .. } => buf,
+        }
+    }
+}
+
+impl Deref for Chunk {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Chunk::Mapped { map, range } => &map[range.clone()],
+            Chunk::Owned { buf, len } => &buf[..*len],
+        }
+    }
+}
+
+enum Current {
+    Mapped {
+        map: Arc<Mmap>,
+        pos: usize,
+    },
+    Stream {
+        spec: InputSpec,
+        reader: Box<dyn Read + Send>,
+        compression: Compression,
+        /// Bytes read after the last LF of the previous chunk.
+        carry: Vec<u8>,
+        eof: bool,
+    },
+}
+
+/// Produces the chunks of a list of inputs, in order.
+pub struct Chunker {
+    pending: VecDeque<InputSpec>,
+    current: Option<Current>,
+    config: ChunkConfig,
+    ended: bool,
+}
+
+impl Chunker {
+    pub fn new(inputs: Vec<InputSpec>, config: ChunkConfig) -> Chunker {
+        Chunker {
+            pending: inputs.into(),
+            current: None,
+            config,
+            ended: false,
+        }
+    }
+
+    /// The next chunk, or `None` at the end of all inputs. `spare` is an empty
+    /// or recycled buffer that a stream chunk may fill.
+    pub fn next_chunk(&mut self, spare: Vec<u8>) -> Result<Option<Chunk>, InputError> {
+        let mut spare = spare;
+        loop {
+            if self.ended {
+                return Ok(None);
+            }
+            if self.current.is_none() {
+                match self.pending.pop_front() {
+                    None => return Ok(None),
+                    Some(spec) => {
+                        self.current = Some(match input::open(&spec)? {
+                            Opened::Mapped { map, start } => Current::Mapped { map, pos: start },
+                            Opened::Stream {
+                                reader,
+                                compression,
+                            } => Current::Stream {
+                                spec,
+                                reader,
+                                compression,
+                                carry: Vec::new(),
+                                eof: false,
+                            },
+                        });
+                    }
+                }
+            }
+            let chunk = match self.current.as_mut().expect("an input is open") {
+                Current::Mapped { map, pos } => {
+                    next_mapped(map, pos, &self.config).map(|range| Chunk::Mapped {
+                        map: Arc::clone(map),
+                        range,
+                    })
+                }
+                Current::Stream {
+                    spec,
+                    reader,
+                    compression,
+                    carry,
+                    eof,
+                } => {
+                    let filled = fill_stream(reader, carry, eof, &mut spare, &self.config)
+                        .map_err(|e| input::read_error(spec, *compression, e))?;
+                    filled.map(|len| Chunk::Owned {
+                        buf: std::mem::take(&mut spare),
+                        len,
+                    })
+                }
+            };
+            let Some(chunk) = chunk else {
+                self.current = None;
+                continue;
+            };
+            return Ok(Some(self.apply_line_limit(chunk)));
+        }
+    }
+
+    /// Cuts the chunk before the first over-long line, and ends all input
+    /// there.
+    fn apply_line_limit(&mut self, chunk: Chunk) -> Chunk {
+        let Some(limit) = self.config.end_at_line_len else {
+            return chunk;
+        };
+        let Some(start) = first_long_line(&chunk, limit) else {
+            return chunk;
+        };
+        self.ended = true;
+        self.current = None;
+        match chunk {
+            Chunk::Mapped { map, range } => Chunk::Mapped {
+                map,
+                range: range.start..range.start + start,
+            },
+            Chunk::Owned { buf, .. } => Chunk::Owned { buf, len: start },
+        }
+    }
+}
+
+/// The range of the next chunk of a mapped file, or `None` at its end.
+fn next_mapped(map: &Mmap, pos: &mut usize, config: &ChunkConfig) -> Option<Range<usize>> {
+    let len = map.len();
+    if *pos >= len {
+        return None;
+    }
+    let start = *pos;
+    let target = start.saturating_add(config.mapped_chunk.max(1)).min(len);
+    let end = if target >= len {
+        len
+    } else {
+        match memchr(b'\n', &map[target - 1..]) {
+            Some(i) => target + i,
+            None => len,
+        }
+    };
+    *pos = end;
+    Some(start..end)
+}
+
+/// Fills `buf` with the next run of whole lines of a stream; returns its
+/// length, or `None` at the end of the stream.
+fn fill_stream(
+    reader: &mut Box<dyn Read + Send>,
+    carry: &mut Vec<u8>,
+    eof: &mut bool,
+    buf: &mut Vec<u8>,
+    config: &ChunkConfig,
+) -> std::io::Result<Option<usize>> {
+    let block = config.stream_chunk.max(1);
+    let mut filled = carry.len();
+    if buf.len() < block.max(filled) {
+        buf.resize(block.max(filled), 0);
+    }
+    buf[..filled].copy_from_slice(carry);
+    carry.clear();
+    // Bytes before `scanned` are known to hold no LF.
+    let mut scanned = 0;
+    let mut target = block;
+    loop {
+        while filled < target && !*eof {
+            if buf.len() < target {
+                buf.resize(target, 0);
+            }
+            match reader.read(&mut buf[filled..target]) {
+                Ok(0) => *eof = true,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if *eof {
+            return Ok(if filled == 0 { None } else { Some(filled) });
+        }
+        match memrchr(b'\n', &buf[scanned..filled]) {
+            Some(i) => {
+                let end = scanned + i + 1;
+                carry.extend_from_slice(&buf[end..filled]);
+                return Ok(Some(end));
+            }
+            None => {
+                // One line longer than a block. Once it is known to pass the
+                // line limit, the input ends at its start, so stop reading.
+                if let Some(limit) = config.end_at_line_len {
+                    if filled >= limit {
+                        return Ok(Some(filled));
+                    }
+                }
+                scanned = filled;
+                target = filled + block;
+            }
+        }
+    }
+}
+
+/// The start of the first line at least `limit` bytes long (LF excluded).
+///
+/// Such a line covers at least one multiple of `limit / 2`, so looking at the
+/// line around each of those offsets finds it without scanning every byte.
+pub fn first_long_line(data: &[u8], limit: usize) -> Option<usize> {
+    let stride = (limit / 2).max(1);
+    let mut probe = 0;
+    while probe < data.len() {
+        let start = match memrchr(b'\n', &data[..probe]) {
+            Some(i) => i + 1,
+            None => 0,
+        };
+        let end = match memchr(b'\n', &data[probe..]) {
+            Some(i) => probe + i,
+            None => data.len(),
+        };
+        if end - start >= limit {
+            return Some(start);
+        }
+        // The next line starts after `end`; jump to the next probe past it.
+        let next = probe + stride;
+        probe = if end + 1 > next {
+            (end + 1).div_ceil(stride) * stride
+        } else {
+            next
+        };
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive_first_long(data: &[u8], limit: usize) -> Option<usize> {
+        let mut start = 0;
+        for line in data.split(|&b| b == b'\n') {
+            if line.len() >= limit && start <= data.len() {
+                return Some(start);
+            }
+            start += line.len() + 1;
+        }
+        None
+    }
+
+    #[test]
+    fn long_line_probe_matches_naive_scan() {
+        let mut rng = 12345u64;
+        for _ in 0..2000 {
+            let mut data = Vec::new();
+            let lines = (rng % 7) as usize;
+            for _ in 0..lines {
+                rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let len = ((rng >> 33) % 40) as usize;
+                data.extend(std::iter::repeat_n(b'x', len));
+                data.push(b'\n');
+            }
+            if rng & 1 == 0 {
+                data.pop();
+            }
+            for limit in [1usize, 2, 3, 5, 8, 16, 33] {
+                assert_eq!(
+                    first_long_line(&data, limit),
+                    naive_first_long(&data, limit),
+                    "limit {limit} data {:?}",
+                    String::from_utf8_lossy(&data)
+                );
+            }
+        }
+    }
+
+    fn chunks_of(inputs: Vec<InputSpec>, config: ChunkConfig) -> Vec<Vec<u8>> {
+        let mut c = Chunker::new(inputs, config);
+        let mut out = Vec::new();
+        while let Some(ch) = c.next_chunk(Vec::new()).unwrap() {
+            out.push(ch.to_vec());
+        }
+        out
+    }
+
+    #[test]
+    fn chunks_end_on_lines_and_cover_the_file() {
+        let dir = std::env::temp_dir().join(format!("haplog-chunk-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("a.log");
+        let mut data = Vec::new();
+        for i in 0..5000 {
+            data.extend_from_slice(format!("line {i} {}\n", "y".repeat(i % 97)).as_bytes());
+        }
+        data.extend_from_slice(b"last without lf");
+        std::fs::write(&path, &data).unwrap();
+        for size in [1usize, 7, 100, 4096, 1 << 20] {
+            let config = ChunkConfig {
+                mapped_chunk: size,
+                stream_chunk: size,
+                end_at_line_len: None,
+            };
+            let chunks = chunks_of(vec![InputSpec::Path(path.clone())], config);
+            assert_eq!(chunks.concat(), data);
+            for c in &chunks[..chunks.len() - 1] {
+                assert_eq!(c.last(), Some(&b'\n'));
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

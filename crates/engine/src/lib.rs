@@ -1,0 +1,15 @@
+//! The haplog input engine.
+//!
+//! Reads files and standard input (memory-mapped when they are regular files,
+//! block by block otherwise, `.gz` and `.zst` decoded transparently), cuts
+//! them into chunks of whole lines, and folds the chunks on worker threads:
+//! each worker keeps its own state, the caller merges the states, and
+//! anything order-sensitive comes back in input order.
+
+mod chunk;
+mod input;
+mod parallel;
+
+pub use chunk::{first_long_line, Chunk, ChunkConfig, Chunker};
+pub use input::{Compression, InputError, InputSpec};
+pub use parallel::{default_threads, run_ordered};
