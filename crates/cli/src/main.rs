@@ -1,1 +1,91 @@
-fn main(){}
+//! The `haplog` binary: a thin dispatcher over the haplog libraries.
+
+use std::ffi::OsString;
+use std::path::Path;
+
+use clap::{Parser, Subcommand};
+
+mod halog_cmd;
+
+/// Fast HAProxy log analysis: a byte-exact halog drop-in, and more.
+///
+/// Any halog command line works as it is:
+///
+///   haplog -srv -H < haproxy.log          (same bytes as `halog -srv -H`)
+///   haplog -ut -H -m 10 a.log b.log.gz    (named files, .gz and .zst too)
+///   haplog halog -tc < haproxy.log        (the explicit form)
+///
+/// A symlink named `halog` pointing at haplog behaves as halog itself.
+/// Input is parsed on all cores; `--threads N` (or HAPLOG_THREADS) sets the
+/// number of workers.
+#[derive(Parser)]
+#[command(name = "haplog", version, about, long_about, verbatim_doc_comment)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a halog 2.6 command line: `haplog halog -h` lists its options.
+    ///
+    /// Prints exactly what halog 2.6 prints (stdout, stderr and exit code),
+    /// reading standard input, or the files named after the options.
+    #[command(disable_help_flag = true)]
+    Halog {
+        /// halog's options, then optional input files
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+}
+
+fn main() {
+    let mut args: Vec<OsString> = std::env::args_os().collect();
+    let invoked_as = args
+        .first()
+        .and_then(|a| Path::new(a).file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let code = if invoked_as == "halog" {
+        halog_cmd::main(args.split_off(1))
+    } else if args.get(1).is_some_and(|a| a == "halog") {
+        halog_cmd::main(args.split_off(2))
+    } else if args.get(1).is_some_and(|a| is_halog_option(a)) {
+        halog_cmd::main(args.split_off(1))
+    } else {
+        run_subcommand(args)
+    };
+    std::process::exit(code);
+}
+
+/// A first argument that starts with '-' and is not one of haplog's own
+/// top-level flags starts a halog command line.
+fn is_halog_option(arg: &OsString) -> bool {
+    let s = arg.to_string_lossy();
+    s.starts_with('-') && !matches!(s.as_ref(), "-h" | "--help" | "-V" | "--version")
+}
+
+fn run_subcommand(args: Vec<OsString>) -> i32 {
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match cli.command {
+        Command::Halog { args } => halog_cmd::main(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+}

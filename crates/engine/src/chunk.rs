@@ -303,7 +303,9 @@ mod tests {
             let mut data = Vec::new();
             let lines = (rng % 7) as usize;
             for _ in 0..lines {
-                rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                rng = rng
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 let len = ((rng >> 33) % 40) as usize;
                 data.extend(std::iter::repeat_n(b'x', len));
                 data.push(b'\n');

@@ -124,10 +124,7 @@ pub(crate) fn open(spec: &InputSpec) -> Result<Opened, InputError> {
         InputSpec::Stdin => {
             use std::os::fd::AsFd;
             // A duplicate of fd 0, so dropping it never closes stdin itself.
-            let fd = io::stdin()
-                .as_fd()
-                .try_clone_to_owned()
-                .map_err(open_err)?;
+            let fd = io::stdin().as_fd().try_clone_to_owned().map_err(open_err)?;
             let mut file = File::from(fd);
             // A stdin that is not seekable (a pipe) reports an error here.
             let start = file.stream_position().unwrap_or(0);
@@ -150,10 +147,7 @@ pub(crate) fn open(spec: &InputSpec) -> Result<Opened, InputError> {
                 start,
             });
         }
-        let reader = MapReader {
-            map,
-            pos: start,
-        };
+        let reader = MapReader { map, pos: start };
         return Ok(stream(reader, compression));
     }
     let mut buffered = BufReader::with_capacity(1 << 16, file);
@@ -197,7 +191,11 @@ fn stream<R: BufRead + Send + 'static>(inner: R, compression: Compression) -> Op
 
 /// Maps a read error to the right message: a decoder error means damaged
 /// compressed data, anything else is an I/O error.
-pub(crate) fn read_error(spec: &InputSpec, compression: Compression, source: io::Error) -> InputError {
+pub(crate) fn read_error(
+    spec: &InputSpec,
+    compression: Compression,
+    source: io::Error,
+) -> InputError {
     if compression == Compression::None {
         InputError::Read {
             input: spec.clone(),

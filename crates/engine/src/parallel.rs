@@ -203,6 +203,9 @@ mod tests {
         let err = run_ordered(chunker, 2, || (), |_, _| (), |_| ControlFlow::Continue(()))
             .err()
             .expect("an error");
-        assert!(err.to_string().starts_with("/nonexistent/haplog.log: "), "{err}");
+        assert!(
+            err.to_string().starts_with("/nonexistent/haplog.log: "),
+            "{err}"
+        );
     }
 }

@@ -1,0 +1,121 @@
+//! halog 2.6, byte for byte, on the haplog engine.
+//!
+//! [`options::parse`] reads halog's arguments exactly as halog does; [`run`]
+//! reads the input on any number of threads and prints what halog prints.
+//! The semantics (field scanning, integer wrap-around, sort orders, every
+//! quirk) follow halog 2.6; where 2.6 prints memory garbage or crashes for a
+//! combination of output options, we reject it as newer halog does.
+
+use std::io::{self, Write};
+use std::ops::ControlFlow;
+
+use haplog_engine::{run_ordered, ChunkConfig, Chunker, InputError, InputSpec};
+
+pub mod options;
+mod output;
+pub mod process;
+pub mod scan;
+
+pub use options::{parse, Config, Parsed};
+
+/// Why a run could not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// Writing the results failed (a closed pipe shows up here too).
+    #[error("cannot write output: {0}")]
+    Output(#[from] io::Error),
+}
+
+/// Reads `inputs` as one stream and prints halog's results.
+///
+/// `threads` workers parse in parallel; the output does not depend on it.
+/// A run that `-m` can cut short is read on one thread, because where it
+/// stops depends on every line before.
+pub fn run(
+    config: &Config,
+    inputs: Vec<InputSpec>,
+    threads: usize,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), Error> {
+    if config.fast_count && config.invert {
+        // halog answers without reading the input.
+        writeln!(out, "0")?;
+        return Ok(());
+    }
+    let limit_input = !config.fast_count
+        && config.lines_max >= 0
+        && (config.lines_max == 0 || config.line_mode.counts_while_reading());
+    let threads = if limit_input { 1 } else { threads.max(1) };
+    let chunker = Chunker::new(
+        inputs,
+        ChunkConfig {
+            end_at_line_len: Some(process::MAX_LINE),
+            ..ChunkConfig::default()
+        },
+    );
+
+    let mut lines_in = 0u64;
+    let mut write_error: Option<io::Error> = None;
+    let states = run_ordered(
+        chunker,
+        threads,
+        || process::Worker::new(config, limit_input),
+        |worker, chunk| worker.process_chunk(chunk),
+        |chunk_out| {
+            if let Err(e) = emit_in_order(&chunk_out, lines_in, out, err) {
+                write_error = Some(e);
+                return ControlFlow::Break(());
+            }
+            lines_in += chunk_out.lines;
+            if chunk_out.stop {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        },
+    )?;
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    let mut states = states.into_iter();
+    let mut total = states.next().expect("at least one worker");
+    for other in states {
+        total.merge(other);
+    }
+    if config.fast_count {
+        total.lines_out = match config.lines_max {
+            max if max >= 0 => lines_in.min(max as u64),
+            _ => lines_in,
+        };
+    }
+    output::write_final(config, &total, lines_in, out, err)?;
+    Ok(())
+}
+
+/// Writes what a chunk printed, and its messages with their line numbers.
+fn emit_in_order(
+    chunk: &process::ChunkOutput,
+    lines_before: u64,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> io::Result<()> {
+    out.write_all(&chunk.stdout)?;
+    for message in &chunk.messages {
+        match message {
+            process::Message::Truncated { line, text } => {
+                write!(
+                    err,
+                    "Truncated line {}: ",
+                    (lines_before + line) as u32 as i32
+                )?;
+                err.write_all(&chunk.message_text[text.clone()])?;
+                err.write_all(b"\n")?;
+            }
+            process::Message::Plain { text } => err.write_all(&chunk.message_text[text.clone()])?,
+        }
+    }
+    Ok(())
+}
