@@ -72,10 +72,10 @@ fn take_threads(args: Vec<OsString>) -> Result<(Vec<OsString>, usize), String> {
                 it.next()
                     .ok_or("--threads needs a number of worker threads, e.g. --threads 2")?,
             )
-        } else if let Some(v) = bytes.strip_prefix(b"--threads=") {
-            Some(OsString::from_vec(v.to_vec()))
         } else {
-            None
+            bytes
+                .strip_prefix(b"--threads=")
+                .map(|v| OsString::from_vec(v.to_vec()))
         };
         match value {
             Some(v) => {

@@ -50,7 +50,7 @@ fn main() {
         halog_cmd::main(args.split_off(1))
     } else if args.get(1).is_some_and(|a| a == "halog") {
         halog_cmd::main(args.split_off(2))
-    } else if args.get(1).is_some_and(|a| is_halog_option(a)) {
+    } else if args.get(1).is_some_and(is_halog_option) {
         halog_cmd::main(args.split_off(1))
     } else {
         run_subcommand(args)

@@ -29,10 +29,16 @@ pub struct ChunkConfig {
 }
 
 impl Default for ChunkConfig {
+    /// 4 MiB chunks from maps, 1 MiB from streams. `HAPLOG_CHUNK_BYTES`
+    /// overrides both: tests use tiny chunks to exercise merging.
     fn default() -> ChunkConfig {
+        let forced = std::env::var("HAPLOG_CHUNK_BYTES")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|&n| n > 0);
         ChunkConfig {
-            mapped_chunk: 4 << 20,
-            stream_chunk: 1 << 20,
+            mapped_chunk: forced.unwrap_or(4 << 20),
+            stream_chunk: forced.unwrap_or(1 << 20),
             end_at_line_len: None,
         }
     }
