@@ -551,7 +551,15 @@ fn haplog_matches_real_halog_on_random_logs() {
                 continue;
             }
             let threads = rng.pick(&["1", "2", "3"]).to_string();
-            let chunk = rng.pick(&["97", "4096", "65536", "1048576"]).to_string();
+            // -cc reads two bytes past a line whose code has one character
+            // and ends the line: halog sees whatever its buffer holds next,
+            // we see the next line of the chunk. Small chunks would make that
+            // undefined read differ, so -cc runs keep whole files in a chunk.
+            let chunk = if args.iter().any(|a| a == "-cc") {
+                "1048576".to_string()
+            } else {
+                rng.pick(&["97", "4096", "65536", "1048576"]).to_string()
+            };
             let env = [("HAPLOG_THREADS", threads), ("HAPLOG_CHUNK_BYTES", chunk)];
             // `haplog ARGS` is halog when ARGS starts with a halog option;
             // `haplog halog ARGS` always is.

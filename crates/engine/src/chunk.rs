@@ -51,12 +51,37 @@ pub enum Chunk {
 }
 
 impl Chunk {
-    /// Gives back the chunk's buffer, for reuse by the next stream chunk.
-    pub fn into_buffer(self) -> Vec<u8> {
+    /// Done with the chunk: gives back its buffer for the next stream chunk,
+    /// or lets the pages of a mapped chunk go, so that a pass over a large
+    /// file holds no more of it in memory than the chunks in flight.
+    pub fn recycle(self) -> Vec<u8> {
         match self {
-            Chunk::Mapped { .. } => Vec::new(),
+            Chunk::Mapped { map, range } => {
+                release_pages(&map, range);
+                Vec::new()
+            }
             Chunk::Owned { buf, .. } => buf,
         }
+    }
+}
+
+/// Drops the whole pages inside `range` from this process's mapping. The
+/// file stays in the page cache, and a later read of the same bytes (the
+/// partial pages at either end are shared with neighbouring chunks) would
+/// fault them back in unchanged: the map is read-only.
+fn release_pages(map: &Mmap, range: Range<usize>) {
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    let page = if page > 0 { page as usize } else { 4096 };
+    let start = range.start.div_ceil(page) * page;
+    let end = range.end / page * page;
+    if end > start {
+        // SAFETY: MADV_DONTNEED on a private read-only file mapping only
+        // drops page-table entries; no reference into the dropped range
+        // outlives this chunk, and re-reading it would see the same data.
+        let _ = unsafe {
+            map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
+        };
     }
 }
 

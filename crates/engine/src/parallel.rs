@@ -56,7 +56,7 @@ where
         let mut spare = Vec::new();
         while let Some(chunk) = chunker.next_chunk(spare)? {
             let result = process(&mut state, &chunk);
-            spare = chunk.into_buffer();
+            spare = chunk.recycle();
             if consume(result).is_break() {
                 break;
             }
@@ -120,21 +120,18 @@ where
 
         let mut waiting = BTreeMap::new();
         let mut next = 0u64;
-        let mut token_tx = Some(token_tx);
         'results: for (seq, result, chunk) in result_rx.iter() {
             waiting.insert(seq, (result, chunk));
             while let Some((result, chunk)) = waiting.remove(&next) {
                 next += 1;
                 let flow = consume(result);
-                if let Some(tx) = &token_tx {
-                    let _ = tx.send(chunk.into_buffer());
-                }
+                let _ = token_tx.send(chunk.recycle());
                 if flow.is_break() {
-                    token_tx = None;
                     break 'results;
                 }
             }
         }
+        // Dropping the token sender stops the reader if we broke early.
         drop(token_tx);
         drop(result_rx);
         let states = workers

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs every check haplog has, the way CI does (.ci/run calls this).
+# Installs what the tests need when it is missing: Debian's haproxy package,
+# whose /usr/sbin/halog is the reference the differential test runs against.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x /usr/sbin/halog ]; then
+    echo "test.sh: installing Debian's haproxy for /usr/sbin/halog" >&2
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq haproxy >/dev/null
+fi
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+# Release mode: the integration tests run the binary thousands of times.
+cargo test --release --workspace
