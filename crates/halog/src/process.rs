@@ -607,33 +607,25 @@ impl<'c> Worker<'c> {
             }
         } else {
             let bytes_field = field_start(text, last, 3);
-            let mut e = field_start(text, bytes_field, 7);
-            // The request is the first field starting with '"' (or '\"' from
-            // syslog daemons that escape quotes); captures come before it.
-            while e < len && text[e] != b'"' {
-                if text[e] == b'\\' && line.peek(e + 1) == b'"' {
-                    break;
-                }
-                e = field_start(text, e, 2);
-            }
-            if e >= len {
+            let first = field_start(text, bytes_field, 7);
+            // The request is the first field at or after `first` starting
+            // with '"' (or '\"' from syslog daemons that escape quotes);
+            // captures come before it.
+            let Some(e) = request_field(text, first) else {
                 self.truncated(out, number, line);
                 return;
-            }
+            };
             let mut b = field_start(text, e, 2);
             if b >= len {
                 b = e;
             }
-            let keep_query = self.config.preserve_query;
-            let mut end = b;
-            while end < len {
-                let ch = text[end];
-                if ch == b' ' || (!keep_query && (ch == b'?' || ch == b';')) {
-                    break;
-                }
-                end += 1;
-            }
-            &text[b..end]
+            let rest = &text[b..];
+            let end = if self.config.preserve_query {
+                memchr::memchr(b' ', rest)
+            } else {
+                memchr::memchr3(b' ', b'?', b';', rest)
+            };
+            &rest[..end.unwrap_or(rest.len())]
         };
         self.urls.entry_ref(key).or_default().merge(&stats);
     }
@@ -702,6 +694,32 @@ impl<'c> Worker<'c> {
     }
 }
 
+/// The first field at or after the field starting at `first` that starts
+/// with '"' or with '\"', as halog finds by stepping field by field.
+///
+/// Fields are separated by spaces only, so such a field starts at a quote
+/// that is at `first` or follows a space, or at a backslash placed there and
+/// followed by a quote. The first such quote is the first such field.
+#[inline]
+fn request_field(text: &[u8], first: usize) -> Option<usize> {
+    if first >= text.len() {
+        return None;
+    }
+    let at_field_start = |p: usize| p == first || text[p - 1] == b' ';
+    let mut from = first;
+    while let Some(i) = memchr::memchr(b'"', &text[from..]) {
+        let q = from + i;
+        if at_field_start(q) {
+            return Some(q);
+        }
+        if text[q - 1] == b'\\' && at_field_start(q - 1) {
+            return Some(q - 1);
+        }
+        from = q + 1;
+    }
+    None
+}
+
 #[inline]
 fn bump(map: &mut HashMap<i32, u32>, key: i32) {
     let e = map.entry(key).or_insert(0);
@@ -712,4 +730,32 @@ fn bump(map: &mut HashMap<i32, u32>, key: i32) {
 fn count_lines(chunk: &[u8]) -> u64 {
     let lfs = memchr::memchr_iter(b'\n', chunk).count() as u64;
     lfs + u64::from(chunk.last().is_some_and(|&b| b != b'\n'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// halog's own walk: field by field until one starts with '"' or '\"'.
+    fn request_field_by_steps(text: &[u8], mut e: usize) -> Option<usize> {
+        while e < text.len() && text[e] != b'"' {
+            if text[e] == b'\\' && text.get(e + 1) == Some(&b'"') {
+                break;
+            }
+            e = field_start(text, e, 2);
+        }
+        (e < text.len()).then_some(e)
+    }
+
+    proptest! {
+        #[test]
+        fn request_field_matches_field_walk(
+            text in proptest::collection::vec(prop::sample::select(b" \"\\a{|}".to_vec()), 0..40),
+            skip in 0i32..4,
+        ) {
+            let first = field_start(&text, 0, skip + 1);
+            prop_assert_eq!(request_field(&text, first), request_field_by_steps(&text, first));
+        }
+    }
 }
