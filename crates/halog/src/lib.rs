@@ -103,19 +103,56 @@ fn emit_in_order(
     err: &mut dyn Write,
 ) -> io::Result<()> {
     out.write_all(&chunk.stdout)?;
+    if chunk.messages.is_empty() {
+        return Ok(());
+    }
+    // Built in one buffer: a chunk of a TCP log can hold thousands of
+    // "Truncated line" messages.
+    let mut text = Vec::with_capacity(chunk.message_text.len() + 32 * chunk.messages.len());
     for message in &chunk.messages {
         match message {
-            process::Message::Truncated { line, text } => {
-                write!(
-                    err,
-                    "Truncated line {}: ",
-                    (lines_before + line) as u32 as i32
-                )?;
-                err.write_all(&chunk.message_text[text.clone()])?;
-                err.write_all(b"\n")?;
+            process::Message::Truncated { line, text: range } => {
+                text.extend_from_slice(b"Truncated line ");
+                push_c_int(&mut text, (lines_before + line) as u32 as i32);
+                text.extend_from_slice(b": ");
+                text.extend_from_slice(&chunk.message_text[range.clone()]);
+                text.push(b'\n');
             }
-            process::Message::Plain { text } => err.write_all(&chunk.message_text[text.clone()])?,
+            process::Message::Plain { text: range } => {
+                text.extend_from_slice(&chunk.message_text[range.clone()])
+            }
         }
     }
-    Ok(())
+    err.write_all(&text)
+}
+
+/// Appends `v` in decimal, as C's `%d`.
+fn push_c_int(out: &mut Vec<u8>, v: i32) {
+    let mut digits = [0u8; 11];
+    let mut i = digits.len();
+    let mut n = v.unsigned_abs();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn c_int_formatting() {
+        for v in [0, 7, -1, 10, 12345, i32::MAX, i32::MIN] {
+            let mut out = Vec::new();
+            super::push_c_int(&mut out, v);
+            assert_eq!(out, v.to_string().into_bytes());
+        }
+    }
 }
