@@ -198,8 +198,7 @@ mod tests {
             ChunkConfig::default(),
         );
         let err = run_ordered(chunker, 2, || (), |_, _| (), |_| ControlFlow::Continue(()))
-            .err()
-            .expect("an error");
+            .expect_err("a missing file is an error");
         assert!(
             err.to_string().starts_with("/nonexistent/haplog.log: "),
             "{err}"
