@@ -32,6 +32,12 @@ pub fn main(args: Vec<OsString>) -> i32 {
         }
     };
     let inputs = inputs_from(&args[..consumed], &args[consumed..]);
+    // A named file that cannot be read is a usage error: refuse it before
+    // printing anything.
+    if let Some(e) = inputs.iter().find_map(|input| input.check().err()) {
+        eprintln!("haplog: {e}");
+        return 2;
+    }
 
     let stdout = io::stdout().lock();
     let stderr = io::stderr().lock();
@@ -40,8 +46,19 @@ pub fn main(args: Vec<OsString>) -> i32 {
     let result = haplog_halog::run(&config, inputs, threads, &mut out, &mut err);
     let flushed = out.flush().and(err.flush());
     match (result, flushed) {
-        (Ok(()), Ok(())) => 0,
-        (Err(haplog_halog::Error::Output(e)), _) | (Ok(()), Err(e)) => {
+        (Ok(finished), Ok(())) => {
+            // An input that failed part way: its readable lines are in the
+            // results above, but the answer is incomplete.
+            for e in &finished.input_errors {
+                eprintln!("haplog: {e}");
+            }
+            if finished.input_errors.is_empty() {
+                0
+            } else {
+                2
+            }
+        }
+        (Err(haplog_halog::Error::Output(e)), _) | (Ok(_), Err(e)) => {
             // A reader that went away (`| head`) is a normal end.
             if e.kind() == io::ErrorKind::BrokenPipe {
                 0
@@ -50,11 +67,6 @@ pub fn main(args: Vec<OsString>) -> i32 {
                 eprintln!("haplog: cannot write output: {e}");
                 2
             }
-        }
-        (Err(e), _) => {
-            let _ = err.flush();
-            eprintln!("haplog: {e}");
-            2
         }
     }
 }

@@ -116,6 +116,7 @@ pub struct Chunker {
     current: Option<Current>,
     config: ChunkConfig,
     ended: bool,
+    errors: Vec<InputError>,
 }
 
 impl Chunker {
@@ -125,22 +126,35 @@ impl Chunker {
             current: None,
             config,
             ended: false,
+            errors: Vec::new(),
         }
     }
 
     /// The next chunk, or `None` at the end of all inputs. `spare` is an empty
     /// or recycled buffer that a stream chunk may fill.
-    pub fn next_chunk(&mut self, spare: Vec<u8>) -> Result<Option<Chunk>, InputError> {
+    ///
+    /// An input that cannot be opened is skipped, and one that fails part
+    /// way (a truncated `.gz`) ends with the lines read before the damage;
+    /// either way the error is kept for [`Chunker::take_errors`], so one bad
+    /// file neither hides the others nor loses what could be read.
+    pub fn next_chunk(&mut self, spare: Vec<u8>) -> Option<Chunk> {
         let mut spare = spare;
         loop {
             if self.ended {
-                return Ok(None);
+                return None;
             }
             if self.current.is_none() {
                 match self.pending.pop_front() {
-                    None => return Ok(None),
+                    None => return None,
                     Some(spec) => {
-                        self.current = Some(match input::open(&spec)? {
+                        let opened = match input::open(&spec) {
+                            Ok(opened) => opened,
+                            Err(e) => {
+                                self.errors.push(e);
+                                continue;
+                            }
+                        };
+                        self.current = Some(match opened {
                             Opened::Mapped { map, start } => Current::Mapped { map, pos: start },
                             Opened::Stream {
                                 reader,
@@ -170,8 +184,12 @@ impl Chunker {
                     carry,
                     eof,
                 } => {
-                    let filled = fill_stream(reader, carry, eof, &mut spare, &self.config)
-                        .map_err(|e| input::read_error(spec, *compression, e))?;
+                    let mut failure = None;
+                    let filled =
+                        fill_stream(reader, carry, eof, &mut spare, &self.config, &mut failure);
+                    if let Some(e) = failure {
+                        self.errors.push(input::read_error(spec, *compression, e));
+                    }
                     filled.map(|len| Chunk::Owned {
                         buf: std::mem::take(&mut spare),
                         len,
@@ -182,8 +200,13 @@ impl Chunker {
                 self.current = None;
                 continue;
             };
-            return Ok(Some(self.apply_line_limit(chunk)));
+            return Some(self.apply_line_limit(chunk));
         }
+    }
+
+    /// The inputs that could not be opened or read to their end, so far.
+    pub fn take_errors(&mut self) -> Vec<InputError> {
+        std::mem::take(&mut self.errors)
     }
 
     /// Cuts the chunk before the first over-long line, and ends all input
@@ -228,14 +251,16 @@ fn next_mapped(map: &Mmap, pos: &mut usize, config: &ChunkConfig) -> Option<Rang
 }
 
 /// Fills `buf` with the next run of whole lines of a stream; returns its
-/// length, or `None` at the end of the stream.
+/// length, or `None` at the end of the stream. A read error ends the stream
+/// as if it were its end, and is left in `failure`.
 fn fill_stream(
     reader: &mut Box<dyn Read + Send>,
     carry: &mut Vec<u8>,
     eof: &mut bool,
     buf: &mut Vec<u8>,
     config: &ChunkConfig,
-) -> std::io::Result<Option<usize>> {
+    failure: &mut Option<std::io::Error>,
+) -> Option<usize> {
     let block = config.stream_chunk.max(1);
     let mut filled = carry.len();
     if buf.len() < block.max(filled) {
@@ -255,24 +280,27 @@ fn fill_stream(
                 Ok(0) => *eof = true,
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+                Err(e) => {
+                    *failure = Some(e);
+                    *eof = true;
+                }
             }
         }
         if *eof {
-            return Ok(if filled == 0 { None } else { Some(filled) });
+            return if filled == 0 { None } else { Some(filled) };
         }
         match memrchr(b'\n', &buf[scanned..filled]) {
             Some(i) => {
                 let end = scanned + i + 1;
                 carry.extend_from_slice(&buf[end..filled]);
-                return Ok(Some(end));
+                return Some(end);
             }
             None => {
                 // One line longer than a block. Once it is known to pass the
                 // line limit, the input ends at its start, so stop reading.
                 if let Some(limit) = config.end_at_line_len {
                     if filled >= limit {
-                        return Ok(Some(filled));
+                        return Some(filled);
                     }
                 }
                 scanned = filled;
@@ -358,7 +386,7 @@ mod tests {
     fn chunks_of(inputs: Vec<InputSpec>, config: ChunkConfig) -> Vec<Vec<u8>> {
         let mut c = Chunker::new(inputs, config);
         let mut out = Vec::new();
-        while let Some(ch) = c.next_chunk(Vec::new()).unwrap() {
+        while let Some(ch) = c.next_chunk(Vec::new()) {
             out.push(ch.to_vec());
         }
         out
@@ -387,6 +415,81 @@ mod tests {
                 assert_eq!(c.last(), Some(&b'\n'));
             }
         }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn numbered_lines(n: usize) -> Vec<u8> {
+        (0..n)
+            .flat_map(|i| format!("line {i} {}\n", "z".repeat(i % 31)).into_bytes())
+            .collect()
+    }
+
+    #[test]
+    fn gzip_and_zstd_files_read_as_their_text() {
+        use std::io::Write;
+        let dir = std::env::temp_dir().join(format!("haplog-chunk-z-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let data = numbered_lines(20_000);
+        let gz = dir.join("a.log.gz");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(&data).unwrap();
+        std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+        let zst = dir.join("a.log.zst");
+        std::fs::write(&zst, zstd::encode_all(&data[..], 1).unwrap()).unwrap();
+        for path in [gz, zst] {
+            let config = ChunkConfig {
+                mapped_chunk: 4096,
+                stream_chunk: 4096,
+                end_at_line_len: None,
+            };
+            let mut chunker = Chunker::new(vec![InputSpec::Path(path.clone())], config);
+            let mut read = Vec::new();
+            while let Some(chunk) = chunker.next_chunk(Vec::new()) {
+                assert_eq!(chunk.last(), Some(&b'\n'), "{}", path.display());
+                read.extend_from_slice(&chunk);
+            }
+            assert!(chunker.take_errors().is_empty());
+            assert!(read == data, "{} decodes to its text", path.display());
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_truncated_gzip_keeps_its_readable_lines_and_says_so() {
+        use std::io::Write;
+        let dir = std::env::temp_dir().join(format!("haplog-chunk-cut-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let data = numbered_lines(50_000);
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(&data).unwrap();
+        let full = enc.finish().unwrap();
+        let cut = dir.join("cut.log.gz");
+        std::fs::write(&cut, &full[..full.len() / 2]).unwrap();
+        let after = dir.join("after.log");
+        std::fs::write(&after, b"after\n").unwrap();
+        let mut chunker = Chunker::new(
+            vec![InputSpec::Path(cut.clone()), InputSpec::Path(after)],
+            ChunkConfig::default(),
+        );
+        let mut read = Vec::new();
+        while let Some(chunk) = chunker.next_chunk(Vec::new()) {
+            read.extend_from_slice(&chunk);
+        }
+        // Most of the first half of the text, a prefix of it, then the next file.
+        let (got, next) = read.split_at(read.len() - b"after\n".len());
+        assert_eq!(next, b"after\n");
+        assert!(got.len() > data.len() / 4, "read only {} bytes", got.len());
+        assert!(data.starts_with(got));
+        let errors = chunker.take_errors();
+        assert_eq!(errors.len(), 1);
+        let message = errors[0].to_string();
+        assert!(
+            message.starts_with(&format!(
+                "{}: truncated or corrupt gzip data",
+                cut.display()
+            )),
+            "{message}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

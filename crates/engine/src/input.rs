@@ -31,6 +31,21 @@ impl InputSpec {
             InputSpec::Path(PathBuf::from(arg))
         }
     }
+
+    /// Checks that a named file opens and is not a directory, so that a
+    /// command can refuse a bad argument before it reads or prints anything.
+    pub fn check(&self) -> Result<(), InputError> {
+        match self {
+            InputSpec::Stdin => Ok(()),
+            InputSpec::Path(path) => {
+                let file = File::open(path).map_err(|source| InputError::Open {
+                    input: self.clone(),
+                    source,
+                })?;
+                check_not_dir(&file, path, self)
+            }
+        }
+    }
 }
 
 impl fmt::Display for InputSpec {

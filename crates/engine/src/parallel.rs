@@ -8,7 +8,6 @@
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
-use std::sync::Mutex;
 
 use crossbeam_channel::{bounded, unbounded};
 
@@ -30,6 +29,13 @@ pub fn default_threads() -> usize {
         .unwrap_or(1)
 }
 
+/// What a run leaves: the workers' states, and the inputs that could not be
+/// read (whose readable lines were processed all the same).
+pub struct Outcome<W> {
+    pub states: Vec<W>,
+    pub input_errors: Vec<InputError>,
+}
+
 /// Runs `process` over every chunk and returns the workers' states.
 ///
 /// `consume` sees each chunk's result in input order; returning
@@ -43,7 +49,7 @@ pub fn run_ordered<W, R, Init, Process, Consume>(
     init: Init,
     process: Process,
     mut consume: Consume,
-) -> Result<Vec<W>, InputError>
+) -> Outcome<W>
 where
     W: Send,
     R: Send,
@@ -54,14 +60,17 @@ where
     if threads <= 1 {
         let mut state = init();
         let mut spare = Vec::new();
-        while let Some(chunk) = chunker.next_chunk(spare)? {
+        while let Some(chunk) = chunker.next_chunk(spare) {
             let result = process(&mut state, &chunk);
             spare = chunk.recycle();
             if consume(result).is_break() {
                 break;
             }
         }
-        return Ok(vec![state]);
+        return Outcome {
+            states: vec![state],
+            input_errors: chunker.take_errors(),
+        };
     }
 
     // Chunks that may exist at once: this bounds memory for stream inputs
@@ -73,28 +82,21 @@ where
     for _ in 0..in_flight {
         token_tx.send(Vec::new()).expect("token channel has room");
     }
-    let read_error: Mutex<Option<InputError>> = Mutex::new(None);
 
     std::thread::scope(|scope| {
-        let read_error = &read_error;
-        scope.spawn(move || {
+        let reader = scope.spawn(move || {
             let mut seq = 0u64;
             // Ends when the consumer drops the token sender (it stopped early).
             while let Ok(spare) = token_rx.recv() {
-                match chunker.next_chunk(spare) {
-                    Ok(Some(chunk)) => {
-                        if work_tx.send((seq, chunk)).is_err() {
-                            break;
-                        }
-                        seq += 1;
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        *read_error.lock().expect("read error slot") = Some(e);
-                        break;
-                    }
+                let Some(chunk) = chunker.next_chunk(spare) else {
+                    break;
+                };
+                if work_tx.send((seq, chunk)).is_err() {
+                    break;
                 }
+                seq += 1;
             }
+            chunker.take_errors()
         });
 
         let workers: Vec<_> = (0..threads)
@@ -138,9 +140,9 @@ where
             .into_iter()
             .map(|w| w.join().expect("worker thread panicked"))
             .collect();
-        match read_error.lock().expect("read error slot").take() {
-            Some(e) => Err(e),
-            None => Ok(states),
+        Outcome {
+            states,
+            input_errors: reader.join().expect("reader thread panicked"),
         }
     })
 }
@@ -184,7 +186,7 @@ mod tests {
                     ControlFlow::Continue(())
                 },
             )
-            .unwrap();
+            .states;
             assert_eq!(seen, (0..20000).collect::<Vec<u64>>());
             assert_eq!(states.iter().sum::<u64>(), (0..20000u64).sum());
         }
@@ -192,16 +194,34 @@ mod tests {
     }
 
     #[test]
-    fn missing_file_names_it() {
-        let chunker = Chunker::new(
-            vec![InputSpec::Path("/nonexistent/haplog.log".into())],
-            ChunkConfig::default(),
-        );
-        let err = run_ordered(chunker, 2, || (), |_, _| (), |_| ControlFlow::Continue(()))
-            .expect_err("a missing file is an error");
-        assert!(
-            err.to_string().starts_with("/nonexistent/haplog.log: "),
-            "{err}"
-        );
+    fn a_missing_file_is_reported_and_the_others_are_read() {
+        let dir = std::env::temp_dir().join(format!("haplog-par-miss-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("one.log");
+        std::fs::write(&path, "a\nb\n").unwrap();
+        for threads in [1, 2] {
+            let chunker = Chunker::new(
+                vec![
+                    InputSpec::Path("/nonexistent/haplog.log".into()),
+                    InputSpec::Path(path.clone()),
+                ],
+                ChunkConfig::default(),
+            );
+            let outcome = run_ordered(
+                chunker,
+                threads,
+                || 0usize,
+                |n, chunk| *n += chunk.len(),
+                |_| ControlFlow::Continue(()),
+            );
+            assert_eq!(outcome.states.iter().sum::<usize>(), 4);
+            assert_eq!(outcome.input_errors.len(), 1);
+            let message = outcome.input_errors[0].to_string();
+            assert!(
+                message.starts_with("/nonexistent/haplog.log: "),
+                "{message}"
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -21,11 +21,18 @@ pub use options::{parse, Config, Parsed};
 /// Why a run could not finish.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error(transparent)]
-    Input(#[from] InputError),
     /// Writing the results failed (a closed pipe shows up here too).
     #[error("cannot write output: {0}")]
     Output(#[from] io::Error),
+}
+
+/// How a run ended, when its results were written.
+#[derive(Debug, Default)]
+pub struct Finished {
+    /// Inputs that could not be opened, or failed part way (a truncated
+    /// `.gz`). The lines read before a failure are in the results; a caller
+    /// should still report these and exit with an error.
+    pub input_errors: Vec<InputError>,
 }
 
 /// Reads `inputs` as one stream and prints halog's results.
@@ -39,11 +46,11 @@ pub fn run(
     threads: usize,
     out: &mut dyn Write,
     err: &mut dyn Write,
-) -> Result<(), Error> {
+) -> Result<Finished, Error> {
     if config.fast_count && config.invert {
         // halog answers without reading the input.
         writeln!(out, "0")?;
-        return Ok(());
+        return Ok(Finished::default());
     }
     let limit_input = !config.fast_count
         && config.lines_max >= 0
@@ -59,7 +66,7 @@ pub fn run(
 
     let mut lines_in = 0u64;
     let mut write_error: Option<io::Error> = None;
-    let states = run_ordered(
+    let outcome = run_ordered(
         chunker,
         threads,
         || process::Worker::new(config, limit_input),
@@ -76,11 +83,11 @@ pub fn run(
                 ControlFlow::Continue(())
             }
         },
-    )?;
+    );
     if let Some(e) = write_error {
         return Err(e.into());
     }
-    let mut states = states.into_iter();
+    let mut states = outcome.states.into_iter();
     let mut total = states.next().expect("at least one worker");
     for other in states {
         total.merge(other);
@@ -92,7 +99,9 @@ pub fn run(
         };
     }
     output::write_final(config, &total, lines_in, out, err)?;
-    Ok(())
+    Ok(Finished {
+        input_errors: outcome.input_errors,
+    })
 }
 
 /// Writes what a chunk printed, and its messages with their line numbers.

@@ -1,0 +1,6 @@
+//! haplog's command-line behaviour, end to end: one test binary, as
+//! ripgrep does, so the suite links once.
+
+mod halog_diff;
+mod halog_golden;
+mod inputs;
