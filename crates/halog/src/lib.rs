@@ -52,9 +52,7 @@ pub fn run(
         writeln!(out, "0")?;
         return Ok(Finished::default());
     }
-    let limit_input = !config.fast_count
-        && config.lines_max >= 0
-        && (config.lines_max == 0 || config.line_mode.counts_while_reading());
+    let limit_input = limits_input(config);
     let threads = if limit_input { 1 } else { threads.max(1) };
     let chunker = Chunker::new(
         inputs,
@@ -71,23 +69,107 @@ pub fn run(
         threads,
         || process::Worker::new(config, limit_input),
         |worker, chunk| worker.process_chunk(chunk),
-        |chunk_out| {
-            if let Err(e) = emit_in_order(&chunk_out, lines_in, out, err) {
-                write_error = Some(e);
-                return ControlFlow::Break(());
-            }
-            lines_in += chunk_out.lines;
-            if chunk_out.stop {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
-        },
+        |chunk_out| consume(&chunk_out, &mut lines_in, &mut write_error, out, err),
     );
     if let Some(e) = write_error {
         return Err(e.into());
     }
-    let mut states = outcome.states.into_iter();
+    finish(config, outcome.states, lines_in, out, err)?;
+    Ok(Finished {
+        input_errors: outcome.input_errors,
+    })
+}
+
+/// Runs halog over `data` held in memory, cut into chunks after the line
+/// ends listed in `cuts` (offsets into `data`), the chunks dealt round-robin
+/// to `workers` worker states that are then merged: the parallel path made
+/// deterministic, for fuzzing and for tests that the result does not depend
+/// on where chunks end or how many workers share them.
+pub fn run_in_memory(
+    config: &Config,
+    data: &[u8],
+    cuts: &[usize],
+    workers: usize,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> io::Result<()> {
+    if config.fast_count && config.invert {
+        return writeln!(out, "0");
+    }
+    let limit_input = limits_input(config);
+    let workers = if limit_input { 1 } else { workers.max(1) };
+    let data = match haplog_engine::first_long_line(data, process::MAX_LINE) {
+        Some(end) => &data[..end],
+        None => data,
+    };
+    let mut bounds: Vec<usize> = cuts
+        .iter()
+        .copied()
+        .filter(|&c| c > 0 && c < data.len() && data[c - 1] == b'\n')
+        .collect();
+    bounds.sort_unstable();
+    bounds.dedup();
+    bounds.push(data.len());
+    let mut states: Vec<_> = (0..workers)
+        .map(|_| process::Worker::new(config, limit_input))
+        .collect();
+    let mut lines_in = 0u64;
+    let mut write_error = None;
+    let mut start = 0;
+    for (i, &end) in bounds.iter().enumerate() {
+        if end == start {
+            continue;
+        }
+        let chunk_out = states[i % workers].process_chunk(&data[start..end]);
+        start = end;
+        if consume(&chunk_out, &mut lines_in, &mut write_error, out, err).is_break() {
+            break;
+        }
+    }
+    if let Some(e) = write_error {
+        return Err(e);
+    }
+    finish(config, states, lines_in, out, err)
+}
+
+/// Whether `-m` can stop reading, so lines must be read on one thread in
+/// order.
+fn limits_input(config: &Config) -> bool {
+    !config.fast_count
+        && config.lines_max >= 0
+        && (config.lines_max == 0 || config.line_mode.counts_while_reading())
+}
+
+/// Takes one chunk's ordered output; breaks when `-m` ended the input or
+/// the output cannot be written.
+fn consume(
+    chunk_out: &process::ChunkOutput,
+    lines_in: &mut u64,
+    write_error: &mut Option<io::Error>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> ControlFlow<()> {
+    if let Err(e) = emit_in_order(chunk_out, *lines_in, out, err) {
+        *write_error = Some(e);
+        return ControlFlow::Break(());
+    }
+    *lines_in += chunk_out.lines;
+    if chunk_out.stop {
+        ControlFlow::Break(())
+    } else {
+        ControlFlow::Continue(())
+    }
+}
+
+/// Merges the workers' states and prints the final output.
+fn finish(
+    config: &Config,
+    states: Vec<process::Worker<'_>>,
+    lines_in: u64,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> io::Result<()> {
+    let mut states = states.into_iter();
     let mut total = states.next().expect("at least one worker");
     for other in states {
         total.merge(other);
@@ -98,10 +180,7 @@ pub fn run(
             _ => lines_in,
         };
     }
-    output::write_final(config, &total, lines_in, out, err)?;
-    Ok(Finished {
-        input_errors: outcome.input_errors,
-    })
+    output::write_final(config, &total, lines_in, out, err)
 }
 
 /// Writes what a chunk printed, and its messages with their line numbers.

@@ -4,8 +4,7 @@ use hashbrown::HashMap;
 
 use crate::options::{Config, LineMode};
 use crate::scan::{
-    accept_date_fields, accept_time_of_day, field_start, field_stop, quantize, scan_timers, str2ic,
-    DateFields, Line,
+    accept_date_fields, accept_time_of_day, quantize, scan_timers, str2ic, DateFields, Line,
 };
 
 /// Lines this long or longer (LF excluded) end halog's input.
@@ -217,11 +216,7 @@ impl<'c> Worker<'c> {
                     memchr::memchr(b'\n', &raw[i..]).map_or(raw.len(), |j| i + j),
                 ),
             };
-            let line = Line {
-                text: &raw[..text_len],
-                raw,
-                raw_len,
-            };
+            let line = Line::new(&raw[..text_len], raw, raw_len);
             out.lines += 1;
             pos += raw_len + 1;
             if self.line(&line, out.lines, &mut out) {
@@ -247,10 +242,10 @@ impl<'c> Worker<'c> {
         let len = text.len();
 
         let (source, acc) = if c.sources_flag {
-            let source = field_start(text, 0, 5i32.wrapping_add(c.skip));
-            (source, field_start(text, source, 2))
+            let source = line.field_start(0, 5i32.wrapping_add(c.skip));
+            (source, line.field_start(source, 2))
         } else {
-            (0, field_start(text, 0, 6i32.wrapping_add(c.skip)))
+            (0, line.field_start(0, 6i32.wrapping_add(c.skip)))
         };
         if acc >= len || text[acc] != b'[' || !matches!(line.peek(acc + 1), b'0'..=b'3') {
             self.parse_errors += 1;
@@ -270,7 +265,7 @@ impl<'c> Worker<'c> {
             test &= low <= t && t <= high;
         }
         if c.http_only {
-            let t = field_start(text, acc, 4);
+            let t = line.field_start(acc, 4);
             if t >= len {
                 self.truncated(out, number, line);
                 return false;
@@ -283,7 +278,7 @@ impl<'c> Worker<'c> {
             let t = match time_field {
                 Some(t) => t,
                 None => {
-                    let t = field_start(text, acc, 4);
+                    let t = line.field_start(acc, 4);
                     if t >= len {
                         self.truncated(out, number, line);
                         return false;
@@ -302,8 +297,8 @@ impl<'c> Worker<'c> {
         }
         if c.errors.is_some() || c.status_range.is_some() {
             let b = match time_field {
-                Some(t) => field_start(text, t, 2),
-                None => field_start(text, acc, 5),
+                Some(t) => line.field_start(t, 2),
+                None => line.field_start(acc, 5),
             };
             if b >= len {
                 self.truncated(out, number, line);
@@ -319,8 +314,8 @@ impl<'c> Worker<'c> {
         }
         if c.queue_any || c.queue_server {
             let b = match time_field {
-                Some(t) => field_start(text, t, 8),
-                None => field_start(text, acc, 11),
+                Some(t) => line.field_start(t, 8),
+                None => line.field_start(acc, 11),
             };
             if b >= len {
                 self.truncated(out, number, line);
@@ -350,8 +345,8 @@ impl<'c> Worker<'c> {
         }
         if let Some((code, inverted)) = c.term_code {
             let b = match time_field {
-                Some(t) => field_start(text, t, 6),
-                None => field_start(text, acc, 9),
+                Some(t) => line.field_start(t, 6),
+                None => line.field_start(acc, 9),
             };
             if b >= len {
                 self.truncated(out, number, line);
@@ -373,8 +368,8 @@ impl<'c> Worker<'c> {
             LineMode::Count => self.lines_out += 1,
             LineMode::Capture { block, field } => {
                 let e = match time_field {
-                    Some(t) => field_start(text, t, 9),
-                    None => field_start(text, acc, 12),
+                    Some(t) => line.field_start(t, 9),
+                    None => line.field_start(acc, 12),
                 };
                 self.capture(line, e, block, field, number, out);
             }
@@ -388,8 +383,8 @@ impl<'c> Worker<'c> {
             }
             LineMode::Status => {
                 let b = match time_field {
-                    Some(t) => field_start(text, t, 2),
-                    None => field_start(text, acc, 5),
+                    Some(t) => line.field_start(t, 2),
+                    None => line.field_start(acc, 5),
                 };
                 if b >= len {
                     self.truncated(out, number, line);
@@ -399,8 +394,8 @@ impl<'c> Worker<'c> {
             }
             LineMode::CookieCodes | LineMode::TermCodes => {
                 let b = match time_field {
-                    Some(t) => field_start(text, t, 6),
-                    None => field_start(text, acc, 9),
+                    Some(t) => line.field_start(t, 6),
+                    None => line.field_start(acc, 9),
                 };
                 if b >= len {
                     self.truncated(out, number, line);
@@ -444,7 +439,7 @@ impl<'c> Worker<'c> {
                 if text[e] == b'\\' && line.peek(e + 1) == b'"' {
                     break;
                 }
-                e = field_start(text, e, 2);
+                e = line.field_start(e, 2);
             }
             if e >= len {
                 self.truncated(out, number, line);
@@ -495,19 +490,19 @@ impl<'c> Worker<'c> {
     ) {
         let text = line.text;
         let len = text.len();
-        let b = field_start(text, acc, 3);
+        let b = line.field_start(acc, 3);
         if b >= len {
             self.truncated(out, number, line);
             return;
         }
-        let name_end = field_stop(text, b + 1);
+        let name_end = line.field_stop(b + 1);
         let name = &text[b..name_end];
         // The entry exists from now on, whatever happens to the line later.
         let stats: &mut ServerStats = self.servers.entry_ref(name).or_default();
         let t = match time_field {
             Some(t) => t,
             None => {
-                let t = field_start(text, name_end, 1);
+                let t = line.field_start(name_end, 1);
                 if t >= len {
                     if !self.config.quiet {
                         out.truncated(number, line.text);
@@ -534,7 +529,7 @@ impl<'c> Worker<'c> {
             stats.cum_rt = stats.cum_rt.wrapping_add(v[3] as u64);
             stats.nb_rt = stats.nb_rt.wrapping_add(1);
         }
-        let b = field_start(text, field_stop(text, t + 1), 1);
+        let b = line.field_start(line.field_stop(t + 1), 1);
         if b >= len {
             if !self.config.quiet {
                 out.truncated(number, line.text);
@@ -563,7 +558,7 @@ impl<'c> Worker<'c> {
         let t = match time_field {
             Some(t) => t,
             None => {
-                let t = field_start(text, acc, 4);
+                let t = line.field_start(acc, 4);
                 if t >= len {
                     self.truncated(out, number, line);
                     return;
@@ -585,18 +580,19 @@ impl<'c> Worker<'c> {
             (v.iter().any(|&x| x < 0), v[3])
         };
         let total = v[4].max(-1);
+        let bytes_field = line.field_start(last, 3);
         let stats = UrlStats {
             requests: 1,
             errors: err as u32,
             total_time: (if timed >= 0 { timed } else { total }) as i64 as u64,
             total_time_ok: if timed >= 0 { timed as u64 } else { 0 },
-            total_bytes: str2ic(text, field_start(text, last, 3)) as i64 as u64,
+            total_bytes: str2ic(text, bytes_field) as i64 as u64,
         };
         let key: &[u8] = if sources {
             // The source up to its last ':' (the port is cut). Without any
             // ':', halog's cut lands before the field and the key runs to
             // the end of the line.
-            let mut e = field_stop(text, source + 1);
+            let mut e = line.field_stop(source + 1);
             while e > source && text[e - 1] != b':' {
                 e -= 1;
             }
@@ -606,8 +602,7 @@ impl<'c> Worker<'c> {
                 &text[source..e - 1]
             }
         } else {
-            let bytes_field = field_start(text, last, 3);
-            let first = field_start(text, bytes_field, 7);
+            let first = line.field_start(bytes_field, 7);
             // The request is the first field at or after `first` starting
             // with '"' (or '\"' from syslog daemons that escape quotes);
             // captures come before it.
@@ -615,7 +610,7 @@ impl<'c> Worker<'c> {
                 self.truncated(out, number, line);
                 return;
             };
-            let mut b = field_start(text, e, 2);
+            let mut b = line.field_start(e, 2);
             if b >= len {
                 b = e;
             }
@@ -644,7 +639,7 @@ impl<'c> Worker<'c> {
         let t = match time_field {
             Some(t) => t,
             None => {
-                let t = field_start(text, acc, 4);
+                let t = line.field_start(acc, 4);
                 if t >= len {
                     self.truncated(out, number, line);
                     return;
@@ -735,6 +730,7 @@ fn count_lines(chunk: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scan::field_start;
     use proptest::prelude::*;
 
     /// halog's own walk: field by field until one starts with '"' or '\"'.

@@ -17,6 +17,210 @@ pub struct Line<'a> {
     pub raw: &'a [u8],
     /// Where the line's LF (halog's other terminator) is in `raw`.
     pub raw_len: usize,
+    /// The spaces of the line's first bytes, so that most field walks are
+    /// a few bit operations instead of a byte loop per field.
+    spaces: SpaceMask,
+}
+
+impl<'a> Line<'a> {
+    pub fn new(text: &'a [u8], raw: &'a [u8], raw_len: usize) -> Line<'a> {
+        Line {
+            text,
+            raw,
+            raw_len,
+            spaces: SpaceMask::new(text, raw),
+        }
+    }
+
+    /// [`field_start`] on this line.
+    #[inline]
+    pub fn field_start(&self, p: usize, field: i32) -> usize {
+        self.spaces.field_start(self.text, p, field)
+    }
+
+    /// [`field_stop`] on this line.
+    #[inline]
+    pub fn field_stop(&self, p: usize) -> usize {
+        self.spaces.next_space(self.text, p.min(self.text.len()))
+    }
+}
+
+/// How many of a line's first bytes [`SpaceMask`] covers. Most log lines
+/// reach their request within it; a walk past it goes on byte by byte.
+const WINDOW: usize = 256;
+const WORDS: usize = WINDOW / 64;
+
+/// One bit per byte of a line's first [`WINDOW`] bytes: which are spaces and
+/// which are not (bits past the line's end are in neither).
+#[derive(Clone, Copy)]
+struct SpaceMask {
+    space: [u64; WORDS],
+    other: [u64; WORDS],
+    /// `min(text.len(), WINDOW)`.
+    covered: usize,
+}
+
+impl SpaceMask {
+    /// `raw` starts with `text`; when it holds a whole window the bytes are
+    /// read in place, else through a padded copy.
+    #[inline]
+    fn new(text: &[u8], raw: &[u8]) -> SpaceMask {
+        let covered = text.len().min(WINDOW);
+        let mut space = if raw.len() >= WINDOW {
+            space_bits(raw[..WINDOW].try_into().expect("a window"))
+        } else {
+            let mut padded = [0u8; WINDOW];
+            padded[..covered].copy_from_slice(&text[..covered]);
+            space_bits(&padded)
+        };
+        let mut other = [0u64; WORDS];
+        for w in 0..WORDS {
+            let valid = match covered.saturating_sub(w * 64) {
+                0 => 0,
+                n if n >= 64 => !0,
+                n => (1u64 << n) - 1,
+            };
+            space[w] &= valid;
+            other[w] = !space[w] & valid;
+        }
+        SpaceMask {
+            space,
+            other,
+            covered,
+        }
+    }
+
+    /// [`field_start`], by counting field starts in the mask: a non-space
+    /// byte at `p` or after a space.
+    #[inline]
+    fn field_start(&self, text: &[u8], p: usize, field: i32) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("bmi2")
+            && std::arch::is_x86_feature_detected!("popcnt")
+        {
+            // SAFETY: the CPU has the features just checked.
+            return unsafe { self.field_start_bmi2(text, p, field) };
+        }
+        self.field_start_with::<false>(text, p, field)
+    }
+
+    /// Selecting the n-th field start is one PDEP, counting them one POPCNT.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "bmi1,bmi2,popcnt")]
+    fn field_start_bmi2(&self, text: &[u8], p: usize, field: i32) -> usize {
+        self.field_start_with::<true>(text, p, field)
+    }
+
+    #[inline(always)]
+    fn field_start_with<const BMI2: bool>(&self, text: &[u8], p: usize, field: i32) -> usize {
+        let len = text.len();
+        if field <= 0 || p >= len {
+            return len;
+        }
+        if p >= self.covered {
+            return field_start(text, p, field);
+        }
+        // Field starts still to pass before the one wanted.
+        let mut skip = (field - 1) as u32;
+        let mut w = p / 64;
+        let at = p % 64;
+        let mut starts = self.other[w] & ((self.space[w] << 1) | (1u64 << at)) & (!0u64 << at);
+        loop {
+            if BMI2 {
+                let count = starts.count_ones();
+                if skip < count {
+                    #[cfg(target_arch = "x86_64")]
+                    // SAFETY: only reached from `field_start_bmi2`, which
+                    // runs on CPUs with BMI2.
+                    let bit = unsafe { std::arch::x86_64::_pdep_u64(1u64 << skip, starts) };
+                    #[cfg(not(target_arch = "x86_64"))]
+                    let bit = starts;
+                    return w * 64 + bit.trailing_zeros() as usize;
+                }
+                skip -= count;
+            } else {
+                while skip > 0 && starts != 0 {
+                    starts &= starts - 1;
+                    skip -= 1;
+                }
+                if starts != 0 {
+                    return w * 64 + starts.trailing_zeros() as usize;
+                }
+            }
+            w += 1;
+            if w * 64 >= self.covered {
+                break;
+            }
+            starts = self.other[w] & ((self.space[w] << 1) | (self.space[w - 1] >> 63));
+        }
+        if self.covered == len {
+            return len;
+        }
+        // The line goes on past the window, maybe inside a field already
+        // counted; `skip + 1` starts are still wanted.
+        let end = self.covered;
+        let from = if text[end - 1] == b' ' {
+            end
+        } else {
+            next_space(text, end)
+        };
+        field_start(text, from, skip as i32 + 1)
+    }
+
+    /// [`next_space`] from `p <= text.len()`.
+    #[inline]
+    fn next_space(&self, text: &[u8], p: usize) -> usize {
+        if p >= self.covered {
+            return next_space(text, p);
+        }
+        let mut w = p / 64;
+        let mut bits = self.space[w] & (!0u64 << (p % 64));
+        loop {
+            if bits != 0 {
+                return w * 64 + bits.trailing_zeros() as usize;
+            }
+            w += 1;
+            if w * 64 >= self.covered {
+                return next_space(text, self.covered);
+            }
+            bits = self.space[w];
+        }
+    }
+}
+
+/// The spaces of a window, one bit per byte.
+#[inline]
+fn space_bits(window: &[u8; WINDOW]) -> [u64; WORDS] {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+        };
+        let mut words = [0u64; WORDS];
+        // SAFETY: SSE2 is part of x86_64; every load is 16 bytes inside `window`.
+        unsafe {
+            let spaces = _mm_set1_epi8(b' ' as i8);
+            let base = window.as_ptr() as *const __m128i;
+            for (w, word) in words.iter_mut().enumerate() {
+                let mut bits = 0u64;
+                for k in 0..4 {
+                    let v = _mm_loadu_si128(base.add(w * 4 + k));
+                    let m = _mm_movemask_epi8(_mm_cmpeq_epi8(v, spaces)) as u32 as u64;
+                    bits |= m << (16 * k);
+                }
+                *word = bits;
+            }
+        }
+        words
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let mut words = [0u64; WORDS];
+        for (i, &b) in window.iter().enumerate() {
+            words[i / 64] |= ((b == b' ') as u64) << (i % 64);
+        }
+        words
+    }
 }
 
 impl<'a> Line<'a> {
@@ -342,11 +546,7 @@ mod tests {
     use super::*;
 
     fn line(text: &[u8]) -> Line<'_> {
-        Line {
-            text,
-            raw: text,
-            raw_len: text.len(),
-        }
+        Line::new(text, text, text.len())
     }
 
     #[test]
@@ -449,5 +649,34 @@ mod tests {
         assert_eq!(quantize(1000), 960);
         assert_eq!(quantize(-1000), -960);
         assert_eq!(quantize(i32::MIN), i32::MIN);
+    }
+
+    proptest::proptest! {
+        /// The mask walk agrees with the byte walk everywhere: lines shorter
+        /// and longer than the window, runs of spaces across word and window
+        /// edges, a chunk that goes on after the line or stops with it.
+        #[test]
+        fn mask_walk_matches_byte_walk(
+            pieces in proptest::collection::vec((0usize..4, 0usize..90), 0..30),
+            p in 0usize..400,
+            field in -2i32..40,
+            more in proptest::bool::ANY,
+        ) {
+            let mut raw = Vec::new();
+            for (spaces, run) in pieces {
+                raw.extend(std::iter::repeat_n(b' ', spaces));
+                raw.extend((0..run).map(|i| b"ab\t-\"x"[i % 6]));
+            }
+            let len = raw.len();
+            if more {
+                raw.extend_from_slice(&[b' '; 300]);
+            }
+            let text = &raw[..len];
+            let line = Line::new(text, &raw, len);
+            let expected = field_start(text, p, field);
+            proptest::prop_assert_eq!(line.field_start(p, field), expected);
+            proptest::prop_assert_eq!(line.spaces.field_start_with::<false>(text, p, field), expected);
+            proptest::prop_assert_eq!(line.field_stop(p), field_stop(text, p));
+        }
     }
 }
