@@ -207,16 +207,8 @@ impl<'c> Worker<'c> {
         }
         let mut pos = 0;
         while pos < chunk.len() {
-            let raw = &chunk[pos..];
-            let (text_len, raw_len) = match memchr::memchr2(b'\n', 0, raw) {
-                None => (raw.len(), raw.len()),
-                Some(i) if raw[i] == b'\n' => (i, i),
-                Some(i) => (
-                    i,
-                    memchr::memchr(b'\n', &raw[i..]).map_or(raw.len(), |j| i + j),
-                ),
-            };
-            let line = Line::new(&raw[..text_len], raw, raw_len);
+            let line = Line::first_of(&chunk[pos..]);
+            let raw_len = line.raw_len;
             out.lines += 1;
             pos += raw_len + 1;
             if self.line(&line, out.lines, &mut out) {

@@ -24,11 +24,48 @@ pub struct Line<'a> {
 
 impl<'a> Line<'a> {
     pub fn new(text: &'a [u8], raw: &'a [u8], raw_len: usize) -> Line<'a> {
+        let (space, _) = window_bits(&window_of(raw));
         Line {
             text,
             raw,
             raw_len,
-            spaces: SpaceMask::new(text, raw),
+            spaces: SpaceMask::new(space, text.len()),
+        }
+    }
+
+    /// Cuts the first line off `raw` (the rest of a chunk): its text ends at
+    /// the first NUL or LF, the line itself at the first LF. One pass over
+    /// the line's first bytes finds both its end and its spaces.
+    #[inline]
+    pub fn first_of(raw: &'a [u8]) -> Line<'a> {
+        let (space, ends) = window_bits(&window_of(raw));
+        let first_end = ends
+            .iter()
+            .enumerate()
+            .find(|(_, &bits)| bits != 0)
+            .map(|(w, bits)| w * 64 + bits.trailing_zeros() as usize)
+            .filter(|&t| t < raw.len());
+        let (text_len, raw_len) = match first_end {
+            Some(t) if raw[t] == b'\n' => (t, t),
+            Some(t) => (
+                t,
+                memchr::memchr(b'\n', &raw[t..]).map_or(raw.len(), |j| t + j),
+            ),
+            None if raw.len() <= WINDOW => (raw.len(), raw.len()),
+            None => match memchr::memchr2(b'\n', 0, &raw[WINDOW..]) {
+                None => (raw.len(), raw.len()),
+                Some(i) if raw[WINDOW + i] == b'\n' => (WINDOW + i, WINDOW + i),
+                Some(i) => (
+                    WINDOW + i,
+                    memchr::memchr(b'\n', &raw[WINDOW + i..]).map_or(raw.len(), |j| WINDOW + i + j),
+                ),
+            },
+        };
+        Line {
+            text: &raw[..text_len],
+            raw,
+            raw_len,
+            spaces: SpaceMask::new(space, text_len),
         }
     }
 
@@ -61,18 +98,11 @@ struct SpaceMask {
 }
 
 impl SpaceMask {
-    /// `raw` starts with `text`; when it holds a whole window the bytes are
-    /// read in place, else through a padded copy.
+    /// From the space bits of a window that starts with a line of `len`
+    /// bytes.
     #[inline]
-    fn new(text: &[u8], raw: &[u8]) -> SpaceMask {
-        let covered = text.len().min(WINDOW);
-        let mut space = if raw.len() >= WINDOW {
-            space_bits(raw[..WINDOW].try_into().expect("a window"))
-        } else {
-            let mut padded = [0u8; WINDOW];
-            padded[..covered].copy_from_slice(&text[..covered]);
-            space_bits(&padded)
-        };
+    fn new(mut space: [u64; WORDS], len: usize) -> SpaceMask {
+        let covered = len.min(WINDOW);
         let mut other = [0u64; WORDS];
         for w in 0..WORDS {
             let valid = match covered.saturating_sub(w * 64) {
@@ -92,7 +122,7 @@ impl SpaceMask {
 
     /// [`field_start`], by counting field starts in the mask: a non-space
     /// byte at `p` or after a space.
-    #[inline]
+    #[inline(always)]
     fn field_start(&self, text: &[u8], p: usize, field: i32) -> usize {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("bmi2")
@@ -188,39 +218,98 @@ impl SpaceMask {
     }
 }
 
-/// The spaces of a window, one bit per byte.
+/// The first [`WINDOW`] bytes of `raw`, padded with a byte that is neither
+/// a space nor a line end.
 #[inline]
-fn space_bits(window: &[u8; WINDOW]) -> [u64; WORDS] {
+fn window_of(raw: &[u8]) -> std::borrow::Cow<'_, [u8; WINDOW]> {
+    match raw.first_chunk::<WINDOW>() {
+        Some(window) => std::borrow::Cow::Borrowed(window),
+        None => {
+            let mut padded = [b'x'; WINDOW];
+            padded[..raw.len()].copy_from_slice(raw);
+            std::borrow::Cow::Owned(padded)
+        }
+    }
+}
+
+/// The spaces and the line ends (LF or NUL) of a window, one bit per byte.
+#[inline]
+fn window_bits(window: &[u8; WINDOW]) -> ([u64; WORDS], [u64; WORDS]) {
     #[cfg(target_arch = "x86_64")]
     {
-        use std::arch::x86_64::{
-            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
-        };
-        let mut words = [0u64; WORDS];
-        // SAFETY: SSE2 is part of x86_64; every load is 16 bytes inside `window`.
-        unsafe {
-            let spaces = _mm_set1_epi8(b' ' as i8);
-            let base = window.as_ptr() as *const __m128i;
-            for (w, word) in words.iter_mut().enumerate() {
-                let mut bits = 0u64;
-                for k in 0..4 {
-                    let v = _mm_loadu_si128(base.add(w * 4 + k));
-                    let m = _mm_movemask_epi8(_mm_cmpeq_epi8(v, spaces)) as u32 as u64;
-                    bits |= m << (16 * k);
-                }
-                *word = bits;
-            }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { window_bits_avx2(window) };
         }
-        words
+        // SAFETY: SSE2 is part of x86_64.
+        unsafe { window_bits_sse2(window) }
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let mut words = [0u64; WORDS];
+        let mut space = [0u64; WORDS];
+        let mut ends = [0u64; WORDS];
         for (i, &b) in window.iter().enumerate() {
-            words[i / 64] |= ((b == b' ') as u64) << (i % 64);
+            space[i / 64] |= ((b == b' ') as u64) << (i % 64);
+            ends[i / 64] |= ((b == b'\n' || b == 0) as u64) << (i % 64);
         }
-        words
+        (space, ends)
     }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn window_bits_avx2(window: &[u8; WINDOW]) -> ([u64; WORDS], [u64; WORDS]) {
+    use std::arch::x86_64::*;
+    let mut space = [0u64; WORDS];
+    let mut ends = [0u64; WORDS];
+    let spaces = _mm256_set1_epi8(b' ' as i8);
+    let lfs = _mm256_set1_epi8(b'\n' as i8);
+    let nuls = _mm256_setzero_si256();
+    let base = window.as_ptr() as *const __m256i;
+    for w in 0..WORDS {
+        let mut s = 0u64;
+        let mut e = 0u64;
+        for k in 0..2 {
+            // SAFETY: 32 bytes at offset (2w + k) * 32 < WINDOW.
+            let v = unsafe { _mm256_loadu_si256(base.add(w * 2 + k)) };
+            let sm = _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, spaces)) as u32 as u64;
+            let end = _mm256_or_si256(_mm256_cmpeq_epi8(v, lfs), _mm256_cmpeq_epi8(v, nuls));
+            let em = _mm256_movemask_epi8(end) as u32 as u64;
+            s |= sm << (32 * k);
+            e |= em << (32 * k);
+        }
+        space[w] = s;
+        ends[w] = e;
+    }
+    (space, ends)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+fn window_bits_sse2(window: &[u8; WINDOW]) -> ([u64; WORDS], [u64; WORDS]) {
+    use std::arch::x86_64::*;
+    let mut space = [0u64; WORDS];
+    let mut ends = [0u64; WORDS];
+    let spaces = _mm_set1_epi8(b' ' as i8);
+    let lfs = _mm_set1_epi8(b'\n' as i8);
+    let nuls = _mm_setzero_si128();
+    let base = window.as_ptr() as *const __m128i;
+    for w in 0..WORDS {
+        let mut s = 0u64;
+        let mut e = 0u64;
+        for k in 0..4 {
+            // SAFETY: 16 bytes at offset (4w + k) * 16 < WINDOW.
+            let v = unsafe { _mm_loadu_si128(base.add(w * 4 + k)) };
+            let sm = _mm_movemask_epi8(_mm_cmpeq_epi8(v, spaces)) as u32 as u64;
+            let end = _mm_or_si128(_mm_cmpeq_epi8(v, lfs), _mm_cmpeq_epi8(v, nuls));
+            let em = _mm_movemask_epi8(end) as u32 as u64;
+            s |= sm << (16 * k);
+            e |= em << (16 * k);
+        }
+        space[w] = s;
+        ends[w] = e;
+    }
+    (space, ends)
 }
 
 impl<'a> Line<'a> {
@@ -677,6 +766,45 @@ mod tests {
             proptest::prop_assert_eq!(line.field_start(p, field), expected);
             proptest::prop_assert_eq!(line.spaces.field_start_with::<false>(text, p, field), expected);
             proptest::prop_assert_eq!(line.field_stop(p), field_stop(text, p));
+        }
+    }
+
+    proptest::proptest! {
+        /// The fused cut finds the same text and line ends as two memchr
+        /// scans, and the same spaces as the plain constructor, whether the
+        /// end falls inside the window, past it, or at the chunk's end.
+        #[test]
+        fn first_of_cuts_like_memchr(
+            raw in proptest::collection::vec(
+                proptest::sample::select(b" a\n\0x\t".to_vec()),
+                0..700,
+            ),
+            sparse in proptest::bool::ANY,
+        ) {
+            // Sparse inputs have long lines; dense ones many short lines.
+            let raw: Vec<u8> = if sparse {
+                raw.iter().map(|&b| if b == b'\n' || b == 0 { b'a' } else { b }).chain(raw.iter().copied().filter(|&b| b == b'\n')).collect()
+            } else {
+                raw
+            };
+            let (text_len, raw_len) = match memchr::memchr2(b'\n', 0, &raw) {
+                None => (raw.len(), raw.len()),
+                Some(i) if raw[i] == b'\n' => (i, i),
+                Some(i) => (i, memchr::memchr(b'\n', &raw[i..]).map_or(raw.len(), |j| i + j)),
+            };
+            let line = Line::first_of(&raw);
+            proptest::prop_assert_eq!(line.text.len(), text_len);
+            proptest::prop_assert_eq!(line.raw_len, raw_len);
+            let plain = Line::new(&raw[..text_len], &raw, raw_len);
+            proptest::prop_assert_eq!(line.spaces.space, plain.spaces.space);
+            proptest::prop_assert_eq!(line.spaces.other, plain.spaces.other);
+            #[cfg(target_arch = "x86_64")]
+            {
+                let window = window_of(&raw);
+                // SAFETY: SSE2 is part of x86_64.
+                let sse2 = unsafe { window_bits_sse2(&window) };
+                proptest::prop_assert_eq!(sse2, window_bits(&window));
+            }
         }
     }
 }
