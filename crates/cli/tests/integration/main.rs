@@ -3,4 +3,5 @@
 
 mod halog_diff;
 mod halog_golden;
+mod halog_real;
 mod inputs;
