@@ -1,0 +1,10 @@
+//! HAProxy log lines as typed, zero-copy records.
+//!
+//! A stored line is `[transport header] message`. [`header`] strips the
+//! header that HAProxy's log target and the collector (rsyslog, journald,
+//! docker) put in front, by its shape rather than by counting fields. No I/O
+//! here: everything works on `&[u8]` and borrows from it.
+
+pub mod header;
+
+pub use header::{Header, HeaderDetector, HeaderStyle};
