@@ -6,5 +6,6 @@
 //! here: everything works on `&[u8]` and borrows from it.
 
 pub mod header;
+pub mod logformat;
 
 pub use header::{Header, HeaderDetector, HeaderStyle};
