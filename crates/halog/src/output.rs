@@ -246,26 +246,32 @@ fn urls(
     // The header says "src" in every mode: halog's choice of text tests a
     // constant.
     writeln!(out, "#req err ttot tavg oktot okavg bavg btot src")?;
+    let mut text = Vec::with_capacity(1 << 16);
     for (_, key, s) in table {
-        write!(
-            out,
-            "{} {} {} {} {} {} {} {} ",
-            s.requests,
-            s.errors,
+        for v in [
+            u64::from(s.requests),
+            u64::from(s.errors),
             s.total_time,
             avg(s.total_time, s.requests),
             s.total_time_ok,
             avg(s.total_time_ok, s.requests.wrapping_sub(s.errors)),
             avg(s.total_bytes, s.requests),
-            s.total_bytes
-        )?;
-        out.write_all(key)?;
-        out.write_all(b"\n")?;
+            s.total_bytes,
+        ] {
+            crate::push_u64(&mut text, v);
+            text.push(b' ');
+        }
+        text.extend_from_slice(key);
+        text.push(b'\n');
+        if text.len() >= 1 << 16 {
+            out.write_all(&text)?;
+            text.clear();
+        }
         if rows.printed() {
             break;
         }
     }
-    Ok(())
+    out.write_all(&text)
 }
 
 #[cfg(test)]
