@@ -5,7 +5,11 @@
 //! docker) put in front, by its shape rather than by counting fields. No I/O
 //! here: everything works on `&[u8]` and borrows from it.
 
+pub mod compiled;
+pub mod field;
 pub mod header;
 pub mod logformat;
 
+pub use compiled::{CompiledFormat, Match, Span};
+pub use field::Field;
 pub use header::{Header, HeaderDetector, HeaderStyle};

@@ -1,0 +1,599 @@
+//! A log-format string compiled into a matcher for the lines it produces.
+//!
+//! The matcher walks the token list over the message: literals must be
+//! there (a space in a literal is one or more spaces, as HAProxy's output
+//! can carry runs of them), and each item takes as many bytes as its
+//! [`Shape`] allows before the next literal. No regex, no allocation per
+//! line: a match is an array of spans into the message.
+
+use crate::field::{self, Field, Shape};
+use crate::logformat::{tokenize, FormatError, Token, Value};
+
+/// The most items a compiled format may have.
+pub const MAX_ITEMS: usize = 64;
+const NO_ITEM: u8 = u8::MAX;
+
+/// Where an item's value sits in the message; `start == end` is empty.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Span {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    fn new(start: usize, end: usize) -> Span {
+        Span {
+            start: start as u32,
+            end: end as u32,
+        }
+    }
+
+    pub fn of<'a>(&self, message: &'a [u8]) -> &'a [u8] {
+        &message[self.start as usize..self.end as usize]
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Step {
+    Literal(Box<[u8]>),
+    Item(usize),
+}
+
+/// One item of a compiled format.
+#[derive(Clone, Debug)]
+pub struct Item {
+    /// The field it fills, if it is a known one.
+    pub field: Option<Field>,
+    /// The alias or sample expression as written (`Tw`, `ssl_fc_sni`), or
+    /// the 3.0 `%(name)`.
+    pub label: String,
+    shape: Shape,
+    quoted: bool,
+    hex: bool,
+}
+
+/// A log-format string ready to match lines.
+#[derive(Clone, Debug)]
+pub struct CompiledFormat {
+    pub name: String,
+    pub source: String,
+    steps: Vec<Step>,
+    items: Vec<Item>,
+    by_field: [u8; Field::ALL.len()],
+    /// The `%r` item, after which a line that ends early is a cut line.
+    request_item: Option<usize>,
+}
+
+/// A successful match.
+#[derive(Clone, Debug)]
+pub struct Match {
+    pub spans: [Span; MAX_ITEMS],
+    /// The line ended early (HAProxy's 1024-byte limit), inside or after
+    /// the request; later items are empty.
+    pub truncated: bool,
+    /// Bytes after the format's end (only when matching as a prefix).
+    pub rest: usize,
+}
+
+impl CompiledFormat {
+    /// Compiles a log-format string (or a pasted `log-format` directive).
+    pub fn new(name: &str, source: &str) -> Result<CompiledFormat, FormatError> {
+        let tokens = tokenize(source)?;
+        let mut steps = Vec::new();
+        let mut items = Vec::new();
+        let mut by_field = [NO_ITEM; Field::ALL.len()];
+        let mut request_item = None;
+        for (i, token) in tokens.into_iter().enumerate() {
+            match token {
+                Token::Literal(text) => {
+                    // HAProxy never starts a line with a blank.
+                    let text = if i == 0 {
+                        text.trim_start().to_string()
+                    } else {
+                        text
+                    };
+                    if !text.is_empty() {
+                        steps.push(Step::Literal(text.into_bytes().into_boxed_slice()));
+                    }
+                }
+                Token::Item(spec) => {
+                    if items.len() == MAX_ITEMS {
+                        return Err(FormatError {
+                            at: source.len(),
+                            reason: "more than 64 items",
+                        });
+                    }
+                    let (field, shape, label) = match &spec.value {
+                        Value::Alias(a) => match field::alias(a) {
+                            Some((f, s)) => (Some(f), s, a.clone()),
+                            None => (None, Shape::Token, a.clone()),
+                        },
+                        Value::Sample(expr) => (field::sample(expr), Shape::Sample, expr.clone()),
+                    };
+                    let index = items.len();
+                    if let Some(f) = field {
+                        if by_field[f as usize] == NO_ITEM {
+                            by_field[f as usize] = index as u8;
+                        }
+                    }
+                    if shape == Shape::Request {
+                        request_item.get_or_insert(index);
+                    }
+                    // Numbers, dates and codes are never quoted.
+                    let quotable =
+                        !matches!(
+                            shape,
+                            Shape::Number | Shape::Fixed(_) | Shape::ZonedDate | Shape::CaptureList
+                        ) && !matches!(field, Some(Field::AcceptDate | Field::RequestDate));
+                    items.push(Item {
+                        field,
+                        label: spec.name.clone().unwrap_or(label),
+                        shape,
+                        quoted: spec.quoted && quotable,
+                        hex: spec.hex,
+                    });
+                    steps.push(Step::Item(index));
+                }
+            }
+        }
+        Ok(CompiledFormat {
+            name: name.to_string(),
+            source: source.to_string(),
+            steps,
+            items,
+            by_field,
+            request_item,
+        })
+    }
+
+    pub fn items(&self) -> &[Item] {
+        &self.items
+    }
+
+    /// The item that carries `field`, if the format has one.
+    pub fn item_of(&self, field: Field) -> Option<usize> {
+        match self.by_field[field as usize] {
+            NO_ITEM => None,
+            i => Some(i as usize),
+        }
+    }
+
+    /// Matches a whole message.
+    pub fn matches(&self, message: &[u8]) -> Option<Match> {
+        self.run(message, false)
+    }
+
+    /// Matches the start of a message, leaving what follows in
+    /// [`Match::rest`] (a built-in format with fields appended).
+    pub fn matches_prefix(&self, message: &[u8]) -> Option<Match> {
+        self.run(message, true)
+    }
+
+    fn run(&self, m: &[u8], prefix: bool) -> Option<Match> {
+        let mut spans = [Span::default(); MAX_ITEMS];
+        let mut pos = 0usize;
+        let mut request_started = false;
+        for (k, step) in self.steps.iter().enumerate() {
+            match step {
+                Step::Literal(text) => match literal(m, pos, text) {
+                    Some(p) => pos = p,
+                    None if pos >= m.len() && request_started => {
+                        return Some(Match {
+                            spans,
+                            truncated: true,
+                            rest: 0,
+                        })
+                    }
+                    None => return None,
+                },
+                Step::Item(index) => {
+                    let item = &self.items[*index];
+                    if self.request_item == Some(*index) {
+                        request_started = true;
+                    }
+                    let next = self.steps.get(k + 1).and_then(|s| match s {
+                        Step::Literal(t) => Some(&t[..]),
+                        Step::Item(_) => None,
+                    });
+                    match value(m, pos, item, next) {
+                        Some(Value_ { span, end, cut }) => {
+                            spans[*index] = span;
+                            pos = end;
+                            if cut {
+                                return Some(Match {
+                                    spans,
+                                    truncated: true,
+                                    rest: 0,
+                                });
+                            }
+                        }
+                        None if pos >= m.len() && request_started => {
+                            return Some(Match {
+                                spans,
+                                truncated: true,
+                                rest: 0,
+                            })
+                        }
+                        None => return None,
+                    }
+                }
+            }
+        }
+        // Collectors may drop or add trailing blanks.
+        let mut end = pos;
+        while end < m.len() && m[end] == b' ' {
+            end += 1;
+        }
+        if end == m.len() {
+            return Some(Match {
+                spans,
+                truncated: false,
+                rest: 0,
+            });
+        }
+        if prefix && pos > 0 && (m[pos - 1] == b' ' || m[pos] == b' ') {
+            return Some(Match {
+                spans,
+                truncated: false,
+                rest: end,
+            });
+        }
+        None
+    }
+}
+
+/// Where a literal ends when it matches at `pos`. A space matches a run of
+/// spaces, or none right after a run (an absent optional item took none),
+/// or the end of the line for trailing blanks.
+fn literal(m: &[u8], mut pos: usize, text: &[u8]) -> Option<usize> {
+    for (i, &b) in text.iter().enumerate() {
+        if b == b' ' {
+            if pos < m.len() && m[pos] == b' ' {
+                while pos < m.len() && m[pos] == b' ' {
+                    pos += 1;
+                }
+            } else if pos > 0 && m[pos - 1] == b' ' {
+                // Already inside the run.
+            } else if pos >= m.len() && text[i..].iter().all(|&c| c == b' ') {
+                return Some(pos);
+            } else {
+                return None;
+            }
+        } else {
+            if m.get(pos) != Some(&b) {
+                return None;
+            }
+            pos += 1;
+        }
+    }
+    Some(pos)
+}
+
+struct Value_ {
+    span: Span,
+    end: usize,
+    /// The line ended inside the value (an open quote).
+    cut: bool,
+}
+
+fn found(start: usize, end: usize, next: usize) -> Option<Value_> {
+    Some(Value_ {
+        span: Span::new(start, end),
+        end: next,
+        cut: false,
+    })
+}
+
+/// Reads one item's value at `pos`; `next` is the literal after it.
+fn value(m: &[u8], pos: usize, item: &Item, next: Option<&[u8]>) -> Option<Value_> {
+    let stop = next.and_then(|t| t.first().copied());
+    let rest = &m[pos.min(m.len())..];
+    if item.quoted && rest.first() == Some(&b'"') {
+        return quoted(m, pos, item.shape, next);
+    }
+    match item.shape {
+        Shape::Number => {
+            let mut p = pos;
+            if m.get(p) == Some(&b'-') && !m.get(p + 1).is_some_and(u8::is_ascii_digit) {
+                return found(pos, pos + 1, pos + 1);
+            }
+            if m.get(p) == Some(&b'+') {
+                p += 1;
+            }
+            if m.get(p) == Some(&b'-') {
+                p += 1;
+            }
+            let digits_start = p;
+            while p < m.len() && (m[p].is_ascii_digit() || (item.hex && m[p].is_ascii_hexdigit())) {
+                p += 1;
+            }
+            (p > digits_start).then_some(())?;
+            found(pos, p, p)
+        }
+        Shape::Fixed(n) => {
+            let end = pos + n;
+            (end <= m.len() && !m[pos..end].contains(&b' ')).then_some(())?;
+            found(pos, end, end)
+        }
+        Shape::Address => {
+            let run = token_end(m, pos);
+            let end = match stop {
+                Some(b':') => pos + memchr::memrchr(b':', &m[pos..run])?,
+                Some(c) if c != b' ' => pos + memchr::memchr(c, &m[pos..run]).unwrap_or(run - pos),
+                _ => run,
+            };
+            (end > pos).then_some(())?;
+            found(pos, end, end)
+        }
+        Shape::Token | Shape::Sample => {
+            // Sample output may hold spaces when a literal other than a
+            // space closes it (`"ua":"%[var(txn.ua)]"`).
+            let run = match (item.shape, stop) {
+                (Shape::Sample, Some(c)) if c != b' ' => m.len(),
+                _ => token_end(m, pos),
+            };
+            let end = match stop {
+                Some(b'"') => pos + find_unescaped_quote(&m[pos..run]).unwrap_or(run - pos),
+                Some(c) if c != b' ' => pos + memchr::memchr(c, &m[pos..run]).unwrap_or(run - pos),
+                _ => run,
+            };
+            (end > pos || matches!(stop, Some(b'"'))).then_some(())?;
+            found(pos, end, end)
+        }
+        Shape::ZonedDate => {
+            let end = match stop {
+                Some(c) if c != b' ' => pos + memchr::memchr(c, rest)?,
+                _ => {
+                    let first = token_end(m, pos);
+                    token_end(m, (first + 1).min(m.len()))
+                }
+            };
+            found(pos, end, end)
+        }
+        Shape::Capture => {
+            if rest.first() == Some(&b'{') {
+                let close = pos + memchr::memchr(b'}', rest)?;
+                found(pos, close + 1, close + 1)
+            } else {
+                // Absent: no capture configured of this kind.
+                found(pos, pos, pos)
+            }
+        }
+        Shape::CaptureList => {
+            let mut end = m.len();
+            while end > pos && m[end - 1] == b' ' {
+                end -= 1;
+            }
+            found(pos, end, m.len())
+        }
+        Shape::Request => {
+            // Unquoted: METHOD URI VERSION, or a single word (<BADREQ>).
+            let mut end = token_end(m, pos);
+            (end > pos).then_some(())?;
+            for _ in 0..2 {
+                if end < m.len() && m[end] == b' ' && end + 1 < m.len() && m[end + 1] != b' ' {
+                    let after = token_end(m, end + 1);
+                    if stop.is_some_and(|c| c != b' ' && m[end + 1..after].contains(&c)) {
+                        break;
+                    }
+                    end = after;
+                }
+            }
+            found(pos, end, end)
+        }
+    }
+}
+
+/// A quoted value at `pos` (which holds `"`).
+fn quoted(m: &[u8], pos: usize, shape: Shape, next: Option<&[u8]>) -> Option<Value_> {
+    let start = pos + 1;
+    let body = &m[start..];
+    if shape == Shape::Sample {
+        // Not escaped: the value ends at the first `"` that the rest of
+        // the format can follow.
+        let mut from = 0;
+        while let Some(i) = memchr::memchr(b'"', &body[from..]) {
+            let q = start + from + i;
+            let after = q + 1;
+            let fits = match next {
+                None => m[after..].iter().all(|&b| b == b' '),
+                Some(text) => literal(m, after, text).is_some(),
+            };
+            if fits {
+                return found(start, q, after);
+            }
+            from += i + 1;
+        }
+    } else if let Some(i) = memchr::memchr(b'"', body) {
+        return found(start, start + i, start + i + 1);
+    }
+    // No closing quote: the line was cut inside this value.
+    Some(Value_ {
+        span: Span::new(start, m.len()),
+        end: m.len(),
+        cut: true,
+    })
+}
+
+/// The end of the run of non-space bytes at `pos`.
+fn token_end(m: &[u8], pos: usize) -> usize {
+    if pos >= m.len() {
+        return m.len();
+    }
+    memchr::memchr(b' ', &m[pos..]).map_or(m.len(), |i| pos + i)
+}
+
+/// The first `"` not escaped by a backslash.
+fn find_unescaped_quote(s: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while i < s.len() {
+        match s[i] {
+            b'\\' => i += 2,
+            b'"' => return Some(i),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logformat::{HTTPLOG, HTTPLOG_CLF, HTTPSLOG, TCPLOG, TCPLOG_CLF};
+
+    fn get<'a>(f: &CompiledFormat, m: &Match, message: &'a str, field: Field) -> &'a str {
+        let i = f
+            .item_of(field)
+            .unwrap_or_else(|| panic!("{field} in {}", f.name));
+        std::str::from_utf8(m.spans[i].of(message.as_bytes())).unwrap()
+    }
+
+    #[test]
+    fn httplog_with_and_without_captures() {
+        let f = CompiledFormat::new("httplog", HTTPLOG).unwrap();
+        let line = "127.0.0.1:60662 [24/Nov/2026:15:54:02.757] fe_http be_static/nginx1 0/0/0/0/0 200 235 - - ---- 1/1/0/0/0 0/0 \"GET /static/index.html?sc=ok0 HTTP/1.1\"";
+        let m = f.matches(line.as_bytes()).expect("httplog line");
+        assert_eq!(get(&f, &m, line, Field::ClientIp), "127.0.0.1");
+        assert_eq!(get(&f, &m, line, Field::ClientPort), "60662");
+        assert_eq!(
+            get(&f, &m, line, Field::RequestDate),
+            "24/Nov/2026:15:54:02.757"
+        );
+        assert_eq!(get(&f, &m, line, Field::Backend), "be_static");
+        assert_eq!(get(&f, &m, line, Field::Server), "nginx1");
+        assert_eq!(get(&f, &m, line, Field::Ta), "0");
+        assert_eq!(get(&f, &m, line, Field::Status), "200");
+        assert_eq!(get(&f, &m, line, Field::Termination), "----");
+        assert_eq!(get(&f, &m, line, Field::CapturedRequestHeaders), "");
+        assert_eq!(
+            get(&f, &m, line, Field::Request),
+            "GET /static/index.html?sc=ok0 HTTP/1.1"
+        );
+        assert!(!m.truncated);
+
+        let line = "127.0.0.1:51512 [24/Nov/2026:15:54:26.136] fe_capture be_app/app1 0/0/0/0/0 200 168 SRVID=a1 - --VN 1/1/0/0/0 0/0 {127.0.0.1:18001|curl/7.88.1|10.1.2.3, 192.0.2.7} {text/plain|app1} \"GET /app/ok?sc=capture-cookie HTTP/1.1\"";
+        let m = f.matches(line.as_bytes()).expect("with captures");
+        assert_eq!(get(&f, &m, line, Field::CookieRequest), "SRVID=a1");
+        assert_eq!(
+            get(&f, &m, line, Field::CapturedRequestHeaders),
+            "{127.0.0.1:18001|curl/7.88.1|10.1.2.3, 192.0.2.7}"
+        );
+        assert_eq!(
+            get(&f, &m, line, Field::CapturedResponseHeaders),
+            "{text/plain|app1}"
+        );
+    }
+
+    #[test]
+    fn signs_and_absent_values() {
+        let f = CompiledFormat::new("tcplog", TCPLOG).unwrap();
+        let line = "127.0.0.1:45644 [24/Nov/2026:15:53:35.125] fe_tcp_logasap bt_static/nginx1 1/0/+0 +0 -- 1/1/1/1/+1 0/0";
+        let m = f.matches(line.as_bytes()).unwrap();
+        assert_eq!(get(&f, &m, line, Field::Tt), "+0");
+        assert_eq!(get(&f, &m, line, Field::BytesRead), "+0");
+        assert_eq!(get(&f, &m, line, Field::Retries), "+1");
+        let line = "127.0.0.1:48374 [24/Nov/2026:15:53:27.652] fe_tcp_down bt_down/<NOSRV> -1/-1/0 0 SC 1/1/0/0/0 0/0";
+        let m = f.matches(line.as_bytes()).unwrap();
+        assert_eq!(get(&f, &m, line, Field::Server), "<NOSRV>");
+        assert_eq!(get(&f, &m, line, Field::Tw), "-1");
+        // An httplog line is not a tcplog line.
+        let http = "127.0.0.1:60662 [24/Nov/2026:15:54:02.757] fe_http be_static/nginx1 0/0/0/0/0 200 235 - - ---- 1/1/0/0/0 0/0 \"GET / HTTP/1.1\"";
+        assert!(f.matches(http.as_bytes()).is_none());
+    }
+
+    #[test]
+    fn ipv6_and_unix_clients() {
+        let f = CompiledFormat::new("tcplog", TCPLOG).unwrap();
+        let line =
+            "::ffff:10.0.0.1:443 [24/Nov/2026:15:53:35.125] fe b/s 1/0/5 10 -- 1/1/1/1/0 0/0";
+        let m = f.matches(line.as_bytes()).unwrap();
+        assert_eq!(get(&f, &m, line, Field::ClientIp), "::ffff:10.0.0.1");
+        assert_eq!(get(&f, &m, line, Field::ClientPort), "443");
+        let line = "unix:1 [24/Nov/2026:15:53:35.125] fe b/s 1/0/5 10 -- 1/1/1/1/0 0/0";
+        let m = f.matches(line.as_bytes()).unwrap();
+        assert_eq!(get(&f, &m, line, Field::ClientIp), "unix");
+        assert_eq!(get(&f, &m, line, Field::ClientPort), "1");
+    }
+
+    #[test]
+    fn a_cut_line_is_truncated() {
+        let f = CompiledFormat::new("httpslog", HTTPSLOG).unwrap();
+        let line = "127.0.0.1:47028 [24/Nov/2026:15:54:19.813] fe_http be_static/nginx1 0/0/0/0/0 404 283 - - ---- 1/1/0/0/0 0/0 \"GET /static/LLLLLLLL";
+        let m = f
+            .matches(line.as_bytes())
+            .expect("a cut line still matches");
+        assert!(m.truncated);
+        assert_eq!(get(&f, &m, line, Field::Request), "GET /static/LLLLLLLL");
+        assert_eq!(get(&f, &m, line, Field::Sni), "");
+    }
+
+    #[test]
+    fn httpslog_fields() {
+        let f = CompiledFormat::new("httpslog", HTTPSLOG).unwrap();
+        let line = "127.0.0.1:58620 [24/Nov/2026:15:56:21.837] fe_https~ be_static/nginx1 0/0/0/0/0 200 235 - - ---- 1/1/0/0/0 0/0 {lab.example:18443|curl/7.88.1|} {text/html|} \"GET /static/index.html?sc=ok0 HTTP/1.1\" 0/0000000000000000/0/0/0 lab.example/TLSv1.3/TLS_AES_256_GCM_SHA384";
+        let m = f.matches(line.as_bytes()).unwrap();
+        assert_eq!(get(&f, &m, line, Field::Frontend), "fe_https~");
+        assert_eq!(get(&f, &m, line, Field::SslError), "0000000000000000");
+        assert_eq!(get(&f, &m, line, Field::Sni), "lab.example");
+        assert_eq!(get(&f, &m, line, Field::SslVersion), "TLSv1.3");
+        assert_eq!(
+            get(&f, &m, line, Field::SslCipher),
+            "TLS_AES_256_GCM_SHA384"
+        );
+        // httplog does not take it whole, but does as a prefix.
+        let h = CompiledFormat::new("httplog", HTTPLOG).unwrap();
+        assert!(h.matches(line.as_bytes()).is_none());
+        let p = h.matches_prefix(line.as_bytes()).unwrap();
+        assert!(line[p.rest..].starts_with("0/0000"));
+    }
+
+    #[test]
+    fn clf_lines() {
+        let f = CompiledFormat::new("clf", HTTPLOG_CLF).unwrap();
+        let line = "127.0.0.1 - - [24/Nov/2026:15:55:41 +0000] \"GET /app/ok?sc=capture-cookie HTTP/1.1\" 200 168 \"\" \"\" 50460 516 \"fe_capture\" \"be_app\" \"app1\" 0 0 0 1 1 --VN 1 1 0 0 0 0 0 \"SRVID=a1\" \"\" \"127.0.0.1:18001\" \"curl/7.88.1\" \"10.1.2.3, 192.0.2.7\" \"text/plain\" \"app1\"";
+        let m = f.matches(line.as_bytes()).expect("clf");
+        assert_eq!(get(&f, &m, line, Field::ClientIp), "127.0.0.1");
+        assert_eq!(
+            get(&f, &m, line, Field::RequestDate),
+            "24/Nov/2026:15:55:41 +0000"
+        );
+        assert_eq!(
+            get(&f, &m, line, Field::Request),
+            "GET /app/ok?sc=capture-cookie HTTP/1.1"
+        );
+        assert_eq!(get(&f, &m, line, Field::Frontend), "fe_capture");
+        assert_eq!(get(&f, &m, line, Field::Server), "app1");
+        assert_eq!(get(&f, &m, line, Field::Tr), "1");
+        assert_eq!(get(&f, &m, line, Field::CookieRequest), "SRVID=a1");
+        assert_eq!(get(&f, &m, line, Field::CookieResponse), "");
+        assert!(get(&f, &m, line, Field::CapturedRequestHeaders).starts_with("\"127.0.0.1:18001\""));
+        let plain = "127.0.0.1 - - [24/Nov/2026:15:55:13 +0000] \"GET /static/index.html?sc=ok0 HTTP/1.1\" 200 235 \"\" \"\" 51774 909 \"fe_http\" \"be_static\" \"nginx1\" 0 0 0 0 0 ---- 1 1 0 0 0 0 0 \"\" \"\" ";
+        assert!(f.matches(plain.as_bytes()).is_some());
+
+        let t = CompiledFormat::new("tcpclf", TCPLOG_CLF).unwrap();
+        let line = "127.0.0.1 - - [24/Nov/2026:15:53:42 +0000] \"TCP \" 000 272 \"\" \"\" 46250 881 \"fe_tcp\" \"bt_static\" \"nginx1\" 0 1 0 35 107 ---- 1 1 0 0 0 0 0 \"\" \"\" ";
+        let m = t.matches(line.as_bytes()).expect("tcp clf");
+        assert_eq!(get(&t, &m, line, Field::Termination), "--");
+        assert_eq!(get(&t, &m, line, Field::BytesUploaded), "107");
+    }
+
+    #[test]
+    fn hand_written_json() {
+        let f = CompiledFormat::new(
+            "json",
+            r#"{"client_ip":"%ci","status":%ST,"request":%{+Q}r,"ua":"%[var(txn.ua),json(utf8s)]"}"#,
+        )
+        .unwrap();
+        let line =
+            r#"{"client_ip":"127.0.0.1","status":200,"request":"GET / HTTP/1.1","ua":"a \"b\" c"}"#;
+        let m = f.matches(line.as_bytes()).expect("json");
+        assert_eq!(get(&f, &m, line, Field::Status), "200");
+        assert_eq!(get(&f, &m, line, Field::Request), "GET / HTTP/1.1");
+        let ua = f
+            .items()
+            .iter()
+            .position(|i| i.label.starts_with("var("))
+            .unwrap();
+        assert_eq!(m.spans[ua].of(line.as_bytes()), br#"a \"b\" c"#);
+    }
+}
