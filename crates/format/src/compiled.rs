@@ -60,16 +60,14 @@ pub struct CompiledFormat {
     steps: Vec<Step>,
     items: Vec<Item>,
     by_field: [u8; Field::ALL.len()],
-    /// The `%r` item, after which a line that ends early is a cut line.
-    request_item: Option<usize>,
 }
 
 /// A successful match.
 #[derive(Clone, Debug)]
 pub struct Match {
     pub spans: [Span; MAX_ITEMS],
-    /// The line ended early (HAProxy's 1024-byte limit), inside or after
-    /// the request; later items are empty.
+    /// The line ended inside a quoted value (HAProxy's 1024-byte limit);
+    /// later items are empty.
     pub truncated: bool,
     /// Bytes after the format's end (only when matching as a prefix).
     pub rest: usize,
@@ -82,7 +80,6 @@ impl CompiledFormat {
         let mut steps = Vec::new();
         let mut items = Vec::new();
         let mut by_field = [NO_ITEM; Field::ALL.len()];
-        let mut request_item = None;
         for (i, token) in tokens.into_iter().enumerate() {
             match token {
                 Token::Literal(text) => {
@@ -116,9 +113,6 @@ impl CompiledFormat {
                             by_field[f as usize] = index as u8;
                         }
                     }
-                    if shape == Shape::Request {
-                        request_item.get_or_insert(index);
-                    }
                     // Numbers, dates and codes are never quoted.
                     let quotable =
                         !matches!(
@@ -142,7 +136,6 @@ impl CompiledFormat {
             steps,
             items,
             by_field,
-            request_item,
         })
     }
 
@@ -172,25 +165,11 @@ impl CompiledFormat {
     fn run(&self, m: &[u8], prefix: bool) -> Option<Match> {
         let mut spans = [Span::default(); MAX_ITEMS];
         let mut pos = 0usize;
-        let mut request_started = false;
         for (k, step) in self.steps.iter().enumerate() {
             match step {
-                Step::Literal(text) => match literal(m, pos, text) {
-                    Some(p) => pos = p,
-                    None if pos >= m.len() && request_started => {
-                        return Some(Match {
-                            spans,
-                            truncated: true,
-                            rest: 0,
-                        })
-                    }
-                    None => return None,
-                },
+                Step::Literal(text) => pos = literal(m, pos, text)?,
                 Step::Item(index) => {
                     let item = &self.items[*index];
-                    if self.request_item == Some(*index) {
-                        request_started = true;
-                    }
                     let next = self.steps.get(k + 1).and_then(|s| match s {
                         Step::Literal(t) => Some(&t[..]),
                         Step::Item(_) => None,
@@ -199,6 +178,8 @@ impl CompiledFormat {
                         Some(Value_ { span, end, cut }) => {
                             spans[*index] = span;
                             pos = end;
+                            // A line cut inside a quoted value (HAProxy's
+                            // 1024-byte limit) ends there.
                             if cut {
                                 return Some(Match {
                                     spans,
@@ -206,13 +187,6 @@ impl CompiledFormat {
                                     rest: 0,
                                 });
                             }
-                        }
-                        None if pos >= m.len() && request_started => {
-                            return Some(Match {
-                                spans,
-                                truncated: true,
-                                rest: 0,
-                            })
                         }
                         None => return None,
                     }
@@ -322,14 +296,15 @@ fn value(m: &[u8], pos: usize, item: &Item, next: Option<&[u8]>) -> Option<Value
                 Some(c) if c != b' ' => pos + memchr::memchr(c, &m[pos..run]).unwrap_or(run - pos),
                 _ => run,
             };
-            (end > pos).then_some(())?;
+            let address = &m[pos..end];
+            (!address.is_empty() && address.iter().all(|&b| is_address_byte(b))).then_some(())?;
             found(pos, end, end)
         }
         Shape::Token | Shape::Sample => {
             // Sample output may hold spaces when a literal other than a
             // space closes it (`"ua":"%[var(txn.ua)]"`).
             let run = match (item.shape, stop) {
-                (Shape::Sample, Some(c)) if c != b' ' => m.len(),
+                (Shape::Sample, Some(b'"')) => m.len(),
                 _ => token_end(m, pos),
             };
             let end = match stop {
@@ -413,6 +388,11 @@ fn quoted(m: &[u8], pos: usize, shape: Shape, next: Option<&[u8]>) -> Option<Val
         end: m.len(),
         cut: true,
     })
+}
+
+/// Bytes of an IPv4 or IPv6 address (with a `%zone`), `unix`, or `-`.
+fn is_address_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b':' | b'-' | b'_' | b'%' | b'[' | b']')
 }
 
 /// The end of the run of non-space bytes at `pos`.

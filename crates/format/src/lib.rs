@@ -9,7 +9,11 @@ pub mod compiled;
 pub mod field;
 pub mod header;
 pub mod logformat;
+pub mod message;
+pub mod record;
 
 pub use compiled::{CompiledFormat, Match, Span};
 pub use field::Field;
 pub use header::{Header, HeaderDetector, HeaderStyle};
+pub use message::Kind;
+pub use record::{FormatOptions, Formats, LineParser, Record};

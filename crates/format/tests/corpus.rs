@@ -130,3 +130,77 @@ fn the_same_messages_under_every_header() {
         );
     }
 }
+
+/// Lines of each kind per file, from the spec's reference parser
+/// (`setup/refparse.py --truth`). Its "error-custom" lines (error-log-format)
+/// are errors here too; "traffic-truncated" are traffic lines marked cut.
+const KINDS: &[(&str, &str)] = &[
+    ("connect.log", "server-state 1, backend-down 1, health-check 1, connect 14, proxy-lifecycle 20"),
+    ("custom.log", "server-state 9, backend-down 5, health-check 8, traffic 380, traffic-truncated 1, proxy-lifecycle 18"),
+    ("httplog-clf.log", "server-state 10, backend-down 5, health-check 8, traffic 380, traffic-truncated 1, proxy-lifecycle 18"),
+    ("httplog.log", "server-state 9, backend-down 5, health-check 8, traffic 393, traffic-truncated 1, proxy-lifecycle 18"),
+    ("httpslog.log", "server-state 1, backend-down 1, health-check 1, traffic 101, error 10, proxy-lifecycle 16"),
+    ("iso.log", "server-state 9, backend-down 5, health-check 8, traffic 393, traffic-truncated 1, proxy-lifecycle 18"),
+    ("journal-cat.log", "server-state 9, backend-down 5, health-check 8, traffic 393, traffic-truncated 1, proxy-lifecycle 13"),
+    ("journal-json-sample.log", "json 40"),
+    ("journal-short-iso-precise.log", "server-state 9, backend-down 5, health-check 8, traffic 393, traffic-truncated 1, proxy-lifecycle 13"),
+    ("journal-short-iso.log", "server-state 9, backend-down 5, health-check 8, traffic 393, traffic-truncated 1, proxy-lifecycle 13"),
+    ("journal-short-precise.log", "server-state 9, backend-down 5, health-check 8, traffic 393, traffic-truncated 1, proxy-lifecycle 13"),
+    ("journal-short-unix.log", "server-state 9, backend-down 5, health-check 8, traffic 393, traffic-truncated 1, proxy-lifecycle 13"),
+    ("journal-short.log", "server-state 9, backend-down 5, health-check 8, traffic 393, traffic-truncated 1, proxy-lifecycle 13"),
+    ("json-raw.log", "server-state 9, backend-down 5, health-check 8, json 372, json-invalid 9, proxy-lifecycle 18"),
+    ("json.log", "server-state 9, backend-down 5, health-check 8, json 372, json-invalid 9, proxy-lifecycle 18"),
+    ("legacy16.log", "server-state 9, backend-down 5, health-check 8, traffic 381, traffic-truncated 1, proxy-lifecycle 18"),
+    ("local-wire.log", "server-state 9, backend-down 5, health-check 8, traffic 393, traffic-truncated 1, proxy-lifecycle 18"),
+    ("priority.log", "server-state 9, backend-down 5, health-check 8, traffic 393, traffic-truncated 1, proxy-lifecycle 18"),
+    ("raw.log", "server-state 9, backend-down 5, health-check 8, traffic 393, traffic-truncated 1, proxy-lifecycle 18"),
+    ("rfc3164.log", "server-state 9, backend-down 5, health-check 8, traffic 393, traffic-truncated 1, proxy-lifecycle 18"),
+    ("rfc5424.log", "server-state 9, backend-down 5, health-check 8, traffic 393, traffic-truncated 1, proxy-lifecycle 18"),
+    ("rsyslog-fileformat-udp.log", "server-state 9, backend-down 5, health-check 8, traffic 393, traffic-truncated 1, proxy-lifecycle 18"),
+    ("rsyslog-fileformat-uxsock.log", "server-state 9, backend-down 5, health-check 8, traffic 384, traffic-truncated 1, proxy-lifecycle 13"),
+    ("rsyslog-protocol23.log", "server-state 9, backend-down 5, health-check 8, traffic 393, traffic-truncated 1, proxy-lifecycle 18"),
+    ("short.log", "server-state 9, backend-down 5, health-check 8, traffic 393, traffic-truncated 1, proxy-lifecycle 18"),
+    ("stderr.log", "process 7, server-state 9, backend-down 5, health-check 8, proxy-lifecycle 18"),
+    ("tcplog-clf31.log", "server-state 1, backend-down 1, traffic 31, error 2, proxy-lifecycle 18"),
+    ("tcplog-raw.log", "server-state 1, backend-down 1, traffic 31, error 2, proxy-lifecycle 18"),
+    ("tcplog.log", "server-state 1, backend-down 1, traffic 31, error 2, proxy-lifecycle 18"),
+    ("timed.log", "server-state 9, backend-down 5, health-check 8, traffic 393, traffic-truncated 1, proxy-lifecycle 18"),
+];
+
+fn parse_counts(text: &str) -> BTreeMap<String, usize> {
+    text.split(", ")
+        .map(|part| {
+            let (kind, n) = part.rsplit_once(' ').unwrap();
+            (kind.to_string(), n.parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn every_line_gets_the_kind_a_person_would_give_it() {
+    use haplog_format::{FormatOptions, Formats, Kind, LineParser};
+    let formats = Formats::new(&FormatOptions::default()).unwrap();
+    let mut failures = Vec::new();
+    for &(name, expected) in KINDS {
+        let mut parser = LineParser::new(&formats, None);
+        let mut counts = BTreeMap::new();
+        let mut samples: BTreeMap<String, String> = BTreeMap::new();
+        for line in lines(name) {
+            let r = parser.parse(&line);
+            let kind = match r.kind {
+                Kind::Traffic if r.truncated => "traffic-truncated".to_string(),
+                k => k.name().to_string(),
+            };
+            samples
+                .entry(kind.clone())
+                .or_insert_with(|| String::from_utf8_lossy(&line).into_owned());
+            *counts.entry(kind).or_insert(0usize) += 1;
+        }
+        if counts != parse_counts(expected) {
+            failures.push(format!(
+                "{name}: got {counts:?}\n  expected {expected}\n  samples {samples:#?}"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -1,0 +1,246 @@
+//! One line, understood: its header, its kind, and its fields.
+
+use crate::compiled::{CompiledFormat, Span, MAX_ITEMS};
+use crate::field::Field;
+use crate::header::{Header, HeaderDetector, HeaderStyle};
+use crate::logformat::{self, FormatError};
+use crate::message::{self, Kind};
+
+/// The traffic formats to try, the user's first.
+#[derive(Clone, Debug)]
+pub struct Formats {
+    list: Vec<CompiledFormat>,
+    /// Formats that may match a line's start only, the rest of the line
+    /// being fields appended to a built-in format.
+    prefix_from: usize,
+}
+
+/// How to read lines.
+#[derive(Clone, Debug, Default)]
+pub struct FormatOptions {
+    /// `--log-format` strings (or pasted directives), tried first.
+    pub custom: Vec<String>,
+    /// `--legacy-timers`: read httplog lines with the pre-1.7 meaning of
+    /// the first and last timers (Tq … Tt instead of TR … Ta).
+    pub legacy_timers: bool,
+}
+
+impl Formats {
+    pub fn new(options: &FormatOptions) -> Result<Formats, FormatError> {
+        let mut list = Vec::new();
+        for (i, text) in options.custom.iter().enumerate() {
+            let name = if options.custom.len() == 1 {
+                "custom".to_string()
+            } else {
+                format!("custom{}", i + 1)
+            };
+            list.push(CompiledFormat::new(&name, text)?);
+        }
+        let http = if options.legacy_timers {
+            ("legacy16", logformat::HTTPLOG_LEGACY)
+        } else {
+            ("httplog", logformat::HTTPLOG)
+        };
+        for (name, text) in [
+            ("httpslog", logformat::HTTPSLOG),
+            http,
+            ("tcplog", logformat::TCPLOG),
+            ("clf", logformat::HTTPLOG_CLF),
+            ("tcpclf", logformat::TCPLOG_CLF),
+            ("error-tls", logformat::ERROR_LOG_TLS),
+        ] {
+            list.push(CompiledFormat::new(name, text).expect("built-in formats compile"));
+        }
+        // httplog with fields appended (a common custom format) still
+        // reads as httplog, the rest kept aside.
+        let prefix_from = list.len();
+        list.push(CompiledFormat::new(http.0, http.1).expect("built-in formats compile"));
+        Ok(Formats { list, prefix_from })
+    }
+
+    pub fn list(&self) -> &[CompiledFormat] {
+        &self.list
+    }
+}
+
+/// A parsed line. Field values borrow from the line.
+#[derive(Clone, Debug)]
+pub struct Record<'f, 'a> {
+    pub line: &'a [u8],
+    pub header: Header<'a>,
+    pub message: &'a [u8],
+    pub kind: Kind,
+    /// The format that matched a traffic or error line.
+    pub format: Option<&'f CompiledFormat>,
+    /// The line was cut (HAProxy's 1024-byte limit): later fields are empty.
+    pub truncated: bool,
+    spans: [Span; MAX_ITEMS],
+    /// Fields after a built-in format's end (a custom format that appends
+    /// to httplog, read without its `--log-format`).
+    pub rest: Option<&'a [u8]>,
+}
+
+impl<'f, 'a> Record<'f, 'a> {
+    /// The raw value of a field, if the line's format has it. Absent values
+    /// (`-`, `""` in quoted formats) come back as written.
+    pub fn get(&self, field: Field) -> Option<&'a [u8]> {
+        let format = self.format?;
+        let item = format.item_of(field)?;
+        Some(self.spans[item].of(self.message))
+    }
+
+    /// The raw value of the format's `index`-th item.
+    pub fn item(&self, index: usize) -> Option<&'a [u8]> {
+        let format = self.format?;
+        (index < format.items().len()).then(|| self.spans[index].of(self.message))
+    }
+
+    /// A numeric field: `+` (logasap, redispatch) is dropped, `-` or an
+    /// empty value is `None`, `-1` stays `-1`.
+    pub fn number(&self, field: Field) -> Option<i64> {
+        parse_number(self.get(field)?)
+    }
+}
+
+/// HAProxy's numbers: `[+]-?digits`.
+pub fn parse_number(v: &[u8]) -> Option<i64> {
+    let v = v.strip_prefix(b"+").unwrap_or(v);
+    let (negative, digits) = match v.strip_prefix(b"-") {
+        Some(d) => (true, d),
+        None => (false, v),
+    };
+    if digits.is_empty() || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n = digits
+        .iter()
+        .fold(0i64, |n, &d| n * 10 + i64::from(d - b'0'));
+    Some(if negative { -n } else { n })
+}
+
+/// Reads the lines of one input: learns its header style, remembers the
+/// format that matched last (most files use one), classifies the rest.
+pub struct LineParser<'f> {
+    formats: &'f Formats,
+    headers: HeaderDetector,
+    last_hit: usize,
+}
+
+impl<'f> LineParser<'f> {
+    pub fn new(formats: &'f Formats, header: Option<HeaderStyle>) -> LineParser<'f> {
+        LineParser {
+            formats,
+            headers: HeaderDetector::new(header),
+            last_hit: 0,
+        }
+    }
+
+    /// The header style settled on for this input, once known.
+    pub fn header_style(&self) -> Option<HeaderStyle> {
+        self.headers.style()
+    }
+
+    pub fn parse<'a>(&mut self, line: &'a [u8]) -> Record<'f, 'a> {
+        let header = self.headers.header(line);
+        let message = header.message(line);
+        let mut record = Record {
+            line,
+            header,
+            message,
+            kind: Kind::Unparsed,
+            format: None,
+            truncated: false,
+            spans: [Span::default(); MAX_ITEMS],
+            rest: None,
+        };
+        let list = &self.formats.list;
+        let whole = &list[..self.formats.prefix_from];
+        let order = std::iter::once(self.last_hit.min(whole.len() - 1))
+            .chain((0..whole.len()).filter(|&i| i != self.last_hit));
+        for i in order {
+            if let Some(m) = whole[i].matches(message) {
+                self.last_hit = i;
+                record.kind = if whole[i].name == "error-tls" {
+                    Kind::Error
+                } else {
+                    Kind::Traffic
+                };
+                record.format = Some(&whole[i]);
+                record.truncated = m.truncated;
+                record.spans = m.spans;
+                return record;
+            }
+        }
+        for format in &list[self.formats.prefix_from..] {
+            if let Some(m) = format.matches_prefix(message) {
+                record.kind = Kind::Traffic;
+                record.format = Some(format);
+                record.truncated = m.truncated;
+                record.spans = m.spans;
+                record.rest = (m.rest > 0).then(|| &message[m.rest..]);
+                return record;
+            }
+        }
+        record.kind = message::classify(message);
+        record
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        assert_eq!(parse_number(b"+12"), Some(12));
+        assert_eq!(parse_number(b"-1"), Some(-1));
+        assert_eq!(parse_number(b"-"), None);
+        assert_eq!(parse_number(b""), None);
+        assert_eq!(parse_number(b"1x"), None);
+        assert_eq!(parse_number(b"99999999999999999999"), None);
+    }
+
+    #[test]
+    fn traffic_error_and_events() {
+        let formats = Formats::new(&FormatOptions::default()).unwrap();
+        let mut p = LineParser::new(&formats, None);
+        let r = p.parse(b"Nov 24 15:53:23 localhost haproxy[7725]: 127.0.0.1:34818 [24/Nov/2026:15:53:23.567] fe_tcp bt_static/nginx1 1/0/0 272 -- 1/1/0/0/0 0/0");
+        assert_eq!(r.kind, Kind::Traffic);
+        assert_eq!(r.format.unwrap().name, "tcplog");
+        assert_eq!(r.number(Field::BytesRead), Some(272));
+        assert_eq!(r.get(Field::Status), None, "tcplog has no status");
+        let r = p.parse(b"Nov 24 15:56:37 localhost haproxy[13993]: 127.0.0.1:44306 [24/Nov/2026:15:56:37.128] fe_https_errfmt~ 1/1 34/000000000A00009C/0/0/0 -/TLSv1.3/(NONE)");
+        assert_eq!(r.kind, Kind::Error);
+        assert_eq!(r.get(Field::SslError), Some(&b"000000000A00009C"[..]));
+        let r = p.parse(b"Nov 24 15:53:23 localhost haproxy[7725]: Proxy fe_tcp stopped (cumulated conns: FE: 3, BE: 0).");
+        assert_eq!(r.kind, Kind::ProxyLifecycle);
+        assert!(r.format.is_none());
+    }
+
+    #[test]
+    fn appended_fields_read_as_httplog() {
+        let formats = Formats::new(&FormatOptions::default()).unwrap();
+        let mut p = LineParser::new(&formats, None);
+        let r = p.parse(b"127.0.0.1:60662 [24/Nov/2026:15:54:02.757] fe_http be_static/nginx1 0/0/0/0/0 200 235 - - ---- 1/1/0/0/0 0/0 \"GET / HTTP/1.1\" 7F000001:A86E 1 TLSv1.3");
+        assert_eq!(r.kind, Kind::Traffic);
+        assert_eq!(r.format.unwrap().name, "httplog");
+        assert_eq!(r.rest, Some(&b"7F000001:A86E 1 TLSv1.3"[..]));
+        assert_eq!(r.number(Field::Status), Some(200));
+    }
+
+    #[test]
+    fn custom_formats_come_first() {
+        let options = FormatOptions {
+            custom: vec!["%ci:%cp [%tr] %ft %b/%s %ST %{+Q}r %ID".into()],
+            legacy_timers: false,
+        };
+        let formats = Formats::new(&options).unwrap();
+        let mut p = LineParser::new(&formats, None);
+        let r = p.parse(
+            b"10.0.0.1:5 [24/Nov/2026:15:54:02.757] fe be/s1 503 \"GET /x HTTP/1.1\" abc-123",
+        );
+        assert_eq!(r.format.unwrap().name, "custom");
+        assert_eq!(r.get(Field::UniqueId), Some(&b"abc-123"[..]));
+        assert_eq!(r.number(Field::Status), Some(503));
+    }
+}
