@@ -47,9 +47,20 @@ pub struct Item {
     /// The alias or sample expression as written (`Tw`, `ssl_fc_sni`), or
     /// the 3.0 `%(name)`.
     pub label: String,
-    shape: Shape,
+    pub shape: Shape,
     quoted: bool,
     hex: bool,
+}
+
+impl Item {
+    /// The name this item's value goes by in output: its field's name, or
+    /// for items that are not known fields, the alias or expression.
+    pub fn name(&self) -> &str {
+        match self.field {
+            Some(f) => f.name(),
+            None => &self.label,
+        }
+    }
 }
 
 /// A log-format string ready to match lines.
@@ -164,9 +175,23 @@ impl CompiledFormat {
 
     fn run(&self, m: &[u8], prefix: bool) -> Option<Match> {
         let mut spans = [Span::default(); MAX_ITEMS];
-        let mut pos = 0usize;
-        for (k, step) in self.steps.iter().enumerate() {
-            match step {
+        self.run_from(m, 0, 0, &mut spans, prefix, 0)
+    }
+
+    /// Matches steps `k..` from `pos`. Only a quoted sample can end in
+    /// several places (its output is not escaped); each is tried in turn,
+    /// `depth` bounding how many such choices are stacked.
+    fn run_from(
+        &self,
+        m: &[u8],
+        first: usize,
+        mut pos: usize,
+        spans: &mut [Span; MAX_ITEMS],
+        prefix: bool,
+        depth: usize,
+    ) -> Option<Match> {
+        for k in first..self.steps.len() {
+            match &self.steps[k] {
                 Step::Literal(text) => pos = literal(m, pos, text)?,
                 Step::Item(index) => {
                     let item = &self.items[*index];
@@ -174,21 +199,20 @@ impl CompiledFormat {
                         Step::Literal(t) => Some(&t[..]),
                         Step::Item(_) => None,
                     });
-                    match value(m, pos, item, next) {
-                        Some(Value_ { span, end, cut }) => {
-                            spans[*index] = span;
-                            pos = end;
-                            // A line cut inside a quoted value (HAProxy's
-                            // 1024-byte limit) ends there.
-                            if cut {
-                                return Some(Match {
-                                    spans,
-                                    truncated: true,
-                                    rest: 0,
-                                });
-                            }
-                        }
-                        None => return None,
+                    if item.shape == Shape::Sample && item.quoted && m.get(pos) == Some(&b'"') {
+                        return self.quoted_sample(m, k, *index, pos, next, spans, prefix, depth);
+                    }
+                    let Value_ { span, end, cut } = value(m, pos, item, next)?;
+                    spans[*index] = span;
+                    pos = end;
+                    // A line cut inside a quoted value (HAProxy's 1024-byte
+                    // limit) ends there.
+                    if cut {
+                        return Some(Match {
+                            spans: *spans,
+                            truncated: true,
+                            rest: 0,
+                        });
                     }
                 }
             }
@@ -200,21 +224,65 @@ impl CompiledFormat {
         }
         if end == m.len() {
             return Some(Match {
-                spans,
+                spans: *spans,
                 truncated: false,
                 rest: 0,
             });
         }
         if prefix && pos > 0 && (m[pos - 1] == b' ' || m[pos] == b' ') {
             return Some(Match {
-                spans,
+                spans: *spans,
                 truncated: false,
                 rest: end,
             });
         }
         None
     }
+
+    /// A quoted sample at `pos`: its value ends at a `"` after which the
+    /// rest of the format matches; the first such quote wins.
+    #[allow(clippy::too_many_arguments)]
+    fn quoted_sample(
+        &self,
+        m: &[u8],
+        k: usize,
+        index: usize,
+        pos: usize,
+        next: Option<&[u8]>,
+        spans: &mut [Span; MAX_ITEMS],
+        prefix: bool,
+        depth: usize,
+    ) -> Option<Match> {
+        let start = pos + 1;
+        let mut from = start;
+        while let Some(i) = memchr::memchr(b'"', &m[from..]) {
+            let q = from + i;
+            let after = q + 1;
+            let fits = match next {
+                None => true,
+                Some(text) => literal(m, after, text).is_some(),
+            };
+            if fits && depth < MAX_SAMPLE_CHOICES {
+                spans[index] = Span::new(start, q);
+                if let Some(found) = self.run_from(m, k + 1, after, spans, prefix, depth + 1) {
+                    return Some(found);
+                }
+            }
+            from = after;
+        }
+        // No closing quote that works: the line was cut inside this value.
+        spans[index] = Span::new(start, m.len());
+        Some(Match {
+            spans: *spans,
+            truncated: true,
+            rest: 0,
+        })
+    }
 }
+
+/// How many quoted samples may be in play at once while matching a line:
+/// bounds the work on hostile input.
+const MAX_SAMPLE_CHOICES: usize = 4;
 
 /// Where a literal ends when it matches at `pos`. A space matches a run of
 /// spaces, or none right after a run (an absent optional item took none),
@@ -263,7 +331,7 @@ fn value(m: &[u8], pos: usize, item: &Item, next: Option<&[u8]>) -> Option<Value
     let stop = next.and_then(|t| t.first().copied());
     let rest = &m[pos.min(m.len())..];
     if item.quoted && rest.first() == Some(&b'"') {
-        return quoted(m, pos, item.shape, next);
+        return quoted(m, pos);
     }
     match item.shape {
         Shape::Number => {
@@ -308,7 +376,19 @@ fn value(m: &[u8], pos: usize, item: &Item, next: Option<&[u8]>) -> Option<Value
                 _ => token_end(m, pos),
             };
             let end = match stop {
-                Some(b'"') => pos + find_unescaped_quote(&m[pos..run]).unwrap_or(run - pos),
+                Some(b'"') => match find_unescaped_quote(&m[pos..run]) {
+                    Some(i) => pos + i,
+                    // Between literal quotes and no closing one: the line
+                    // was cut inside this value.
+                    None if run == m.len() => {
+                        return Some(Value_ {
+                            span: Span::new(pos, m.len()),
+                            end: m.len(),
+                            cut: true,
+                        })
+                    }
+                    None => run,
+                },
                 Some(c) if c != b' ' => pos + memchr::memchr(c, &m[pos..run]).unwrap_or(run - pos),
                 _ => run,
             };
@@ -359,27 +439,11 @@ fn value(m: &[u8], pos: usize, item: &Item, next: Option<&[u8]>) -> Option<Value
     }
 }
 
-/// A quoted value at `pos` (which holds `"`).
-fn quoted(m: &[u8], pos: usize, shape: Shape, next: Option<&[u8]>) -> Option<Value_> {
+/// A quoted value at `pos` (which holds `"`): up to the next `"`, which
+/// cannot occur inside (HAProxy escapes it as `#22`).
+fn quoted(m: &[u8], pos: usize) -> Option<Value_> {
     let start = pos + 1;
-    let body = &m[start..];
-    if shape == Shape::Sample {
-        // Not escaped: the value ends at the first `"` that the rest of
-        // the format can follow.
-        let mut from = 0;
-        while let Some(i) = memchr::memchr(b'"', &body[from..]) {
-            let q = start + from + i;
-            let after = q + 1;
-            let fits = match next {
-                None => m[after..].iter().all(|&b| b == b' '),
-                Some(text) => literal(m, after, text).is_some(),
-            };
-            if fits {
-                return found(start, q, after);
-            }
-            from += i + 1;
-        }
-    } else if let Some(i) = memchr::memchr(b'"', body) {
+    if let Some(i) = memchr::memchr(b'"', &m[start..]) {
         return found(start, start + i, start + i + 1);
     }
     // No closing quote: the line was cut inside this value.

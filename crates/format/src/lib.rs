@@ -6,6 +6,7 @@
 //! here: everything works on `&[u8]` and borrows from it.
 
 pub mod compiled;
+pub mod config;
 pub mod field;
 pub mod header;
 pub mod logformat;

@@ -102,6 +102,23 @@ impl<'f, 'a> Record<'f, 'a> {
     }
 }
 
+/// A request line's method, URI and version (the version only when the
+/// last word looks like `HTTP/x.y`; a cut line has none).
+pub fn request_parts(request: &[u8]) -> (&[u8], &[u8], Option<&[u8]>) {
+    let Some(first) = memchr::memchr(b' ', request) else {
+        return (request, &[], None);
+    };
+    let method = &request[..first];
+    let rest = &request[first + 1..];
+    if let Some(last) = memchr::memrchr(b' ', rest) {
+        let version = &rest[last + 1..];
+        if version.starts_with(b"HTTP/") {
+            return (method, &rest[..last], Some(version));
+        }
+    }
+    (method, rest, None)
+}
+
 /// HAProxy's numbers: `[+]-?digits`.
 pub fn parse_number(v: &[u8]) -> Option<i64> {
     let v = v.strip_prefix(b"+").unwrap_or(v);
@@ -189,6 +206,22 @@ impl<'f> LineParser<'f> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_lines() {
+        assert_eq!(
+            request_parts(b"GET /a?b HTTP/1.1"),
+            (&b"GET"[..], &b"/a?b"[..], Some(&b"HTTP/1.1"[..]))
+        );
+        assert_eq!(
+            request_parts(b"<BADREQ>"),
+            (&b"<BADREQ>"[..], &b""[..], None)
+        );
+        assert_eq!(
+            request_parts(b"GET /static/LLLL"),
+            (&b"GET"[..], &b"/static/LLLL"[..], None)
+        );
+    }
 
     #[test]
     fn numbers() {

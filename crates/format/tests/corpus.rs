@@ -204,3 +204,47 @@ fn every_line_gets_the_kind_a_person_would_give_it() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn the_configs_own_log_formats_read_every_traffic_line() {
+    use haplog_format::{config, FormatOptions, Formats, Kind, LineParser};
+    for (log, cfg, traffic) in [
+        ("custom.log", "custom.cfg", 381),
+        ("json.log", "json.cfg", 381),
+        ("json-raw.log", "json.cfg", 381),
+        ("legacy16.log", "legacy16.cfg", 382),
+        ("tcplog-clf31.log", "tcplog-clf31.cfg", 31),
+    ] {
+        let text = fs::read_to_string(corpus().join("cfg").join(cfg)).unwrap();
+        let custom = config::log_formats(&text);
+        assert!(!custom.is_empty(), "{cfg}");
+        let formats = Formats::new(&FormatOptions {
+            custom,
+            legacy_timers: false,
+        })
+        .unwrap_or_else(|e| panic!("{cfg}: {e}"));
+        let mut parser = LineParser::new(&formats, None);
+        let mut by_format = BTreeMap::new();
+        for line in lines(log) {
+            let r = parser.parse(&line);
+            assert!(
+                !matches!(r.kind, Kind::Unparsed | Kind::Json | Kind::JsonInvalid),
+                "{log}: {}",
+                String::from_utf8_lossy(&line)
+            );
+            if r.kind == Kind::Traffic {
+                *by_format.entry(r.format.unwrap().name.clone()).or_insert(0) += 1;
+                assert!(
+                    r.rest.is_none(),
+                    "{log}: nothing left over: {}",
+                    String::from_utf8_lossy(&line)
+                );
+            }
+        }
+        assert_eq!(
+            by_format.into_iter().collect::<Vec<_>>(),
+            vec![("custom".to_string(), traffic)],
+            "{log}"
+        );
+    }
+}
