@@ -5,6 +5,7 @@ use std::path::Path;
 
 use clap::{Parser, Subcommand};
 
+mod cat_cmd;
 mod halog_cmd;
 
 /// Fast HAProxy log analysis: a byte-exact halog drop-in, and more.
@@ -37,6 +38,7 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
+    Cat(cat_cmd::CatArgs),
 }
 
 fn main() {
@@ -76,6 +78,7 @@ fn run_subcommand(args: Vec<OsString>) -> i32 {
     };
     match cli.command {
         Command::Halog { args } => halog_cmd::main(args),
+        Command::Cat(args) => cat_cmd::run(args),
     }
 }
 

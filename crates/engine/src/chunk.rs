@@ -26,6 +26,9 @@ pub struct ChunkConfig {
     /// ends all input, and it and every later byte are never handed out.
     /// halog does this at 262 144 bytes.
     pub end_at_line_len: Option<usize>,
+    /// Number each chunk's first line within its input (costs a pass that
+    /// counts LFs on the reading thread).
+    pub count_lines: bool,
 }
 
 impl Default for ChunkConfig {
@@ -40,12 +43,22 @@ impl Default for ChunkConfig {
             mapped_chunk: forced.unwrap_or(4 << 20),
             stream_chunk: forced.unwrap_or(1 << 20),
             end_at_line_len: None,
+            count_lines: false,
         }
     }
 }
 
-/// A run of whole lines.
-pub enum Chunk {
+/// A run of whole lines, and where it comes from.
+pub struct Chunk {
+    body: Body,
+    /// Which input (index in the list given to [`Chunker::new`]).
+    pub input: usize,
+    /// The 1-based number of the chunk's first line in its input, when
+    /// [`ChunkConfig::count_lines`] is set; 0 otherwise.
+    pub first_line: u64,
+}
+
+enum Body {
     Mapped { map: Arc<Mmap>, range: Range<usize> },
     Owned { buf: Vec<u8>, len: usize },
 }
@@ -55,12 +68,12 @@ impl Chunk {
     /// or lets the pages of a mapped chunk go, so that a pass over a large
     /// file holds no more of it in memory than the chunks in flight.
     pub fn recycle(self) -> Vec<u8> {
-        match self {
-            Chunk::Mapped { map, range } => {
+        match self.body {
+            Body::Mapped { map, range } => {
                 release_pages(&map, range);
                 Vec::new()
             }
-            Chunk::Owned { buf, .. } => buf,
+            Body::Owned { buf, .. } => buf,
         }
     }
 }
@@ -88,9 +101,9 @@ fn release_pages(map: &Mmap, range: Range<usize>) {
 impl Deref for Chunk {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        match self {
-            Chunk::Mapped { map, range } => &map[range.clone()],
-            Chunk::Owned { buf, len } => &buf[..*len],
+        match &self.body {
+            Body::Mapped { map, range } => &map[range.clone()],
+            Body::Owned { buf, len } => &buf[..*len],
         }
     }
 }
@@ -117,6 +130,10 @@ pub struct Chunker {
     config: ChunkConfig,
     ended: bool,
     errors: Vec<InputError>,
+    /// Index of the current input; `usize::MAX` before the first.
+    input: usize,
+    /// Lines of the current input before the next chunk.
+    lines_before: u64,
 }
 
 impl Chunker {
@@ -127,6 +144,8 @@ impl Chunker {
             config,
             ended: false,
             errors: Vec::new(),
+            input: usize::MAX,
+            lines_before: 0,
         }
     }
 
@@ -147,6 +166,8 @@ impl Chunker {
                 match self.pending.pop_front() {
                     None => return None,
                     Some(spec) => {
+                        self.input = self.input.wrapping_add(1);
+                        self.lines_before = 0;
                         let opened = match input::open(&spec) {
                             Ok(opened) => opened,
                             Err(e) => {
@@ -172,7 +193,7 @@ impl Chunker {
             }
             let chunk = match self.current.as_mut().expect("an input is open") {
                 Current::Mapped { map, pos } => {
-                    next_mapped(map, pos, &self.config).map(|range| Chunk::Mapped {
+                    next_mapped(map, pos, &self.config).map(|range| Body::Mapped {
                         map: Arc::clone(map),
                         range,
                     })
@@ -190,17 +211,26 @@ impl Chunker {
                     if let Some(e) = failure {
                         self.errors.push(input::read_error(spec, *compression, e));
                     }
-                    filled.map(|len| Chunk::Owned {
+                    filled.map(|len| Body::Owned {
                         buf: std::mem::take(&mut spare),
                         len,
                     })
                 }
             };
-            let Some(chunk) = chunk else {
+            let Some(body) = chunk else {
                 self.current = None;
                 continue;
             };
-            return Some(self.apply_line_limit(chunk));
+            let mut chunk = self.apply_line_limit(Chunk {
+                body,
+                input: self.input,
+                first_line: 0,
+            });
+            if self.config.count_lines {
+                chunk.first_line = self.lines_before + 1;
+                self.lines_before += memchr::memchr_iter(b'\n', &chunk).count() as u64;
+            }
+            return Some(chunk);
         }
     }
 
@@ -220,13 +250,14 @@ impl Chunker {
         };
         self.ended = true;
         self.current = None;
-        match chunk {
-            Chunk::Mapped { map, range } => Chunk::Mapped {
+        let body = match chunk.body {
+            Body::Mapped { map, range } => Body::Mapped {
                 map,
                 range: range.start..range.start + start,
             },
-            Chunk::Owned { buf, .. } => Chunk::Owned { buf, len: start },
-        }
+            Body::Owned { buf, .. } => Body::Owned { buf, len: start },
+        };
+        Chunk { body, ..chunk }
     }
 }
 
@@ -408,6 +439,7 @@ mod tests {
                 mapped_chunk: size,
                 stream_chunk: size,
                 end_at_line_len: None,
+                count_lines: false,
             };
             let chunks = chunks_of(vec![InputSpec::Path(path.clone())], config);
             assert_eq!(chunks.concat(), data);
@@ -441,6 +473,7 @@ mod tests {
                 mapped_chunk: 4096,
                 stream_chunk: 4096,
                 end_at_line_len: None,
+                count_lines: false,
             };
             let mut chunker = Chunker::new(vec![InputSpec::Path(path.clone())], config);
             let mut read = Vec::new();
@@ -490,6 +523,44 @@ mod tests {
             )),
             "{message}"
         );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn chunks_know_their_input_and_first_line() {
+        let dir = std::env::temp_dir().join(format!("haplog-chunk-lines-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let a = dir.join("a.log");
+        let b = dir.join("b.log");
+        std::fs::write(&a, numbered_lines(3000)).unwrap();
+        std::fs::write(&b, numbered_lines(1000)).unwrap();
+        let config = ChunkConfig {
+            mapped_chunk: 999,
+            stream_chunk: 999,
+            end_at_line_len: None,
+            count_lines: true,
+        };
+        let inputs = vec![
+            InputSpec::Path(a),
+            InputSpec::Path(dir.join("missing.log")),
+            InputSpec::Path(b),
+        ];
+        let mut chunker = Chunker::new(inputs, config);
+        let mut next_line = [1u64, 1, 1];
+        while let Some(chunk) = chunker.next_chunk(Vec::new()) {
+            assert_ne!(chunk.input, 1, "the missing file has no chunks");
+            assert_eq!(chunk.first_line, next_line[chunk.input]);
+            let first = chunk.split(|&b| b == b'\n').next().unwrap();
+            let expected = format!("line {} ", chunk.first_line - 1);
+            assert!(
+                first.starts_with(expected.as_bytes()),
+                "{:?}",
+                String::from_utf8_lossy(first)
+            );
+            next_line[chunk.input] += memchr::memchr_iter(b'\n', &chunk).count() as u64;
+        }
+        assert_eq!(next_line, [3001, 1, 1001]);
+        assert_eq!(chunker.take_errors().len(), 1);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

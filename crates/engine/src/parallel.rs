@@ -11,7 +11,7 @@ use std::ops::ControlFlow;
 
 use crossbeam_channel::{bounded, unbounded};
 
-use crate::chunk::Chunker;
+use crate::chunk::{Chunk, Chunker};
 use crate::input::InputError;
 
 /// The number of workers to use when the user did not say: the
@@ -54,7 +54,7 @@ where
     W: Send,
     R: Send,
     Init: Fn() -> W + Sync,
-    Process: Fn(&mut W, &[u8]) -> R + Sync,
+    Process: Fn(&mut W, &Chunk) -> R + Sync,
     Consume: FnMut(R) -> ControlFlow<()>,
 {
     if threads <= 1 {
@@ -165,6 +165,7 @@ mod tests {
                 mapped_chunk: 997,
                 stream_chunk: 997,
                 end_at_line_len: None,
+                count_lines: false,
             };
             let chunker = Chunker::new(vec![InputSpec::Path(path.clone())], config);
             let mut seen = Vec::new();
@@ -211,7 +212,7 @@ mod tests {
                 chunker,
                 threads,
                 || 0usize,
-                |n, chunk| *n += chunk.len(),
+                |n, chunk: &Chunk| *n += chunk.len(),
                 |_| ControlFlow::Continue(()),
             );
             assert_eq!(outcome.states.iter().sum::<usize>(), 4);

@@ -1,0 +1,257 @@
+//! `haplog cat`: every line as a record, NDJSON or CSV.
+
+use std::io::{self, BufWriter, Write};
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+
+use clap::Args;
+use haplog_engine::{default_threads, run_ordered, Chunk, ChunkConfig, Chunker, InputSpec};
+use haplog_format::{config, FormatOptions, Formats, HeaderStyle, Kind, LineParser};
+use haplog_report::records::{write_csv, write_csv_header, write_ndjson, KindCounts, Origin};
+
+/// Show each line as a record: its kind, its header and its fields.
+///
+/// Every HAProxy line is understood: tcplog, httplog, httpslog, CLF, error
+/// and event lines, behind any syslog or journald header; custom formats
+/// with --log-format or --haproxy-config. Records go to stdout, one JSON
+/// object per line (or CSV); a count of lines by kind, with the first lines
+/// that could not be parsed, goes to stderr.
+///
+/// Examples:
+///
+///   haplog cat /var/log/haproxy.log | jq 'select(.status >= 500)'
+///   haplog cat --csv --kind traffic access.log.gz > requests.csv
+///   haplog cat --haproxy-config /etc/haproxy/haproxy.cfg custom.log
+///   haplog cat --log-format '%ci:%cp [%tr] %ft %b/%s %ST %{+Q}r' app.log
+#[derive(Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct CatArgs {
+    /// Log files (plain, .gz or .zst); none, or `-`, reads standard input
+    #[arg(value_name = "FILE")]
+    files: Vec<PathBuf>,
+
+    /// One JSON object per line (the default)
+    #[arg(long, conflicts_with = "csv")]
+    json: bool,
+
+    /// CSV, with a header row naming every field
+    #[arg(long)]
+    csv: bool,
+
+    /// The header in front of each message, instead of detecting it:
+    /// rfc5424, rfc3164, local, bsd, bsd-tag, fileformat (ISO + host),
+    /// short-unix, timed, iso, priority, stderr, none
+    #[arg(long, value_name = "STYLE", value_parser = parse_header)]
+    header: Option<HeaderStyle>,
+
+    /// A log-format string as written in haproxy.cfg, tried before the
+    /// built-in formats (repeatable)
+    #[arg(long = "log-format", value_name = "FORMAT")]
+    log_format: Vec<String>,
+
+    /// Use the log-format and error-log-format lines of this haproxy.cfg
+    #[arg(long, value_name = "FILE")]
+    haproxy_config: Option<PathBuf>,
+
+    /// Read httplog timers with their meaning before HAProxy 1.7
+    /// (Tq/Tw/Tc/Tr/Tt instead of TR/Tw/Tc/Tr/Ta)
+    #[arg(long)]
+    legacy_timers: bool,
+
+    /// Only print records of this kind (repeatable): traffic, error,
+    /// connect, server-state, backend-down, health-check, proxy-lifecycle,
+    /// process, json, json-invalid, unparsed
+    #[arg(long, value_name = "KIND", value_parser = parse_kind)]
+    kind: Vec<Kind>,
+
+    /// No summary on stderr
+    #[arg(short, long)]
+    quiet: bool,
+
+    /// Worker threads (default: HAPLOG_THREADS, else the number of CPUs)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    threads: Option<u32>,
+}
+
+fn parse_header(name: &str) -> Result<HeaderStyle, String> {
+    HeaderStyle::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = HeaderStyle::ALL.iter().map(|s| s.name()).collect();
+        format!("unknown header style; use one of {}", names.join(", "))
+    })
+}
+
+fn parse_kind(name: &str) -> Result<Kind, String> {
+    Kind::ALL
+        .iter()
+        .copied()
+        .find(|k| k.name() == name)
+        .ok_or_else(|| {
+            let names: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
+            format!("unknown kind; use one of {}", names.join(", "))
+        })
+}
+
+/// How many unparsed lines the summary shows.
+const SHOWN_UNPARSED: usize = 5;
+
+struct Worker<'f> {
+    parser: LineParser<'f>,
+    counts: KindCounts,
+    /// (input, line, text) of the first unparsed lines this worker saw.
+    unparsed: Vec<(usize, u64, Vec<u8>)>,
+}
+
+pub fn run(args: CatArgs) -> i32 {
+    match run_inner(args) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("haplog cat: {message}");
+            2
+        }
+    }
+}
+
+fn run_inner(args: CatArgs) -> Result<i32, String> {
+    let mut options = FormatOptions {
+        custom: args.log_format.clone(),
+        legacy_timers: args.legacy_timers,
+    };
+    if let Some(path) = &args.haproxy_config {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("--haproxy-config {}: {e}", path.display()))?;
+        let found = config::log_formats(&text);
+        if found.is_empty() && !args.quiet {
+            eprintln!(
+                "haplog cat: {} has no log-format lines; the built-in formats are used",
+                path.display()
+            );
+        }
+        options.custom.extend(found);
+    }
+    let formats = Formats::new(&options).map_err(|e| format!("--log-format: {e}"))?;
+
+    let inputs: Vec<InputSpec> = if args.files.is_empty() {
+        vec![InputSpec::Stdin]
+    } else {
+        args.files
+            .iter()
+            .map(|p| InputSpec::from_arg(&p.to_string_lossy()))
+            .collect()
+    };
+    for input in &inputs {
+        input.check().map_err(|e| e.to_string())?;
+    }
+    let names: Vec<String> = inputs
+        .iter()
+        .map(|i| match i {
+            InputSpec::Stdin => "-".to_string(),
+            InputSpec::Path(p) => p.display().to_string(),
+        })
+        .collect();
+    let threads = args
+        .threads
+        .map_or_else(default_threads, |n| n as usize)
+        .max(1);
+    let chunker = Chunker::new(
+        inputs,
+        ChunkConfig {
+            count_lines: true,
+            ..ChunkConfig::default()
+        },
+    );
+
+    let stdout = io::stdout().lock();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout);
+    let csv = args.csv;
+    if csv {
+        let mut header = Vec::new();
+        write_csv_header(&mut header);
+        if let Err(e) = out.write_all(&header) {
+            return write_failed(e);
+        }
+    }
+    let mut write_error = None;
+    let outcome = run_ordered(
+        chunker,
+        threads,
+        || Worker {
+            parser: LineParser::new(&formats, args.header),
+            counts: KindCounts::default(),
+            unparsed: Vec::new(),
+        },
+        |w, chunk: &Chunk| {
+            let mut text = Vec::with_capacity(chunk.len() * 2);
+            let file = &names[chunk.input];
+            for (number, raw) in (chunk.first_line..).zip(chunk.split(|&b| b == b'\n')) {
+                let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+                if line.iter().all(|&b| b == b' ' || b == b'\t') {
+                    continue;
+                }
+                let record = w.parser.parse(line);
+                w.counts.add(&record);
+                if record.kind == Kind::Unparsed && w.unparsed.len() < SHOWN_UNPARSED {
+                    w.unparsed.push((chunk.input, number, line.to_vec()));
+                }
+                if !args.kind.is_empty() && !args.kind.contains(&record.kind) {
+                    continue;
+                }
+                let origin = Origin { file, line: number };
+                if csv {
+                    write_csv(&mut text, origin, &record);
+                } else {
+                    write_ndjson(&mut text, origin, &record);
+                }
+            }
+            text
+        },
+        |text| match out.write_all(&text) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                write_error = Some(e);
+                ControlFlow::Break(())
+            }
+        },
+    );
+    if let Some(e) = write_error.or_else(|| out.flush().err()) {
+        return write_failed(e);
+    }
+
+    let mut counts = KindCounts::default();
+    let mut unparsed = Vec::new();
+    for w in outcome.states {
+        counts.merge(&w.counts);
+        unparsed.extend(w.unparsed);
+    }
+    if !args.quiet {
+        unparsed.sort();
+        let mut err = io::stderr().lock();
+        let _ = writeln!(err, "haplog cat: {}", counts.summary());
+        for (input, line, text) in unparsed.iter().take(SHOWN_UNPARSED) {
+            let shown = &text[..text.len().min(200)];
+            let more = if text.len() > 200 { "…" } else { "" };
+            let _ = writeln!(
+                err,
+                "  unparsed {}:{line}: {}{more}",
+                names[*input],
+                String::from_utf8_lossy(shown)
+            );
+        }
+    }
+    for e in &outcome.input_errors {
+        eprintln!("haplog cat: {e}");
+    }
+    Ok(if outcome.input_errors.is_empty() {
+        0
+    } else {
+        2
+    })
+}
+
+/// A closed pipe (`| head`) is a normal end; any other write error is not.
+fn write_failed(e: io::Error) -> Result<i32, String> {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        Ok(0)
+    } else {
+        Err(format!("cannot write output: {e}"))
+    }
+}

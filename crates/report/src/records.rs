@@ -1,0 +1,341 @@
+//! One record per line, as NDJSON or CSV (`haplog cat`).
+
+use haplog_format::field::Shape;
+use haplog_format::record::{parse_number, request_parts};
+use haplog_format::{Field, Kind, Record};
+
+use crate::escape::{csv_field, json_string};
+
+/// Where a record comes from.
+#[derive(Clone, Copy, Debug)]
+pub struct Origin<'a> {
+    /// The input's name (`-` for standard input).
+    pub file: &'a str,
+    /// 1-based line number in that input.
+    pub line: u64,
+}
+
+/// Whether a raw value means "absent": HAProxy prints `-`, or `""` in
+/// quoted formats.
+fn absent(v: &[u8]) -> bool {
+    v.is_empty() || v == b"-"
+}
+
+/// Appends one record as a JSON object and a newline.
+///
+/// Keys: `file`, `line`, `kind`, then the header (`header`, `time`, `host`,
+/// `tag`, `pid`, `severity`), then for traffic and error lines `format`,
+/// `truncated` and one key per log-format item (the field's name, or the
+/// alias or sample expression for items that are not known fields), with
+/// `method`, `uri` and `version` taken from the request line when the format
+/// has no items of its own for them; `rest` holds fields appended after a
+/// built-in format; other kinds carry the text as `message`. Numbers are
+/// JSON numbers (`+` dropped), absent values (`-`, `""`) are `null`.
+pub fn write_ndjson(out: &mut Vec<u8>, origin: Origin<'_>, r: &Record<'_, '_>) {
+    out.extend_from_slice(b"{\"file\":");
+    json_string(out, origin.file.as_bytes());
+    out.extend_from_slice(b",\"line\":");
+    out.extend_from_slice(origin.line.to_string().as_bytes());
+    out.extend_from_slice(b",\"kind\":\"");
+    out.extend_from_slice(r.kind.name().as_bytes());
+    out.extend_from_slice(b"\",\"header\":\"");
+    out.extend_from_slice(r.header.style.name().as_bytes());
+    out.push(b'"');
+    for (key, value) in [
+        ("time", r.header.timestamp),
+        ("host", r.header.host),
+        ("tag", r.header.tag),
+        ("pid", r.header.pid),
+        ("severity", r.header.severity),
+    ] {
+        if let Some(v) = value {
+            key_json(out, key);
+            json_string(out, v);
+        }
+    }
+    if let Some(pri) = r.header.pri {
+        key_json(out, "syslog_priority");
+        out.extend_from_slice(pri.to_string().as_bytes());
+    }
+    match r.format {
+        Some(format) => {
+            key_json(out, "format");
+            json_string(out, format.name.as_bytes());
+            out.extend_from_slice(b",\"truncated\":");
+            out.extend_from_slice(if r.truncated { b"true" } else { b"false" });
+            for (index, item) in format.items().iter().enumerate() {
+                let value = r.item(index).unwrap_or_default();
+                let primary = item.field.is_none_or(|f| format.item_of(f) == Some(index));
+                let name = if primary { item.name() } else { &item.label };
+                key_json(out, name);
+                json_value(out, item.shape, value);
+            }
+            if let Some(request) = r.get(Field::Request) {
+                if format.item_of(Field::Method).is_none() && !absent(request) {
+                    let (method, uri, version) = request_parts(request);
+                    key_json(out, "method");
+                    json_string(out, method);
+                    key_json(out, "uri");
+                    json_string(out, uri);
+                    key_json(out, "version");
+                    match version {
+                        Some(v) => json_string(out, v),
+                        None => out.extend_from_slice(b"null"),
+                    }
+                }
+            }
+            if let Some(rest) = r.rest {
+                key_json(out, "rest");
+                json_string(out, rest);
+            }
+        }
+        None => {
+            key_json(out, "message");
+            json_string(out, r.message);
+        }
+    }
+    out.extend_from_slice(b"}\n");
+}
+
+fn key_json(out: &mut Vec<u8>, key: &str) {
+    out.push(b',');
+    json_string(out, key.as_bytes());
+    out.push(b':');
+}
+
+fn json_value(out: &mut Vec<u8>, shape: Shape, value: &[u8]) {
+    if absent(value) {
+        out.extend_from_slice(b"null");
+        return;
+    }
+    if shape == Shape::Number {
+        if let Some(n) = parse_number(value) {
+            out.extend_from_slice(n.to_string().as_bytes());
+            return;
+        }
+    }
+    json_string(out, value);
+}
+
+/// The CSV columns, in order: where the line is from, its kind and header,
+/// every known field, then `extra` (items that are not known fields, as
+/// `name=value` joined by `; `), `rest` and `message`.
+pub fn write_csv_header(out: &mut Vec<u8>) {
+    out.extend_from_slice(b"file,line,kind,header,time,host,format,truncated");
+    for field in Field::ALL {
+        out.push(b',');
+        out.extend_from_slice(field.name().as_bytes());
+    }
+    out.extend_from_slice(b",extra,rest,message\n");
+}
+
+/// Appends one record as a CSV row matching [`write_csv_header`]. Values are
+/// as written in the log, except that absent ones (`-`, `""`) are empty.
+pub fn write_csv(out: &mut Vec<u8>, origin: Origin<'_>, r: &Record<'_, '_>) {
+    csv_field(out, origin.file.as_bytes());
+    out.push(b',');
+    out.extend_from_slice(origin.line.to_string().as_bytes());
+    out.push(b',');
+    out.extend_from_slice(r.kind.name().as_bytes());
+    out.push(b',');
+    out.extend_from_slice(r.header.style.name().as_bytes());
+    out.push(b',');
+    csv_field(out, r.header.timestamp.unwrap_or_default());
+    out.push(b',');
+    csv_field(out, r.header.host.unwrap_or_default());
+    out.push(b',');
+    if let Some(format) = r.format {
+        csv_field(out, format.name.as_bytes());
+    }
+    out.push(b',');
+    if r.format.is_some() {
+        out.extend_from_slice(if r.truncated { b"true" } else { b"false" });
+    }
+    for &field in Field::ALL {
+        out.push(b',');
+        let value = r.get(field).or_else(|| derived(r, field));
+        if let Some(v) = value.filter(|v| !absent(v)) {
+            csv_field(out, v);
+        }
+    }
+    out.push(b',');
+    if let Some(format) = r.format {
+        let mut extra = Vec::new();
+        for (index, item) in format.items().iter().enumerate() {
+            if item.field.is_none() {
+                if !extra.is_empty() {
+                    extra.extend_from_slice(b"; ");
+                }
+                extra.extend_from_slice(item.label.as_bytes());
+                extra.push(b'=');
+                extra.extend_from_slice(r.item(index).unwrap_or_default());
+            }
+        }
+        csv_field(out, &extra);
+    }
+    out.push(b',');
+    csv_field(out, r.rest.unwrap_or_default());
+    out.push(b',');
+    if r.format.is_none() {
+        csv_field(out, r.message);
+    }
+    out.push(b'\n');
+}
+
+/// Method, URI and version from the request line when the format has no
+/// item of their own.
+fn derived<'a>(r: &Record<'_, 'a>, field: Field) -> Option<&'a [u8]> {
+    if !matches!(field, Field::Method | Field::Uri | Field::Version) {
+        return None;
+    }
+    let request = r.get(Field::Request).filter(|v| !absent(v))?;
+    let (method, uri, version) = request_parts(request);
+    match field {
+        Field::Method => Some(method),
+        Field::Uri => Some(uri),
+        _ => version,
+    }
+}
+
+/// Lines counted by kind, for the summary `haplog cat` prints.
+#[derive(Clone, Debug, Default)]
+pub struct KindCounts {
+    counts: [u64; Kind::ALL.len()],
+    truncated: u64,
+}
+
+impl KindCounts {
+    pub fn add(&mut self, r: &Record<'_, '_>) {
+        let i = Kind::ALL.iter().position(|&k| k == r.kind).expect("a kind");
+        self.counts[i] += 1;
+        if r.truncated {
+            self.truncated += 1;
+        }
+    }
+
+    pub fn merge(&mut self, other: &KindCounts) {
+        for (a, b) in self.counts.iter_mut().zip(other.counts) {
+            *a += b;
+        }
+        self.truncated += other.truncated;
+    }
+
+    pub fn get(&self, kind: Kind) -> u64 {
+        let i = Kind::ALL.iter().position(|&k| k == kind).expect("a kind");
+        self.counts[i]
+    }
+
+    pub fn total(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    pub fn truncated(&self) -> u64 {
+        self.truncated
+    }
+
+    /// `2000 lines: traffic 1990 (1 cut), error 3, unparsed 7`.
+    pub fn summary(&self) -> String {
+        let mut parts = Vec::new();
+        for (i, kind) in Kind::ALL.iter().enumerate() {
+            let n = self.counts[i];
+            if n == 0 {
+                continue;
+            }
+            if *kind == Kind::Traffic && self.truncated > 0 {
+                parts.push(format!("{kind} {n} ({} cut)", self.truncated));
+            } else {
+                parts.push(format!("{kind} {n}"));
+            }
+        }
+        let total = self.total();
+        let noun = if total == 1 { "line" } else { "lines" };
+        if parts.is_empty() {
+            format!("{total} {noun}")
+        } else {
+            format!("{total} {noun}: {}", parts.join(", "))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use haplog_format::{FormatOptions, Formats, LineParser};
+
+    fn one(line: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        let formats = Formats::new(&FormatOptions::default()).unwrap();
+        let mut parser = LineParser::new(&formats, None);
+        let r = parser.parse(line);
+        let origin = Origin {
+            file: "a.log",
+            line: 7,
+        };
+        let mut json = Vec::new();
+        write_ndjson(&mut json, origin, &r);
+        let mut csv = Vec::new();
+        write_csv(&mut csv, origin, &r);
+        (json, csv)
+    }
+
+    #[test]
+    fn an_httplog_record_as_json() {
+        let (json, _) = one(b"Nov 24 15:54:02 localhost haproxy[9228]: 127.0.0.1:60662 [24/Nov/2026:15:54:02.757] fe_http be_static/nginx1 0/0/-1/+12/5 200 235 - - ---- 1/1/0/0/+1 0/0 \"GET /static/index.html?sc=ok0 HTTP/1.1\"");
+        let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(v["file"], "a.log");
+        assert_eq!(v["line"], 7);
+        assert_eq!(v["kind"], "traffic");
+        assert_eq!(v["format"], "httplog");
+        assert_eq!(v["header"], "bsd-host-tag");
+        assert_eq!(v["host"], "localhost");
+        assert_eq!(v["pid"], "9228");
+        assert_eq!(v["client_ip"], "127.0.0.1");
+        assert_eq!(v["client_port"], 60662);
+        assert_eq!(v["tc"], -1);
+        assert_eq!(v["tr"], 12);
+        assert_eq!(v["retries"], 1);
+        assert_eq!(v["status"], 200);
+        assert_eq!(v["captured_request_cookie"], serde_json::Value::Null);
+        assert_eq!(v["method"], "GET");
+        assert_eq!(v["uri"], "/static/index.html?sc=ok0");
+        assert_eq!(v["version"], "HTTP/1.1");
+        assert_eq!(v["truncated"], false);
+        assert!(json.ends_with(b"}\n"));
+    }
+
+    #[test]
+    fn an_event_as_json_and_csv() {
+        let (json, csv) =
+            one(b"<129>Nov 24 15:54:02 haproxy[1]: Server be/s1 is DOWN, reason: x, \"quoted\"");
+        let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(v["kind"], "server-state");
+        assert_eq!(v["syslog_priority"], 129);
+        assert_eq!(v["message"], "Server be/s1 is DOWN, reason: x, \"quoted\"");
+        let mut header = Vec::new();
+        write_csv_header(&mut header);
+        let columns = header.split(|&b| b == b',').count();
+        assert!(csv.ends_with(b",\"Server be/s1 is DOWN, reason: x, \"\"quoted\"\"\"\n"));
+        // Same number of columns, counting the commas outside quotes.
+        let mut quoted = false;
+        let commas = csv
+            .iter()
+            .filter(|&&b| {
+                if b == b'"' {
+                    quoted = !quoted;
+                }
+                b == b',' && !quoted
+            })
+            .count();
+        assert_eq!(commas + 1, columns);
+    }
+
+    #[test]
+    fn counts_summarise() {
+        let mut c = KindCounts::default();
+        assert_eq!(c.summary(), "0 lines");
+        let formats = Formats::new(&FormatOptions::default()).unwrap();
+        let mut parser = LineParser::new(&formats, None);
+        c.add(&parser.parse(b"lua: x"));
+        c.add(&parser.parse(b"127.0.0.1:1 [24/Nov/2026:15:54:02.757] fe b/s 0/0/0/0/0 200 1 - - ---- 1/1/0/0/0 0/0 \"GET /cut"));
+        assert_eq!(c.summary(), "2 lines: traffic 1 (1 cut), unparsed 1");
+    }
+}
