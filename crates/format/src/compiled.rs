@@ -116,7 +116,10 @@ impl CompiledFormat {
                             Some((f, s)) => (Some(f), s, a.clone()),
                             None => (None, Shape::Token, a.clone()),
                         },
-                        Value::Sample(expr) => (field::sample(expr), Shape::Sample, expr.clone()),
+                        Value::Sample(expr) => match field::sample(expr) {
+                            Some((f, s)) => (Some(f), s, expr.clone()),
+                            None => (None, Shape::Sample, expr.clone()),
+                        },
                     };
                     let index = items.len();
                     if let Some(f) = field {

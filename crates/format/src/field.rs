@@ -194,24 +194,32 @@ pub fn alias(name: &str) -> Option<(Field, Shape)> {
     Some(found)
 }
 
-/// The field a sample expression stands for, when it is one of the
-/// well-known ones (httpslog's TLS fields).
-pub fn sample(expr: &str) -> Option<Field> {
-    let fetch = expr.split(',').next().unwrap_or(expr).trim();
-    let field = match fetch {
-        "ssl_fc_sni" => Field::Sni,
-        "fc_err" => Field::ConnectionError,
-        "ssl_fc_err" => Field::SslError,
-        "ssl_c_err" => Field::ClientCertError,
-        "ssl_c_ca_err" => Field::ClientCaError,
-        "ssl_fc_is_resumed" => Field::SslResumed,
-        "ssl_fc" => Field::SslUsed,
-        "ssl_fc_protocol" => Field::SslVersion,
-        "ssl_fc_cipher" => Field::SslCipher,
-        "unique-id" => Field::UniqueId,
+/// The field a sample expression stands for, and how its value is
+/// written, when it is one of the well-known ones (httpslog's TLS fields).
+pub fn sample(expr: &str) -> Option<(Field, Shape)> {
+    let mut parts = expr.split(',');
+    let fetch = parts.next().unwrap_or(expr).trim();
+    // A converter (`,hex`, `,json(...)`) changes how the value looks.
+    let converted = parts.next().is_some();
+    let numeric = if converted {
+        Shape::Sample
+    } else {
+        Shape::Number
+    };
+    let found = match fetch {
+        "ssl_fc_sni" => (Field::Sni, Shape::Sample),
+        "fc_err" => (Field::ConnectionError, numeric),
+        "ssl_fc_err" => (Field::SslError, numeric),
+        "ssl_c_err" => (Field::ClientCertError, numeric),
+        "ssl_c_ca_err" => (Field::ClientCaError, numeric),
+        "ssl_fc_is_resumed" => (Field::SslResumed, numeric),
+        "ssl_fc" => (Field::SslUsed, numeric),
+        "ssl_fc_protocol" => (Field::SslVersion, Shape::Sample),
+        "ssl_fc_cipher" => (Field::SslCipher, Shape::Sample),
+        "unique-id" => (Field::UniqueId, Shape::Sample),
         _ => return None,
     };
-    Some(field)
+    Some(found)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! haplog's command-line behaviour, end to end: one test binary, as
 //! ripgrep does, so the suite links once.
 
+mod cat;
 mod halog_diff;
 mod halog_golden;
 mod halog_real;

@@ -1,0 +1,173 @@
+//! `haplog cat` on the logs a real HAProxy wrote: records, summaries,
+//! options, and snapshots of sampled records from every log.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/real")
+}
+
+fn logs() -> Vec<PathBuf> {
+    let mut logs: Vec<PathBuf> = fs::read_dir(corpus())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .collect();
+    logs.sort();
+    assert_eq!(logs.len(), 30);
+    logs
+}
+
+fn cat(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_haplog"));
+    command.arg("cat").args(args).current_dir(corpus());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().unwrap()
+}
+
+fn name(path: &Path) -> &str {
+    path.file_name().unwrap().to_str().unwrap()
+}
+
+#[test]
+fn every_record_is_json_and_threads_do_not_change_the_output() {
+    for log in logs() {
+        let file = name(&log);
+        let one = cat(&[file], &[("HAPLOG_THREADS", "1")]);
+        assert_eq!(one.status.code(), Some(0), "{file}");
+        let two = cat(
+            &[file],
+            &[("HAPLOG_THREADS", "2"), ("HAPLOG_CHUNK_BYTES", "700")],
+        );
+        assert!(one.stdout == two.stdout, "{file}: 1 and 2 threads differ");
+        assert_eq!(one.stderr, two.stderr, "{file}");
+        let text = String::from_utf8(one.stdout).unwrap();
+        let lines = fs::read(&log).unwrap();
+        let non_blank = lines
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.iter().all(|&b| b == b' '))
+            .count();
+        assert_eq!(
+            text.lines().count(),
+            non_blank,
+            "{file}: one record per line"
+        );
+        for (i, line) in text.lines().enumerate() {
+            let v: serde_json::Value =
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("{file}:{i}: {e}"));
+            assert_eq!(v["file"], file);
+            assert_ne!(v["kind"], "unparsed", "{file}: {line}");
+        }
+        let stderr = String::from_utf8(one.stderr).unwrap();
+        assert!(
+            stderr.starts_with(&format!("haplog cat: {non_blank} lines: ")),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn csv_rows_have_every_column() {
+    let out = cat(&["--csv", "-q", "httpslog.log", "tcplog.log"], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stderr.is_empty(), "-q prints no summary");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let columns = |row: &str| {
+        let mut quoted = false;
+        row.chars()
+            .filter(|&c| {
+                if c == '"' {
+                    quoted = !quoted;
+                }
+                c == ',' && !quoted
+            })
+            .count()
+            + 1
+    };
+    let mut rows = text.lines();
+    let header = rows.next().unwrap();
+    assert!(header.starts_with("file,line,kind,header,"));
+    let width = columns(header);
+    let mut files = BTreeSet::new();
+    for row in rows {
+        assert_eq!(columns(row), width, "{row}");
+        files.insert(row.split(',').next().unwrap().to_string());
+    }
+    assert_eq!(files.len(), 2);
+}
+
+#[test]
+fn kinds_filter_and_custom_formats() {
+    let out = cat(&["--kind", "traffic", "-q", "custom.log"], &[]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 381);
+    assert!(text.lines().all(|l| l.contains("\"kind\":\"traffic\"")));
+    // Without the config, the appended fields are `rest`; with it, named.
+    assert!(text.contains("\"rest\":"));
+    let out = cat(
+        &[
+            "--kind",
+            "traffic",
+            "-q",
+            "--haproxy-config",
+            "cfg/custom.cfg",
+            "custom.log",
+        ],
+        &[],
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(first["format"], "custom");
+    assert!(first["unique_id"].is_string(), "{first}");
+    assert!(first["var(txn.ua)"].is_string(), "{first}");
+    assert!(first.get("rest").is_none());
+}
+
+#[test]
+fn bad_arguments_are_one_line_errors() {
+    for (args, needle) in [
+        (&["--log-format", "%ci %{+Q"][..], "--log-format"),
+        (&["--haproxy-config", "nope.cfg"], "nope.cfg"),
+        (&["missing.log"], "missing.log"),
+        (&["--header", "bogus"], "bogus"),
+        (&["--threads", "0"], "--threads"),
+    ] {
+        let out = cat(args, &[]);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+/// For each log: the first record of every kind and format, and every
+/// 60th traffic record, exactly as `haplog cat` prints them.
+#[test]
+fn sampled_records_of_every_log() {
+    for log in logs() {
+        let file = name(&log);
+        let out = cat(&["-q", file], &[]);
+        let text = String::from_utf8(out.stdout).unwrap();
+        let mut seen = BTreeSet::new();
+        let mut traffic = 0;
+        let mut sample = String::new();
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let key = format!("{}/{}/{}", v["kind"], v["format"], v["truncated"]);
+            let is_traffic = v["kind"] == "traffic";
+            if is_traffic {
+                traffic += 1;
+            }
+            if seen.insert(key) || (is_traffic && traffic % 60 == 0) {
+                sample.push_str(&serde_json::to_string_pretty(&v).unwrap());
+                sample.push('\n');
+            }
+        }
+        insta::assert_snapshot!(file.replace('.', "_"), sample);
+    }
+}
