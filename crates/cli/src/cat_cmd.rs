@@ -182,7 +182,7 @@ fn run_inner(args: CatArgs) -> Result<i32, String> {
         |w, chunk: &Chunk| {
             let mut text = Vec::with_capacity(chunk.len() * 2);
             let file = &names[chunk.input];
-            for (number, raw) in (chunk.first_line..).zip(chunk.split(|&b| b == b'\n')) {
+            for (number, raw) in (chunk.first_line..).zip(lines(chunk)) {
                 let line = raw.strip_suffix(b"\r").unwrap_or(raw);
                 if line.iter().all(|&b| b == b' ' || b == b'\t') {
                     continue;
@@ -244,6 +244,20 @@ fn run_inner(args: CatArgs) -> Result<i32, String> {
         0
     } else {
         2
+    })
+}
+
+/// The lines of a chunk, without their LF.
+fn lines(chunk: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        if start >= chunk.len() {
+            return None;
+        }
+        let end = memchr::memchr(b'\n', &chunk[start..]).map_or(chunk.len(), |i| start + i);
+        let line = &chunk[start..end];
+        start = end + 1;
+        Some(line)
     })
 }
 

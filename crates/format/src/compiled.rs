@@ -35,8 +35,20 @@ impl Span {
 
 #[derive(Clone, Debug)]
 enum Step {
+    /// One space in the format: a run of spaces in the line.
+    Space,
+    /// One byte other than a space.
+    Byte(u8),
     Literal(Box<[u8]>),
-    Item(usize),
+    /// An item, with what the matcher needs at hand: its shape and flags,
+    /// and the literal after it (whose first byte ends most values).
+    Item {
+        index: usize,
+        shape: Shape,
+        quoted: bool,
+        hex: bool,
+        next: Option<Box<[u8]>>,
+    },
 }
 
 /// One item of a compiled format.
@@ -74,13 +86,21 @@ pub struct CompiledFormat {
 }
 
 /// A successful match.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct Match {
-    pub spans: [Span; MAX_ITEMS],
     /// The line ended inside a quoted value (HAProxy's 1024-byte limit);
     /// later items are empty.
     pub truncated: bool,
-    /// Bytes after the format's end (only when matching as a prefix).
+    /// Where the bytes after the format's end start (only when matching as
+    /// a prefix; 0 otherwise).
+    pub rest: usize,
+}
+
+/// A match with its values.
+#[derive(Clone, Debug)]
+pub struct Matched {
+    pub spans: [Span; MAX_ITEMS],
+    pub truncated: bool,
     pub rest: usize,
 }
 
@@ -140,7 +160,34 @@ impl CompiledFormat {
                         quoted: spec.quoted && quotable,
                         hex: spec.hex,
                     });
-                    steps.push(Step::Item(index));
+                    let item = &items[index];
+                    steps.push(Step::Item {
+                        index,
+                        shape: item.shape,
+                        quoted: item.quoted,
+                        hex: item.hex,
+                        next: None,
+                    });
+                }
+            }
+        }
+        // Each item learns the literal after it; one-byte literals get
+        // their own steps.
+        for k in 0..steps.len() {
+            let after = match steps.get(k + 1) {
+                Some(Step::Literal(t)) => Some(t.clone()),
+                _ => None,
+            };
+            if let Step::Item { next, .. } = &mut steps[k] {
+                *next = after;
+            }
+        }
+        for step in &mut steps {
+            if let Step::Literal(t) = step {
+                match &t[..] {
+                    b" " => *step = Step::Space,
+                    [b] if *b != b' ' => *step = Step::Byte(*b),
+                    _ => {}
                 }
             }
         }
@@ -166,19 +213,51 @@ impl CompiledFormat {
     }
 
     /// Matches a whole message.
-    pub fn matches(&self, message: &[u8]) -> Option<Match> {
-        self.run(message, false)
+    pub fn matches(&self, message: &[u8]) -> Option<Matched> {
+        let mut spans = [Span::default(); MAX_ITEMS];
+        let m = self.matches_into(message, &mut spans, false)?;
+        Some(Matched {
+            spans,
+            truncated: m.truncated,
+            rest: m.rest,
+        })
     }
 
     /// Matches the start of a message, leaving what follows in
     /// [`Match::rest`] (a built-in format with fields appended).
-    pub fn matches_prefix(&self, message: &[u8]) -> Option<Match> {
-        self.run(message, true)
+    pub fn matches_prefix(&self, message: &[u8]) -> Option<Matched> {
+        let mut spans = [Span::default(); MAX_ITEMS];
+        let m = self.matches_into(message, &mut spans, true)?;
+        Some(Matched {
+            spans,
+            truncated: m.truncated,
+            rest: m.rest,
+        })
     }
 
-    fn run(&self, m: &[u8], prefix: bool) -> Option<Match> {
-        let mut spans = [Span::default(); MAX_ITEMS];
-        self.run_from(m, 0, 0, &mut spans, prefix, 0)
+    /// Matches `message` (or its start, with `prefix`), writing each item's
+    /// span into `spans`. On a match every item's span is set; on `None`
+    /// `spans` holds garbage.
+    pub fn matches_into(
+        &self,
+        message: &[u8],
+        spans: &mut [Span; MAX_ITEMS],
+        prefix: bool,
+    ) -> Option<Match> {
+        self.run_from(message, 0, 0, spans, prefix, 0)
+    }
+
+    /// A cut line: the items from step `k` on are empty.
+    fn cut_at(&self, k: usize, spans: &mut [Span; MAX_ITEMS]) -> Option<Match> {
+        for step in &self.steps[k..] {
+            if let Step::Item { index, .. } = step {
+                spans[*index] = Span::default();
+            }
+        }
+        Some(Match {
+            truncated: true,
+            rest: 0,
+        })
     }
 
     /// Matches steps `k..` from `pos`. Only a quoted sample can end in
@@ -195,27 +274,64 @@ impl CompiledFormat {
     ) -> Option<Match> {
         for k in first..self.steps.len() {
             match &self.steps[k] {
-                Step::Literal(text) => pos = literal(m, pos, text)?,
-                Step::Item(index) => {
-                    let item = &self.items[*index];
-                    let next = self.steps.get(k + 1).and_then(|s| match s {
-                        Step::Literal(t) => Some(&t[..]),
-                        Step::Item(_) => None,
-                    });
-                    if item.shape == Shape::Sample && item.quoted && m.get(pos) == Some(&b'"') {
-                        return self.quoted_sample(m, k, *index, pos, next, spans, prefix, depth);
+                Step::Space => {
+                    if m.get(pos) == Some(&b' ') {
+                        pos += 1;
+                        while m.get(pos) == Some(&b' ') {
+                            pos += 1;
+                        }
+                    } else if !(pos > 0 && m[pos - 1] == b' ') && pos < m.len() {
+                        return None;
                     }
-                    let Value_ { span, end, cut } = value(m, pos, item, next)?;
-                    spans[*index] = span;
+                }
+                Step::Byte(b) => {
+                    if m.get(pos) != Some(b) {
+                        return None;
+                    }
+                    pos += 1;
+                }
+                Step::Literal(text) => pos = literal(m, pos, text)?,
+                &Step::Item {
+                    index,
+                    shape,
+                    quoted,
+                    hex,
+                    ref next,
+                } => {
+                    let next = next.as_deref();
+                    if quoted && m.get(pos) == Some(&b'"') {
+                        if shape == Shape::Sample {
+                            return self
+                                .quoted_sample(m, k, index, pos, next, spans, prefix, depth);
+                        }
+                        let start = pos + 1;
+                        match memchr::memchr(b'"', &m[start..]) {
+                            Some(i) => {
+                                spans[index] = Span::new(start, start + i);
+                                pos = start + i + 1;
+                                continue;
+                            }
+                            None => {
+                                let cut = self.cut_at(k, spans);
+                                spans[index] = Span::new(start, m.len());
+                                return cut;
+                            }
+                        }
+                    }
+                    if shape == Shape::Number {
+                        let end = number_end(m, pos, hex)?;
+                        spans[index] = Span::new(pos, end);
+                        pos = end;
+                        continue;
+                    }
+                    let Value_ { span, end, cut } = value(m, pos, shape, next)?;
+                    spans[index] = span;
                     pos = end;
                     // A line cut inside a quoted value (HAProxy's 1024-byte
                     // limit) ends there.
                     if cut {
-                        return Some(Match {
-                            spans: *spans,
-                            truncated: true,
-                            rest: 0,
-                        });
+                        let done = self.cut_at(k + 1, spans);
+                        return done;
                     }
                 }
             }
@@ -227,14 +343,12 @@ impl CompiledFormat {
         }
         if end == m.len() {
             return Some(Match {
-                spans: *spans,
                 truncated: false,
                 rest: 0,
             });
         }
         if prefix && pos > 0 && (m[pos - 1] == b' ' || m[pos] == b' ') {
             return Some(Match {
-                spans: *spans,
                 truncated: false,
                 rest: end,
             });
@@ -274,12 +388,9 @@ impl CompiledFormat {
             from = after;
         }
         // No closing quote that works: the line was cut inside this value.
+        let cut = self.cut_at(k, spans);
         spans[index] = Span::new(start, m.len());
-        Some(Match {
-            spans: *spans,
-            truncated: true,
-            rest: 0,
-        })
+        cut
     }
 }
 
@@ -314,6 +425,27 @@ fn literal(m: &[u8], mut pos: usize, text: &[u8]) -> Option<usize> {
     Some(pos)
 }
 
+/// The end of a number at `pos`: `[+]-?digits` (hex digits with the `X`
+/// flag), or a lone `-` for an absent value.
+#[inline]
+fn number_end(m: &[u8], pos: usize, hex: bool) -> Option<usize> {
+    let mut p = pos;
+    if m.get(p) == Some(&b'-') && !m.get(p + 1).is_some_and(u8::is_ascii_digit) {
+        return Some(pos + 1);
+    }
+    if m.get(p) == Some(&b'+') {
+        p += 1;
+    }
+    if m.get(p) == Some(&b'-') {
+        p += 1;
+    }
+    let digits_start = p;
+    while p < m.len() && (m[p].is_ascii_digit() || (hex && m[p].is_ascii_hexdigit())) {
+        p += 1;
+    }
+    (p > digits_start).then_some(p)
+}
+
 struct Value_ {
     span: Span,
     end: usize,
@@ -330,30 +462,13 @@ fn found(start: usize, end: usize, next: usize) -> Option<Value_> {
 }
 
 /// Reads one item's value at `pos`; `next` is the literal after it.
-fn value(m: &[u8], pos: usize, item: &Item, next: Option<&[u8]>) -> Option<Value_> {
+fn value(m: &[u8], pos: usize, shape: Shape, next: Option<&[u8]>) -> Option<Value_> {
     let stop = next.and_then(|t| t.first().copied());
     let rest = &m[pos.min(m.len())..];
-    if item.quoted && rest.first() == Some(&b'"') {
-        return quoted(m, pos);
-    }
-    match item.shape {
+    match shape {
         Shape::Number => {
-            let mut p = pos;
-            if m.get(p) == Some(&b'-') && !m.get(p + 1).is_some_and(u8::is_ascii_digit) {
-                return found(pos, pos + 1, pos + 1);
-            }
-            if m.get(p) == Some(&b'+') {
-                p += 1;
-            }
-            if m.get(p) == Some(&b'-') {
-                p += 1;
-            }
-            let digits_start = p;
-            while p < m.len() && (m[p].is_ascii_digit() || (item.hex && m[p].is_ascii_hexdigit())) {
-                p += 1;
-            }
-            (p > digits_start).then_some(())?;
-            found(pos, p, p)
+            let end = number_end(m, pos, false)?;
+            found(pos, end, end)
         }
         Shape::Fixed(n) => {
             let end = pos + n;
@@ -374,7 +489,7 @@ fn value(m: &[u8], pos: usize, item: &Item, next: Option<&[u8]>) -> Option<Value
         Shape::Token | Shape::Sample => {
             // Sample output may hold spaces when a literal other than a
             // space closes it (`"ua":"%[var(txn.ua)]"`).
-            let run = match (item.shape, stop) {
+            let run = match (shape, stop) {
                 (Shape::Sample, Some(b'"')) => m.len(),
                 _ => token_end(m, pos),
             };
@@ -442,32 +557,33 @@ fn value(m: &[u8], pos: usize, item: &Item, next: Option<&[u8]>) -> Option<Value
     }
 }
 
-/// A quoted value at `pos` (which holds `"`): up to the next `"`, which
-/// cannot occur inside (HAProxy escapes it as `#22`).
-fn quoted(m: &[u8], pos: usize) -> Option<Value_> {
-    let start = pos + 1;
-    if let Some(i) = memchr::memchr(b'"', &m[start..]) {
-        return found(start, start + i, start + i + 1);
-    }
-    // No closing quote: the line was cut inside this value.
-    Some(Value_ {
-        span: Span::new(start, m.len()),
-        end: m.len(),
-        cut: true,
-    })
-}
-
 /// Bytes of an IPv4 or IPv6 address (with a `%zone`), `unix`, or `-`.
 fn is_address_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'.' | b':' | b'-' | b'_' | b'%' | b'[' | b']')
 }
 
 /// The end of the run of non-space bytes at `pos`.
-fn token_end(m: &[u8], pos: usize) -> usize {
-    if pos >= m.len() {
-        return m.len();
+///
+/// Fields are short: eight bytes at a time beats a call to `memchr`.
+#[inline]
+fn token_end(m: &[u8], mut pos: usize) -> usize {
+    const SPACES: u64 = 0x2020_2020_2020_2020;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    while pos + 8 <= m.len() {
+        let word = u64::from_le_bytes(m[pos..pos + 8].try_into().expect("8 bytes"));
+        let x = word ^ SPACES;
+        // The lowest flagged byte is always a true space.
+        let found = x.wrapping_sub(ONES) & !x & HIGHS;
+        if found != 0 {
+            return pos + (found.trailing_zeros() / 8) as usize;
+        }
+        pos += 8;
     }
-    memchr::memchr(b' ', &m[pos..]).map_or(m.len(), |i| pos + i)
+    while pos < m.len() && m[pos] != b' ' {
+        pos += 1;
+    }
+    pos.min(m.len())
 }
 
 /// The first `"` not escaped by a backslash.
@@ -488,7 +604,7 @@ mod tests {
     use super::*;
     use crate::logformat::{HTTPLOG, HTTPLOG_CLF, HTTPSLOG, TCPLOG, TCPLOG_CLF};
 
-    fn get<'a>(f: &CompiledFormat, m: &Match, message: &'a str, field: Field) -> &'a str {
+    fn get<'a>(f: &CompiledFormat, m: &Matched, message: &'a str, field: Field) -> &'a str {
         let i = f
             .item_of(field)
             .unwrap_or_else(|| panic!("{field} in {}", f.name));

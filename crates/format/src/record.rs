@@ -175,7 +175,7 @@ impl<'f> LineParser<'f> {
         let order = std::iter::once(self.last_hit.min(whole.len() - 1))
             .chain((0..whole.len()).filter(|&i| i != self.last_hit));
         for i in order {
-            if let Some(m) = whole[i].matches(message) {
+            if let Some(m) = whole[i].matches_into(message, &mut record.spans, false) {
                 self.last_hit = i;
                 record.kind = if whole[i].name == "error-tls" {
                     Kind::Error
@@ -184,16 +184,14 @@ impl<'f> LineParser<'f> {
                 };
                 record.format = Some(&whole[i]);
                 record.truncated = m.truncated;
-                record.spans = m.spans;
                 return record;
             }
         }
         for format in &list[self.formats.prefix_from..] {
-            if let Some(m) = format.matches_prefix(message) {
+            if let Some(m) = format.matches_into(message, &mut record.spans, true) {
                 record.kind = Kind::Traffic;
                 record.format = Some(format);
                 record.truncated = m.truncated;
-                record.spans = m.spans;
                 record.rest = (m.rest > 0).then(|| &message[m.rest..]);
                 return record;
             }
