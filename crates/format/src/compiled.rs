@@ -244,7 +244,8 @@ impl CompiledFormat {
         spans: &mut [Span; MAX_ITEMS],
         prefix: bool,
     ) -> Option<Match> {
-        self.run_from(message, 0, 0, spans, prefix, 0)
+        let mut budget = SAMPLE_TRIES;
+        self.run_from(message, 0, 0, spans, prefix, &mut budget)
     }
 
     /// A cut line: the items from step `k` on are empty.
@@ -262,7 +263,7 @@ impl CompiledFormat {
 
     /// Matches steps `k..` from `pos`. Only a quoted sample can end in
     /// several places (its output is not escaped); each is tried in turn,
-    /// `depth` bounding how many such choices are stacked.
+    /// `budget` bounding the tries for the whole line.
     fn run_from(
         &self,
         m: &[u8],
@@ -270,7 +271,7 @@ impl CompiledFormat {
         mut pos: usize,
         spans: &mut [Span; MAX_ITEMS],
         prefix: bool,
-        depth: usize,
+        budget: &mut u32,
     ) -> Option<Match> {
         for k in first..self.steps.len() {
             match &self.steps[k] {
@@ -302,7 +303,7 @@ impl CompiledFormat {
                     if quoted && m.get(pos) == Some(&b'"') {
                         if shape == Shape::Sample {
                             return self
-                                .quoted_sample(m, k, index, pos, next, spans, prefix, depth);
+                                .quoted_sample(m, k, index, pos, next, spans, prefix, budget);
                         }
                         let start = pos + 1;
                         match memchr::memchr(b'"', &m[start..]) {
@@ -368,7 +369,7 @@ impl CompiledFormat {
         next: Option<&[u8]>,
         spans: &mut [Span; MAX_ITEMS],
         prefix: bool,
-        depth: usize,
+        budget: &mut u32,
     ) -> Option<Match> {
         let start = pos + 1;
         let mut from = start;
@@ -379,9 +380,13 @@ impl CompiledFormat {
                 None => true,
                 Some(text) => literal(m, after, text).is_some(),
             };
-            if fits && depth < MAX_SAMPLE_CHOICES {
+            if fits {
+                if *budget == 0 {
+                    return None;
+                }
+                *budget -= 1;
                 spans[index] = Span::new(start, q);
-                if let Some(found) = self.run_from(m, k + 1, after, spans, prefix, depth + 1) {
+                if let Some(found) = self.run_from(m, k + 1, after, spans, prefix, budget) {
                     return Some(found);
                 }
             }
@@ -394,9 +399,10 @@ impl CompiledFormat {
     }
 }
 
-/// How many quoted samples may be in play at once while matching a line:
-/// bounds the work on hostile input.
-const MAX_SAMPLE_CHOICES: usize = 4;
+/// How many ends of quoted samples one line may try: bounds the work on
+/// hostile input (a format of several quoted samples against a line of
+/// many quotes would otherwise backtrack without end).
+const SAMPLE_TRIES: u32 = 256;
 
 /// Where a literal ends when it matches at `pos`. A space matches a run of
 /// spaces, or none right after a run (an absent optional item took none),
@@ -738,6 +744,23 @@ mod tests {
         let m = t.matches(line.as_bytes()).expect("tcp clf");
         assert_eq!(get(&t, &m, line, Field::Termination), "--");
         assert_eq!(get(&t, &m, line, Field::BytesUploaded), "107");
+    }
+
+    #[test]
+    fn backtracking_is_bounded() {
+        let f = CompiledFormat::new("q", "%{+Q}[a] %{+Q}[b] %{+Q}[c] %{+Q}[d] %ST").unwrap();
+        let line = "\" \"".repeat(20_000);
+        let started = std::time::Instant::now();
+        assert!(f.matches(line.as_bytes()).is_none());
+        // Not a timing assertion of speed, a guard against exponential work.
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        // The first quote after `b ` fits the next literal but not the rest
+        // of the line: the matcher comes back and takes the next one.
+        let g = CompiledFormat::new("q", "%{+Q}[a] %{+Q}[b] %ST").unwrap();
+        let ok = "\"a\" \"b \" 7\" 200";
+        let m = g.matches(ok.as_bytes()).unwrap();
+        assert_eq!(m.spans[1].of(ok.as_bytes()), b"b \" 7");
+        assert_eq!(m.spans[2].of(ok.as_bytes()), b"200");
     }
 
     #[test]

@@ -8,6 +8,8 @@
 pub mod compiled;
 pub mod config;
 pub mod field;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod header;
 pub mod logformat;
 pub mod message;

@@ -248,3 +248,31 @@ fn the_configs_own_log_formats_read_every_traffic_line() {
         );
     }
 }
+
+/// The fuzz target's body on its committed seeds, on huge and non-UTF-8
+/// lines: `cargo +nightly fuzz run format_lines` explores from these.
+#[test]
+fn fuzz_seeds_and_hostile_lines_parse_without_panic() {
+    use haplog_format::fuzzing::parse_everything;
+    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds/format_lines");
+    let mut n = 0;
+    for entry in fs::read_dir(&seeds).unwrap() {
+        parse_everything(&fs::read(entry.unwrap().path()).unwrap());
+        n += 1;
+    }
+    assert!(n >= 30, "{n} seeds");
+    let httplog = b"127.0.0.1:1 [24/Nov/2026:15:54:02.757] fe b/s 0/0/0/0/0 200 1 - - ---- 1/1/0/0/0 0/0 \"GET /";
+    let mut huge = httplog.to_vec();
+    huge.extend(std::iter::repeat_n(b'A', 256 * 1024));
+    huge.extend_from_slice(b" HTTP/1.1\"");
+    parse_everything(&huge);
+    let mut spaces = httplog.to_vec();
+    spaces.extend(std::iter::repeat_n(b' ', 256 * 1024));
+    parse_everything(&spaces);
+    let quotes: Vec<u8> = std::iter::repeat_n(&b"%{+Q}[a] \"x\" "[..], 2000)
+        .flatten()
+        .copied()
+        .collect();
+    parse_everything(&quotes);
+    parse_everything(b"\xff\xfe\x00%\xc3(\n<134>\xff Nov 24 \x80\n{\"a\":\"\xff\"}\n");
+}
