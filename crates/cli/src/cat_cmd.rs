@@ -64,6 +64,10 @@ pub struct CatArgs {
     #[arg(long, value_name = "KIND", value_parser = parse_kind)]
     kind: Vec<Kind>,
 
+    /// Print only the count of lines by kind (on stdout), no records
+    #[arg(long, conflicts_with_all = ["json", "csv", "kind"])]
+    count: bool,
+
     /// No summary on stderr
     #[arg(short, long)]
     quiet: bool,
@@ -163,6 +167,7 @@ fn run_inner(args: CatArgs) -> Result<i32, String> {
     let stdout = io::stdout().lock();
     let mut out = BufWriter::with_capacity(1 << 16, stdout);
     let csv = args.csv;
+    let records = !args.count;
     if csv {
         let mut header = Vec::new();
         write_csv_header(&mut header);
@@ -192,7 +197,7 @@ fn run_inner(args: CatArgs) -> Result<i32, String> {
                 if record.kind == Kind::Unparsed && w.unparsed.len() < SHOWN_UNPARSED {
                     w.unparsed.push((chunk.input, number, line.to_vec()));
                 }
-                if !args.kind.is_empty() && !args.kind.contains(&record.kind) {
+                if !records || (!args.kind.is_empty() && !args.kind.contains(&record.kind)) {
                     continue;
                 }
                 let origin = Origin { file, line: number };
@@ -221,6 +226,17 @@ fn run_inner(args: CatArgs) -> Result<i32, String> {
     for w in outcome.states {
         counts.merge(&w.counts);
         unparsed.extend(w.unparsed);
+    }
+    if args.count {
+        let mut text = Vec::new();
+        for kind in Kind::ALL {
+            let _ = writeln!(text, "{} {}", kind.name(), counts.get(kind));
+        }
+        let _ = writeln!(text, "truncated {}", counts.truncated());
+        let _ = writeln!(text, "total {}", counts.total());
+        if let Err(e) = io::stdout().lock().write_all(&text) {
+            return write_failed(e);
+        }
     }
     if !args.quiet {
         unparsed.sort();

@@ -129,6 +129,15 @@ fn kinds_filter_and_custom_formats() {
 }
 
 #[test]
+fn count_prints_the_kinds_only() {
+    let out = cat(&["--count", "-q", "httpslog.log"], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("traffic 101\nerror 10\n"), "{text}");
+    assert!(text.ends_with("truncated 0\ntotal 130\n"), "{text}");
+}
+
+#[test]
 fn bad_arguments_are_one_line_errors() {
     for (args, needle) in [
         (&["--log-format", "%ci %{+Q"][..], "--log-format"),
