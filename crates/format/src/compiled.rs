@@ -41,14 +41,25 @@ enum Step {
     Byte(u8),
     Literal(Box<[u8]>),
     /// An item, with what the matcher needs at hand: its shape and flags,
-    /// and the literal after it (whose first byte ends most values).
+    /// and the literal after it (whose first byte ends most values), which
+    /// the same step matches.
     Item {
         index: usize,
         shape: Shape,
         quoted: bool,
         hex: bool,
         next: Option<Box<[u8]>>,
+        sep: Sep,
     },
+}
+
+/// The literal that follows an item.
+#[derive(Clone, Debug)]
+enum Sep {
+    None,
+    Space,
+    Byte(u8),
+    Text(Box<[u8]>),
 }
 
 /// One item of a compiled format.
@@ -167,30 +178,38 @@ impl CompiledFormat {
                         quoted: item.quoted,
                         hex: item.hex,
                         next: None,
+                        sep: Sep::None,
                     });
                 }
             }
         }
-        // Each item learns the literal after it; one-byte literals get
-        // their own steps.
-        for k in 0..steps.len() {
-            let after = match steps.get(k + 1) {
-                Some(Step::Literal(t)) => Some(t.clone()),
-                _ => None,
-            };
-            if let Step::Item { next, .. } = &mut steps[k] {
-                *next = after;
-            }
-        }
-        for step in &mut steps {
-            if let Step::Literal(t) = step {
+        // Each item takes the literal after it into its own step; the
+        // literals left (before the first item) get one-byte forms.
+        let mut fused: Vec<Step> = Vec::with_capacity(steps.len());
+        let mut pending = steps.into_iter().peekable();
+        while let Some(mut step) = pending.next() {
+            if let Step::Item { next, sep, .. } = &mut step {
+                if let Some(Step::Literal(_)) = pending.peek() {
+                    let Some(Step::Literal(t)) = pending.next() else {
+                        unreachable!("peeked a literal")
+                    };
+                    *sep = match &t[..] {
+                        b" " => Sep::Space,
+                        [b] => Sep::Byte(*b),
+                        _ => Sep::Text(t.clone()),
+                    };
+                    *next = Some(t);
+                }
+            } else if let Step::Literal(t) = &step {
                 match &t[..] {
-                    b" " => *step = Step::Space,
-                    [b] if *b != b' ' => *step = Step::Byte(*b),
+                    b" " => step = Step::Space,
+                    [b] => step = Step::Byte(*b),
                     _ => {}
                 }
             }
+            fused.push(step);
         }
+        let steps = fused;
         Ok(CompiledFormat {
             name: name.to_string(),
             source: source.to_string(),
@@ -258,7 +277,9 @@ impl CompiledFormat {
                 Step::Space => out.push(b' '),
                 Step::Byte(b) => out.push(*b),
                 Step::Literal(text) => out.extend_from_slice(text),
-                Step::Item { index, quoted, .. } => {
+                Step::Item {
+                    index, quoted, sep, ..
+                } => {
                     let value = values.get(*index).copied().unwrap_or_default();
                     if *quoted {
                         out.push(b'"');
@@ -266,6 +287,12 @@ impl CompiledFormat {
                         out.push(b'"');
                     } else {
                         out.extend_from_slice(value);
+                    }
+                    match sep {
+                        Sep::None => {}
+                        Sep::Space => out.push(b' '),
+                        Sep::Byte(b) => out.push(*b),
+                        Sep::Text(text) => out.extend_from_slice(text),
                     }
                 }
             }
@@ -307,16 +334,7 @@ impl CompiledFormat {
     ) -> Option<Match> {
         for k in first..self.steps.len() {
             match &self.steps[k] {
-                Step::Space => {
-                    if m.get(pos) == Some(&b' ') {
-                        pos += 1;
-                        while m.get(pos) == Some(&b' ') {
-                            pos += 1;
-                        }
-                    } else if !(pos > 0 && m[pos - 1] == b' ') && pos < m.len() {
-                        return None;
-                    }
-                }
+                Step::Space => pos = space(m, pos)?,
                 Step::Byte(b) => {
                     if m.get(pos) != Some(b) {
                         return None;
@@ -330,6 +348,7 @@ impl CompiledFormat {
                     quoted,
                     hex,
                     ref next,
+                    ref sep,
                 } => {
                     let next = next.as_deref();
                     if quoted && m.get(pos) == Some(&b'"') {
@@ -342,7 +361,6 @@ impl CompiledFormat {
                             Some(i) => {
                                 spans[index] = Span::new(start, start + i);
                                 pos = start + i + 1;
-                                continue;
                             }
                             None => {
                                 let cut = self.cut_at(k, spans);
@@ -350,21 +368,30 @@ impl CompiledFormat {
                                 return cut;
                             }
                         }
-                    }
-                    if shape == Shape::Number {
+                    } else if shape == Shape::Number {
                         let end = number_end(m, pos, hex)?;
                         spans[index] = Span::new(pos, end);
                         pos = end;
-                        continue;
+                    } else {
+                        let Value_ { span, end, cut } = value(m, pos, shape, next)?;
+                        spans[index] = span;
+                        pos = end;
+                        // A line cut inside a quoted value (HAProxy's
+                        // 1024-byte limit) ends there.
+                        if cut {
+                            return self.cut_at(k + 1, spans);
+                        }
                     }
-                    let Value_ { span, end, cut } = value(m, pos, shape, next)?;
-                    spans[index] = span;
-                    pos = end;
-                    // A line cut inside a quoted value (HAProxy's 1024-byte
-                    // limit) ends there.
-                    if cut {
-                        let done = self.cut_at(k + 1, spans);
-                        return done;
+                    match sep {
+                        Sep::None => {}
+                        Sep::Space => pos = space(m, pos)?,
+                        Sep::Byte(b) => {
+                            if m.get(pos) != Some(b) {
+                                return None;
+                            }
+                            pos += 1;
+                        }
+                        Sep::Text(text) => pos = literal(m, pos, text)?,
                     }
                 }
             }
@@ -408,17 +435,17 @@ impl CompiledFormat {
         while let Some(i) = memchr::memchr(b'"', &m[from..]) {
             let q = from + i;
             let after = q + 1;
-            let fits = match next {
-                None => true,
-                Some(text) => literal(m, after, text).is_some(),
+            let resume = match next {
+                None => Some(after),
+                Some(text) => literal(m, after, text),
             };
-            if fits {
+            if let Some(resume) = resume {
                 if *budget == 0 {
                     return None;
                 }
                 *budget -= 1;
                 spans[index] = Span::new(start, q);
-                if let Some(found) = self.run_from(m, k + 1, after, spans, prefix, budget) {
+                if let Some(found) = self.run_from(m, k + 1, resume, spans, prefix, budget) {
                     return Some(found);
                 }
             }
@@ -482,6 +509,23 @@ fn number_end(m: &[u8], pos: usize, hex: bool) -> Option<usize> {
         p += 1;
     }
     (p > digits_start).then_some(p)
+}
+
+/// A space in the format at `pos`: a run of spaces, or none right after a
+/// run (an absent optional item took none), or the end of the line.
+#[inline]
+fn space(m: &[u8], mut pos: usize) -> Option<usize> {
+    if m.get(pos) == Some(&b' ') {
+        pos += 1;
+        while m.get(pos) == Some(&b' ') {
+            pos += 1;
+        }
+        Some(pos)
+    } else if (pos > 0 && m[pos - 1] == b' ') || pos >= m.len() {
+        Some(pos)
+    } else {
+        None
+    }
 }
 
 struct Value_ {
