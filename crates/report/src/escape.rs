@@ -3,6 +3,17 @@
 /// Appends `bytes` as a JSON string (quotes included). Invalid UTF-8
 /// becomes U+FFFD, as a lossy decoder would.
 pub fn json_string(out: &mut Vec<u8>, bytes: &[u8]) {
+    // Most values are plain ASCII with nothing to escape.
+    if bytes
+        .iter()
+        .all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
+        out.reserve(bytes.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
     out.push(b'"');
     for chunk in bytes.utf8_chunks() {
         json_str_body(out, chunk.valid());

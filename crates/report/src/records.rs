@@ -35,7 +35,7 @@ pub fn write_ndjson(out: &mut Vec<u8>, origin: Origin<'_>, r: &Record<'_, '_>) {
     out.extend_from_slice(b"{\"file\":");
     json_string(out, origin.file.as_bytes());
     out.extend_from_slice(b",\"line\":");
-    out.extend_from_slice(origin.line.to_string().as_bytes());
+    push_int(out, origin.line as i64);
     out.extend_from_slice(b",\"kind\":\"");
     out.extend_from_slice(r.kind.name().as_bytes());
     out.extend_from_slice(b"\",\"header\":\"");
@@ -55,7 +55,7 @@ pub fn write_ndjson(out: &mut Vec<u8>, origin: Origin<'_>, r: &Record<'_, '_>) {
     }
     if let Some(pri) = r.header.pri {
         key_json(out, "syslog_priority");
-        out.extend_from_slice(pri.to_string().as_bytes());
+        push_int(out, i64::from(pri));
     }
     match r.format {
         Some(format) => {
@@ -97,6 +97,25 @@ pub fn write_ndjson(out: &mut Vec<u8>, origin: Origin<'_>, r: &Record<'_, '_>) {
     out.extend_from_slice(b"}\n");
 }
 
+/// Appends `n` in decimal, without `fmt` (tens of numbers per record).
+fn push_int(out: &mut Vec<u8>, n: i64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut v = n.unsigned_abs();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
 fn key_json(out: &mut Vec<u8>, key: &str) {
     out.push(b',');
     json_string(out, key.as_bytes());
@@ -110,7 +129,7 @@ fn json_value(out: &mut Vec<u8>, shape: Shape, value: &[u8]) {
     }
     if shape == Shape::Number {
         if let Some(n) = parse_number(value) {
-            out.extend_from_slice(n.to_string().as_bytes());
+            push_int(out, n);
             return;
         }
     }
@@ -134,7 +153,7 @@ pub fn write_csv_header(out: &mut Vec<u8>) {
 pub fn write_csv(out: &mut Vec<u8>, origin: Origin<'_>, r: &Record<'_, '_>) {
     csv_field(out, origin.file.as_bytes());
     out.push(b',');
-    out.extend_from_slice(origin.line.to_string().as_bytes());
+    push_int(out, origin.line as i64);
     out.push(b',');
     out.extend_from_slice(r.kind.name().as_bytes());
     out.push(b',');
@@ -326,6 +345,15 @@ mod tests {
             })
             .count();
         assert_eq!(commas + 1, columns);
+    }
+
+    #[test]
+    fn integers() {
+        for n in [0i64, 7, -1, 10, -99, i64::MAX, i64::MIN + 1] {
+            let mut out = Vec::new();
+            push_int(&mut out, n);
+            assert_eq!(out, n.to_string().into_bytes());
+        }
     }
 
     #[test]
