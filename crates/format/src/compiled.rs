@@ -560,12 +560,13 @@ fn value(m: &[u8], pos: usize, shape: Shape, next: Option<&[u8]>) -> Option<Valu
         Shape::Address => {
             let run = token_end(m, pos);
             let end = match stop {
-                Some(b':') => pos + memchr::memrchr(b':', &m[pos..run])?,
-                Some(c) if c != b' ' => pos + memchr::memchr(c, &m[pos..run]).unwrap_or(run - pos),
+                Some(b':') => pos + m[pos..run].iter().rposition(|&b| b == b':')?,
+                Some(c) if c != b' ' => pos + short_find(&m[pos..run], c).unwrap_or(run - pos),
                 _ => run,
             };
             let address = &m[pos..end];
-            (!address.is_empty() && address.iter().all(|&b| is_address_byte(b))).then_some(())?;
+            (!address.is_empty() && address.iter().all(|&b| ADDRESS_BYTES[b as usize]))
+                .then_some(())?;
             found(pos, end, end)
         }
         Shape::Token | Shape::Sample => {
@@ -589,7 +590,7 @@ fn value(m: &[u8], pos: usize, shape: Shape, next: Option<&[u8]>) -> Option<Valu
                     }
                     None => run,
                 },
-                Some(c) if c != b' ' => pos + memchr::memchr(c, &m[pos..run]).unwrap_or(run - pos),
+                Some(c) if c != b' ' => pos + short_find(&m[pos..run], c).unwrap_or(run - pos),
                 _ => run,
             };
             (end > pos || matches!(stop, Some(b'"'))).then_some(())?;
@@ -640,8 +641,23 @@ fn value(m: &[u8], pos: usize, shape: Shape, next: Option<&[u8]>) -> Option<Valu
 }
 
 /// Bytes of an IPv4 or IPv6 address (with a `%zone`), `unix`, or `-`.
-fn is_address_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'.' | b':' | b'-' | b'_' | b'%' | b'[' | b']')
+const ADDRESS_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(c, b'.' | b':' | b'-' | b'_' | b'%' | b'[' | b']');
+        b += 1;
+    }
+    table
+};
+
+/// The first `c` in a field-sized slice: a plain loop, cheaper than a call
+/// to `memchr` for the few bytes of a field.
+#[inline]
+fn short_find(s: &[u8], c: u8) -> Option<usize> {
+    s.iter().position(|&b| b == c)
 }
 
 /// The end of the run of non-space bytes at `pos`.
