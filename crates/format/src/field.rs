@@ -92,6 +92,46 @@ fields! {
     SslUsed => "ssl_used",
 }
 
+impl Field {
+    /// Whether the field's values are numbers (timers, counts, codes).
+    pub fn is_numeric(self) -> bool {
+        use Field::*;
+        matches!(
+            self,
+            ClientPort
+                | FrontendPort
+                | BackendPort
+                | ServerPort
+                | DateMs
+                | EpochSeconds
+                | Th
+                | Ti
+                | TR
+                | Tq
+                | Tw
+                | Tc
+                | Tr
+                | Td
+                | Ta
+                | Tt
+                | Tu
+                | Status
+                | BytesRead
+                | BytesUploaded
+                | ActConn
+                | FeConn
+                | BeConn
+                | SrvConn
+                | Retries
+                | SrvQueue
+                | BackendQueue
+                | Pid
+                | RequestCounter
+                | LogCounter
+        )
+    }
+}
+
 impl fmt::Display for Field {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

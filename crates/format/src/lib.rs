@@ -11,6 +11,7 @@ pub mod field;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod header;
+pub mod json;
 pub mod logformat;
 pub mod message;
 pub mod record;

@@ -3,6 +3,7 @@
 use crate::compiled::{CompiledFormat, Span, MAX_ITEMS};
 use crate::field::Field;
 use crate::header::{Header, HeaderDetector, HeaderStyle};
+use crate::json;
 use crate::logformat::{self, FormatError};
 use crate::message::{self, Kind};
 
@@ -78,15 +79,40 @@ pub struct Record<'f, 'a> {
     /// Fields after a built-in format's end (a custom format that appends
     /// to httplog, read without its `--log-format`).
     pub rest: Option<&'a [u8]>,
+    /// For a JSON line read without its log-format: which fields it has
+    /// (bit `Field as u64`), their spans indexed by field.
+    json_fields: u64,
 }
 
 impl<'f, 'a> Record<'f, 'a> {
     /// The raw value of a field, if the line's format has it. Absent values
     /// (`-`, `""` in quoted formats) come back as written.
     pub fn get(&self, field: Field) -> Option<&'a [u8]> {
+        if self.json_fields & (1 << field as u64) != 0 {
+            return Some(self.spans[field as usize].of(self.message));
+        }
         let format = self.format?;
         let item = format.item_of(field)?;
         Some(self.spans[item].of(self.message))
+    }
+
+    /// The name of the format that matched: a log-format's, or `json` for
+    /// a JSON line read by its keys.
+    pub fn format_name(&self) -> Option<&'f str> {
+        match self.format {
+            Some(f) => Some(&f.name),
+            None if self.json_fields != 0 => Some("json"),
+            None => None,
+        }
+    }
+
+    /// The fields of a JSON line read by its keys, in [`Field`] order.
+    pub fn json_fields(&self) -> impl Iterator<Item = (Field, &'a [u8])> + '_ {
+        Field::ALL
+            .iter()
+            .copied()
+            .filter(|&f| self.json_fields & (1 << f as u64) != 0)
+            .map(|f| (f, self.spans[f as usize].of(self.message)))
     }
 
     /// The raw value of the format's `index`-th item.
@@ -169,6 +195,7 @@ impl<'f> LineParser<'f> {
             truncated: false,
             spans: [Span::default(); MAX_ITEMS],
             rest: None,
+            json_fields: 0,
         };
         let list = &self.formats.list;
         let whole = &list[..self.formats.prefix_from];
@@ -197,6 +224,16 @@ impl<'f> LineParser<'f> {
             }
         }
         record.kind = message::classify(message);
+        if matches!(record.kind, Kind::Json | Kind::JsonInvalid) {
+            // A JSON log-format read by its keys: traffic, if it names
+            // traffic fields (HAProxy's `+1` and cut lines included).
+            if let Some(found) = json::fields(message) {
+                record.kind = Kind::Traffic;
+                record.spans = found.spans;
+                record.json_fields = found.present;
+                record.truncated = found.truncated;
+            }
+        }
         record
     }
 }

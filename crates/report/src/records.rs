@@ -72,21 +72,33 @@ pub fn write_ndjson(out: &mut Vec<u8>, origin: Origin<'_>, r: &Record<'_, '_>) {
             }
             if let Some(request) = r.get(Field::Request) {
                 if format.item_of(Field::Method).is_none() && !absent(request) {
-                    let (method, uri, version) = request_parts(request);
-                    key_json(out, "method");
-                    json_string(out, method);
-                    key_json(out, "uri");
-                    json_string(out, uri);
-                    key_json(out, "version");
-                    match version {
-                        Some(v) => json_string(out, v),
-                        None => out.extend_from_slice(b"null"),
-                    }
+                    write_request_parts(out, request);
                 }
             }
             if let Some(rest) = r.rest {
                 key_json(out, "rest");
                 json_string(out, rest);
+            }
+        }
+        None if r.format_name().is_some() => {
+            // A JSON line read by its keys.
+            key_json(out, "format");
+            json_string(out, b"json");
+            out.extend_from_slice(b",\"truncated\":");
+            out.extend_from_slice(if r.truncated { b"true" } else { b"false" });
+            for (field, value) in r.json_fields() {
+                key_json(out, field.name());
+                let shape = if field.is_numeric() {
+                    Shape::Number
+                } else {
+                    Shape::Token
+                };
+                json_value(out, shape, value);
+            }
+            if let Some(request) = r.get(Field::Request) {
+                if r.get(Field::Method).is_none() && !absent(request) {
+                    write_request_parts(out, request);
+                }
             }
         }
         None => {
@@ -114,6 +126,20 @@ fn push_int(out: &mut Vec<u8>, n: i64) {
         out.push(b'-');
     }
     out.extend_from_slice(&digits[i..]);
+}
+
+/// `method`, `uri` and `version` from a request line.
+fn write_request_parts(out: &mut Vec<u8>, request: &[u8]) {
+    let (method, uri, version) = request_parts(request);
+    key_json(out, "method");
+    json_string(out, method);
+    key_json(out, "uri");
+    json_string(out, uri);
+    key_json(out, "version");
+    match version {
+        Some(v) => json_string(out, v),
+        None => out.extend_from_slice(b"null"),
+    }
 }
 
 fn key_json(out: &mut Vec<u8>, key: &str) {
@@ -163,12 +189,12 @@ pub fn write_csv(out: &mut Vec<u8>, origin: Origin<'_>, r: &Record<'_, '_>) {
     out.push(b',');
     csv_field(out, r.header.host.unwrap_or_default());
     out.push(b',');
-    if let Some(format) = r.format {
-        csv_field(out, format.name.as_bytes());
-    }
-    out.push(b',');
-    if r.format.is_some() {
+    if let Some(name) = r.format_name() {
+        csv_field(out, name.as_bytes());
+        out.push(b',');
         out.extend_from_slice(if r.truncated { b"true" } else { b"false" });
+    } else {
+        out.push(b',');
     }
     for &field in Field::ALL {
         out.push(b',');
@@ -195,7 +221,7 @@ pub fn write_csv(out: &mut Vec<u8>, origin: Origin<'_>, r: &Record<'_, '_>) {
     out.push(b',');
     csv_field(out, r.rest.unwrap_or_default());
     out.push(b',');
-    if r.format.is_none() {
+    if r.format_name().is_none() {
         csv_field(out, r.message);
     }
     out.push(b'\n');
@@ -345,6 +371,20 @@ mod tests {
             })
             .count();
         assert_eq!(commas + 1, columns);
+    }
+
+    #[test]
+    fn a_json_line_as_json() {
+        let (json, csv) = one(br#"{"client_ip":"10.0.0.1","status":+1,"timers":{"Tr":12},"request":"GET /a HTTP/2.0","ua":"x"}"#);
+        let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(v["kind"], "traffic");
+        assert_eq!(v["format"], "json");
+        assert_eq!(v["status"], 1);
+        assert_eq!(v["tr"], 12);
+        assert_eq!(v["client_ip"], "10.0.0.1");
+        assert_eq!(v["uri"], "/a");
+        assert!(v.get("message").is_none());
+        assert!(csv.starts_with(b"a.log,7,traffic,none,,,json,false,10.0.0.1,"));
     }
 
     #[test]
