@@ -15,6 +15,7 @@ pub mod json;
 pub mod logformat;
 pub mod message;
 pub mod record;
+pub mod time;
 
 pub use compiled::{CompiledFormat, Match, Span};
 pub use field::Field;

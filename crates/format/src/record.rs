@@ -121,6 +121,15 @@ impl<'f, 'a> Record<'f, 'a> {
         (index < format.items().len()).then(|| self.spans[index].of(self.message))
     }
 
+    /// When the request started (or the connection was accepted, for
+    /// formats without a request date), as written in the line.
+    pub fn date(&self) -> Option<crate::time::LogTime> {
+        let v = self
+            .get(Field::RequestDate)
+            .or_else(|| self.get(Field::AcceptDate))?;
+        crate::time::parse_date(v)
+    }
+
     /// A numeric field: `+` (logasap, redispatch) is dropped, `-` or an
     /// empty value is `None`, `-1` stays `-1`.
     pub fn number(&self, field: Field) -> Option<i64> {
@@ -277,6 +286,7 @@ mod tests {
         assert_eq!(r.format.unwrap().name, "tcplog");
         assert_eq!(r.number(Field::BytesRead), Some(272));
         assert_eq!(r.get(Field::Status), None, "tcplog has no status");
+        assert_eq!(r.date().unwrap().local_ms, 1_795_535_603_567);
         let r = p.parse(b"Nov 24 15:56:37 localhost haproxy[13993]: 127.0.0.1:44306 [24/Nov/2026:15:56:37.128] fe_https_errfmt~ 1/1 34/000000000A00009C/0/0/0 -/TLSv1.3/(NONE)");
         assert_eq!(r.kind, Kind::Error);
         assert_eq!(r.get(Field::SslError), Some(&b"000000000A00009C"[..]));
