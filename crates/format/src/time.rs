@@ -62,8 +62,8 @@ fn tail(mut rest: &[u8]) -> Option<(i64, Option<i32>)> {
             return None;
         }
         // Milliseconds from the first three digits, whatever the precision.
-        for i in 0..3 {
-            let digit = if i < n { i64::from(frac[i] - b'0') } else { 0 };
+        for place in 0..3 {
+            let digit = frac[..n].get(place).map_or(0, |d| i64::from(d - b'0'));
             ms = ms * 10 + digit;
         }
         rest = &frac[n..];
