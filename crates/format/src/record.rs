@@ -154,6 +154,29 @@ pub fn request_parts(request: &[u8]) -> (&[u8], &[u8], Option<&[u8]>) {
     (method, rest, None)
 }
 
+/// A URI's parts: the authority of an absolute URI (HTTP/2 and gRPC lines
+/// carry `http://host:port/pkg.Svc/Method`), the path, and the query
+/// (without its `?`).
+pub fn uri_parts(uri: &[u8]) -> (Option<&[u8]>, &[u8], Option<&[u8]>) {
+    let mut authority = None;
+    let mut rest = uri;
+    for scheme in [&b"http://"[..], b"https://"] {
+        if let Some(after) = uri.strip_prefix(scheme) {
+            let end = after
+                .iter()
+                .position(|&b| b == b'/' || b == b'?')
+                .unwrap_or(after.len());
+            authority = Some(&after[..end]);
+            rest = &after[end..];
+            break;
+        }
+    }
+    match rest.iter().position(|&b| b == b'?') {
+        Some(q) => (authority, &rest[..q], Some(&rest[q + 1..])),
+        None => (authority, rest, None),
+    }
+}
+
 /// HAProxy's numbers: `[+]-?digits`.
 pub fn parse_number(v: &[u8]) -> Option<i64> {
     let v = v.strip_prefix(b"+").unwrap_or(v);
@@ -265,6 +288,21 @@ mod tests {
             request_parts(b"GET /static/LLLL"),
             (&b"GET"[..], &b"/static/LLLL"[..], None)
         );
+    }
+
+    #[test]
+    fn uris() {
+        assert_eq!(
+            uri_parts(b"http://127.0.0.1:18002/pkg.Service/Method?sc=grpc0"),
+            (
+                Some(&b"127.0.0.1:18002"[..]),
+                &b"/pkg.Service/Method"[..],
+                Some(&b"sc=grpc0"[..])
+            )
+        );
+        assert_eq!(uri_parts(b"/a/b"), (None, &b"/a/b"[..], None));
+        assert_eq!(uri_parts(b"https://h"), (Some(&b"h"[..]), &b""[..], None));
+        assert_eq!(uri_parts(b"/x?"), (None, &b"/x"[..], Some(&b""[..])));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! One record per line, as NDJSON or CSV (`haplog cat`).
 
 use haplog_format::field::Shape;
-use haplog_format::record::{parse_number, request_parts};
+use haplog_format::record::{parse_number, request_parts, uri_parts};
 use haplog_format::{Field, Kind, Record};
 
 use crate::escape::{csv_field, json_string};
@@ -71,8 +71,8 @@ pub fn write_ndjson(out: &mut Vec<u8>, origin: Origin<'_>, r: &Record<'_, '_>) {
                 json_value(out, item.shape, value);
             }
             if let Some(request) = r.get(Field::Request) {
-                if format.item_of(Field::Method).is_none() && !absent(request) {
-                    write_request_parts(out, request);
+                if !absent(request) {
+                    write_request_parts(out, r, request);
                 }
             }
             if let Some(rest) = r.rest {
@@ -96,8 +96,8 @@ pub fn write_ndjson(out: &mut Vec<u8>, origin: Origin<'_>, r: &Record<'_, '_>) {
                 json_value(out, shape, value);
             }
             if let Some(request) = r.get(Field::Request) {
-                if r.get(Field::Method).is_none() && !absent(request) {
-                    write_request_parts(out, request);
+                if !absent(request) {
+                    write_request_parts(out, r, request);
                 }
             }
         }
@@ -128,15 +128,31 @@ fn push_int(out: &mut Vec<u8>, n: i64) {
     out.extend_from_slice(&digits[i..]);
 }
 
-/// `method`, `uri` and `version` from a request line.
-fn write_request_parts(out: &mut Vec<u8>, request: &[u8]) {
+/// `method`, `uri` and `version` from a request line, and the URI's
+/// `authority` (absolute URIs of HTTP/2 and gRPC), `path` and `query`;
+/// each unless the record has that field of its own.
+fn write_request_parts(out: &mut Vec<u8>, r: &Record<'_, '_>, request: &[u8]) {
     let (method, uri, version) = request_parts(request);
-    key_json(out, "method");
-    json_string(out, method);
-    key_json(out, "uri");
-    json_string(out, uri);
-    key_json(out, "version");
-    match version {
+    let (authority, path, query) = uri_parts(uri);
+    let derived = [
+        ("method", Some(Field::Method), Some(method)),
+        ("uri", Some(Field::Uri), Some(uri)),
+        ("version", Some(Field::Version), version),
+        ("authority", None, authority),
+        ("path", Some(Field::Path), Some(path)),
+        ("query", Some(Field::Query), query),
+    ];
+    for (key, field, value) in derived {
+        if field.is_some_and(|f| r.get(f).is_some()) {
+            continue;
+        }
+        key_json(out, key);
+        json_or_null(out, value);
+    }
+}
+
+fn json_or_null(out: &mut Vec<u8>, v: Option<&[u8]>) {
+    match v {
         Some(v) => json_string(out, v),
         None => out.extend_from_slice(b"null"),
     }
