@@ -251,6 +251,59 @@ pub struct HeaderDetector {
     seen: [u32; HeaderStyle::ALL.len()],
     lines: u32,
     settled: Option<HeaderStyle>,
+    /// The last header parsed with the settled style, as bytes and as
+    /// positions: the lines of one second share their whole header.
+    last_bytes: Vec<u8>,
+    last: Option<Layout>,
+}
+
+/// A header's parts as positions in its line.
+#[derive(Clone, Copy, Debug)]
+struct Layout {
+    style: HeaderStyle,
+    pri: Option<u16>,
+    timestamp: Option<(usize, usize)>,
+    host: Option<(usize, usize)>,
+    tag: Option<(usize, usize)>,
+    pid: Option<(usize, usize)>,
+    severity: Option<(usize, usize)>,
+    message_start: usize,
+}
+
+impl Layout {
+    fn of(line: &[u8], h: &Header<'_>) -> Layout {
+        let base = line.as_ptr() as usize;
+        let range = |part: Option<&[u8]>| {
+            part.map(|p| {
+                let start = p.as_ptr() as usize - base;
+                (start, start + p.len())
+            })
+        };
+        Layout {
+            style: h.style,
+            pri: h.pri,
+            timestamp: range(h.timestamp),
+            host: range(h.host),
+            tag: range(h.tag),
+            pid: range(h.pid),
+            severity: range(h.severity),
+            message_start: h.message_start,
+        }
+    }
+
+    fn header<'a>(&self, line: &'a [u8]) -> Header<'a> {
+        let part = |r: Option<(usize, usize)>| r.map(|(a, b)| &line[a..b]);
+        Header {
+            style: self.style,
+            pri: self.pri,
+            timestamp: part(self.timestamp),
+            host: part(self.host),
+            tag: part(self.tag),
+            pid: part(self.pid),
+            severity: part(self.severity),
+            message_start: self.message_start,
+        }
+    }
 }
 
 /// Lines looked at before a file's style is settled.
@@ -265,6 +318,8 @@ impl HeaderDetector {
             seen: [0; HeaderStyle::ALL.len()],
             lines: 0,
             settled: None,
+            last_bytes: Vec::new(),
+            last: None,
         }
     }
 
@@ -279,7 +334,19 @@ impl HeaderDetector {
             return parse(line, style).unwrap_or_else(|| Header::new(HeaderStyle::None));
         }
         if let Some(style) = self.settled {
+            // Same header bytes as the last line (same second, host, pid),
+            // and a message that does not start with a blank the header
+            // would have taken: same header.
+            if let Some(layout) = self.last {
+                let n = layout.message_start;
+                if line.len() > n && line[n] != b' ' && line[..n] == self.last_bytes[..] {
+                    return layout.header(line);
+                }
+            }
             if let Some(h) = parse(line, style) {
+                self.last = Some(Layout::of(line, &h));
+                self.last_bytes.clear();
+                self.last_bytes.extend_from_slice(&line[..h.message_start]);
                 return h;
             }
             return detect(line);
@@ -632,6 +699,24 @@ mod tests {
         let mut forced = HeaderDetector::new(Some(HeaderStyle::Pri));
         assert_eq!(forced.header(b"<6>x").message_start, 3);
         assert_eq!(forced.header(bsd.as_bytes()).style, HeaderStyle::None);
+    }
+
+    #[test]
+    fn a_repeated_header_comes_from_the_cache_unchanged() {
+        let mut d = HeaderDetector::new(None);
+        let lines = [
+            format!("Nov 24 15:54:02 localhost haproxy[9228]: {MSG}"),
+            format!("Nov 24 15:54:02 localhost haproxy[9228]: x{MSG}"),
+            format!("Nov 24 15:54:02 localhost haproxy[9228]:  {MSG}"),
+            format!("Nov 24 15:54:03 localhost haproxy[9228]: {MSG}"),
+            "Nov 24 15:54:03 localhost haproxy[9228]: ".to_string(),
+        ];
+        for round in 0..LEARN_LINES + 3 {
+            for line in &lines {
+                let got = d.header(line.as_bytes());
+                assert_eq!(got, detect(line.as_bytes()), "round {round}: {line:?}");
+            }
+        }
     }
 
     #[test]
