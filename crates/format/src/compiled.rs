@@ -494,21 +494,29 @@ fn literal(m: &[u8], mut pos: usize, text: &[u8]) -> Option<usize> {
 /// flag), or a lone `-` for an absent value.
 #[inline]
 fn number_end(m: &[u8], pos: usize, hex: bool) -> Option<usize> {
-    let mut p = pos;
-    if m.get(p) == Some(&b'-') && !m.get(p + 1).is_some_and(u8::is_ascii_digit) {
-        return Some(pos + 1);
+    let rest = m.get(pos..)?;
+    let mut i = 0;
+    match rest.first()? {
+        b'-' => {
+            if !rest.get(1).is_some_and(u8::is_ascii_digit) {
+                return Some(pos + 1);
+            }
+            i = 1;
+        }
+        b'+' => i = if rest.get(1) == Some(&b'-') { 2 } else { 1 },
+        _ => {}
     }
-    if m.get(p) == Some(&b'+') {
-        p += 1;
+    let start = i;
+    if hex {
+        while i < rest.len() && rest[i].is_ascii_hexdigit() {
+            i += 1;
+        }
+    } else {
+        while i < rest.len() && rest[i].wrapping_sub(b'0') < 10 {
+            i += 1;
+        }
     }
-    if m.get(p) == Some(&b'-') {
-        p += 1;
-    }
-    let digits_start = p;
-    while p < m.len() && (m[p].is_ascii_digit() || (hex && m[p].is_ascii_hexdigit())) {
-        p += 1;
-    }
-    (p > digits_start).then_some(p)
+    (i > start).then_some(pos + i)
 }
 
 /// A space in the format at `pos`: a run of spaces, or none right after a
