@@ -227,6 +227,29 @@ impl<'c> Worker<'c> {
         }
     }
 
+    /// The timer field: where a filter already found it, else the fourth
+    /// field after the date. `None`, with halog's "Truncated line", when
+    /// the line ends first.
+    #[inline]
+    fn timer_field(
+        &self,
+        line: &Line,
+        acc: usize,
+        known: Option<usize>,
+        number: u64,
+        out: &mut ChunkOutput,
+    ) -> Option<usize> {
+        if known.is_some() {
+            return known;
+        }
+        let t = line.field_start(acc, 4);
+        if t >= line.text.len() {
+            self.truncated(out, number, line);
+            return None;
+        }
+        Some(t)
+    }
+
     /// One line. Returns true when `-m` ends the input after it.
     fn line(&mut self, line: &Line, number: u64, out: &mut ChunkOutput) -> bool {
         let c = self.config;
@@ -257,28 +280,18 @@ impl<'c> Worker<'c> {
             test &= low <= t && t <= high;
         }
         if c.http_only {
-            let t = line.field_start(acc, 4);
-            if t >= len {
-                self.truncated(out, number, line);
+            let Some(t) = self.timer_field(line, acc, None, number, out) else {
                 return false;
-            }
+            };
             time_field = Some(t);
             let (parts, _) = scan_timers::<false>(text, t, 4, &mut values);
             test &= parts >= 4;
         }
         if let Some((threshold, inverted)) = c.time_resp {
-            let t = match time_field {
-                Some(t) => t,
-                None => {
-                    let t = line.field_start(acc, 4);
-                    if t >= len {
-                        self.truncated(out, number, line);
-                        return false;
-                    }
-                    time_field = Some(t);
-                    t
-                }
+            let Some(t) = self.timer_field(line, acc, time_field, number, out) else {
+                return false;
             };
+            time_field = Some(t);
             let (parts, _) = scan_timers::<true>(text, t, 4, &mut values);
             if parts < 4 {
                 self.parse_errors += 1;
@@ -547,16 +560,8 @@ impl<'c> Worker<'c> {
         let text = line.text;
         let len = text.len();
         let sources = self.config.line_mode == LineMode::Sources;
-        let t = match time_field {
-            Some(t) => t,
-            None => {
-                let t = line.field_start(acc, 4);
-                if t >= len {
-                    self.truncated(out, number, line);
-                    return;
-                }
-                t
-            }
+        let Some(t) = self.timer_field(line, acc, time_field, number, out) else {
+            return;
         };
         let mut v = [0i32; 5];
         let (parts, last) = scan_timers::<true>(text, t, 5, &mut v);
@@ -627,17 +632,8 @@ impl<'c> Worker<'c> {
         out: &mut ChunkOutput,
     ) {
         let text = line.text;
-        let len = text.len();
-        let t = match time_field {
-            Some(t) => t,
-            None => {
-                let t = line.field_start(acc, 4);
-                if t >= len {
-                    self.truncated(out, number, line);
-                    return;
-                }
-                t
-            }
+        let Some(t) = self.timer_field(line, acc, time_field, number, out) else {
+            return;
         };
         let mut v = [0i32; 5];
         let (parts, _) = scan_timers::<true>(text, t, 5, &mut v);
