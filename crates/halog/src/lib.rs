@@ -201,7 +201,11 @@ fn emit_in_order(
         match message {
             process::Message::Truncated { line, text: range } => {
                 text.extend_from_slice(b"Truncated line ");
-                push_c_int(&mut text, (lines_before + line) as u32 as i32);
+                text.extend_from_slice(
+                    itoa::Buffer::new()
+                        .format((lines_before + line) as u32 as i32)
+                        .as_bytes(),
+                );
                 text.extend_from_slice(b": ");
                 text.extend_from_slice(&chunk.message_text[range.clone()]);
                 text.push(b'\n');
@@ -214,43 +218,33 @@ fn emit_in_order(
     err.write_all(&text)
 }
 
-/// Appends `v` in decimal, as C's `%d`.
-fn push_c_int(out: &mut Vec<u8>, v: i32) {
-    if v < 0 {
-        out.push(b'-');
-    }
-    push_u64(out, u64::from(v.unsigned_abs()));
-}
-
-/// Appends `v` in decimal: without `fmt`'s machinery, which dominates the
-/// cost of printing a table of tens of thousands of rows.
-pub(crate) fn push_u64(out: &mut Vec<u8>, mut v: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
-}
-
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    /// halog numbers lines in a 32-bit int: past 2^31 the number printed in
+    /// "Truncated line N" goes negative, and wraps to 0 at 2^32.
     #[test]
-    fn c_int_formatting() {
-        for v in [0, 7, -1, 10, 12345, i32::MAX, i32::MIN] {
-            let mut out = Vec::new();
-            super::push_c_int(&mut out, v);
-            assert_eq!(out, v.to_string().into_bytes());
+    fn truncated_line_numbers_wrap_as_c_ints() {
+        let mut chunk = process::ChunkOutput::default();
+        chunk.message_text.extend_from_slice(b"cut");
+        for line in [1u64, 2] {
+            chunk
+                .messages
+                .push(process::Message::Truncated { line, text: 0..3 });
         }
-        for v in [0u64, 9, 10, 99, 100, u64::from(u32::MAX), u64::MAX] {
+        for (before, first, second) in [
+            (0u64, "1", "2"),
+            (i32::MAX as u64 - 1, "2147483647", "-2147483648"),
+            (u32::MAX as u64 - 1, "-1", "0"),
+        ] {
             let mut out = Vec::new();
-            super::push_u64(&mut out, v);
-            assert_eq!(out, v.to_string().into_bytes());
+            let mut err = Vec::new();
+            emit_in_order(&chunk, before, &mut out, &mut err).unwrap();
+            assert_eq!(
+                String::from_utf8(err).unwrap(),
+                format!("Truncated line {first}: cut\nTruncated line {second}: cut\n")
+            );
         }
     }
 }

@@ -258,7 +258,7 @@ fn urls(
             avg(s.total_bytes, s.requests),
             s.total_bytes,
         ] {
-            crate::push_u64(&mut text, v);
+            text.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
             text.push(b' ');
         }
         text.extend_from_slice(key);
