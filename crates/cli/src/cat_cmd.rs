@@ -185,7 +185,7 @@ fn run_inner(args: CatArgs) -> Result<i32, String> {
             unparsed: Vec::new(),
         },
         |w, chunk: &Chunk| {
-            let mut text = Vec::with_capacity(chunk.len() * 2);
+            let mut text = Vec::with_capacity(if records { chunk.len() * 2 } else { 0 });
             let file = &names[chunk.input];
             for (number, raw) in (chunk.first_line..).zip(lines(chunk)) {
                 let line = raw.strip_suffix(b"\r").unwrap_or(raw);

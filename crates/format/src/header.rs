@@ -436,9 +436,7 @@ impl<'a> Cursor<'a> {
     fn bsd_time(&mut self) -> Option<&'a [u8]> {
         let start = self.pos;
         let month = self.line.get(self.pos..self.pos + 3)?;
-        if !MONTHS.contains(&month) {
-            return None;
-        }
+        crate::time::month(month)?;
         self.pos += 3;
         self.literal(b" ")?;
         if self.peek() == Some(b' ') {
@@ -570,10 +568,6 @@ impl<'a> Cursor<'a> {
         }
     }
 }
-
-const MONTHS: [&[u8]; 12] = [
-    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
-];
 
 #[cfg(test)]
 mod tests {

@@ -48,6 +48,11 @@ impl Kind {
         Kind::Unparsed,
     ];
 
+    /// The kind's position in [`Kind::ALL`], for tables indexed by kind.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Kind::Traffic => "traffic",
@@ -328,6 +333,13 @@ impl Json<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn index_is_the_place_in_all() {
+        for (i, kind) in Kind::ALL.iter().enumerate() {
+            assert_eq!(kind.index(), i);
+        }
+    }
 
     #[test]
     fn kinds_of_real_messages() {

@@ -115,7 +115,9 @@ fn digits(s: &[u8]) -> Option<i64> {
     })
 }
 
-fn month(s: &[u8]) -> Option<i64> {
+/// The month (1 to 12) of an English abbreviation, as HAProxy and syslog
+/// write them.
+pub(crate) fn month(s: &[u8]) -> Option<i64> {
     const MONTHS: [&[u8]; 12] = [
         b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
         b"Dec",

@@ -253,8 +253,7 @@ pub struct KindCounts {
 
 impl KindCounts {
     pub fn add(&mut self, r: &Record<'_, '_>) {
-        let i = Kind::ALL.iter().position(|&k| k == r.kind).expect("a kind");
-        self.counts[i] += 1;
+        self.counts[r.kind.index()] += 1;
         if r.truncated {
             self.truncated += 1;
         }
@@ -268,8 +267,7 @@ impl KindCounts {
     }
 
     pub fn get(&self, kind: Kind) -> u64 {
-        let i = Kind::ALL.iter().position(|&k| k == kind).expect("a kind");
-        self.counts[i]
+        self.counts[kind.index()]
     }
 
     pub fn total(&self) -> u64 {
