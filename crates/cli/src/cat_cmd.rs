@@ -101,8 +101,15 @@ const SHOWN_UNPARSED: usize = 5;
 struct Worker<'f> {
     parser: LineParser<'f>,
     counts: KindCounts,
-    /// (input, line, text) of the first unparsed lines this worker saw.
-    unparsed: Vec<(usize, u64, Vec<u8>)>,
+}
+
+/// What one chunk gives the ordered writer.
+struct ChunkOut {
+    text: Vec<u8>,
+    input: usize,
+    lines: u64,
+    /// The chunk's first unparsed lines: (line index in the chunk, text).
+    unparsed: Vec<(u64, Vec<u8>)>,
 }
 
 pub fn run(args: CatArgs) -> i32 {
@@ -159,7 +166,9 @@ fn run_inner(args: CatArgs) -> Result<i32, String> {
     let chunker = Chunker::new(
         inputs,
         ChunkConfig {
-            count_lines: true,
+            // Records carry their line number; the counts alone number
+            // only the unparsed lines they show, in the ordered writer.
+            count_lines: !args.count,
             ..ChunkConfig::default()
         },
     );
@@ -176,26 +185,31 @@ fn run_inner(args: CatArgs) -> Result<i32, String> {
         }
     }
     let mut write_error = None;
+    let mut next_line = vec![1u64; names.len()];
+    let mut unparsed = Vec::new();
     let outcome = run_ordered(
         chunker,
         threads,
         || Worker {
             parser: LineParser::new(&formats, args.header),
             counts: KindCounts::default(),
-            unparsed: Vec::new(),
         },
         |w, chunk: &Chunk| {
             let mut text = Vec::with_capacity(if records { chunk.len() * 2 } else { 0 });
             let file = &names[chunk.input];
-            for (number, raw) in (chunk.first_line..).zip(lines(chunk)) {
+            let mut shown = Vec::new();
+            let mut index = 0;
+            for raw in lines(chunk) {
+                let number = chunk.first_line + index;
+                index += 1;
                 let line = raw.strip_suffix(b"\r").unwrap_or(raw);
                 if line.iter().all(|&b| b == b' ' || b == b'\t') {
                     continue;
                 }
                 let record = w.parser.parse(line);
                 w.counts.add(&record);
-                if record.kind == Kind::Unparsed && w.unparsed.len() < SHOWN_UNPARSED {
-                    w.unparsed.push((chunk.input, number, line.to_vec()));
+                if record.kind == Kind::Unparsed && shown.len() < SHOWN_UNPARSED {
+                    shown.push((index - 1, line.to_vec()));
                 }
                 if !records || (!args.kind.is_empty() && !args.kind.contains(&record.kind)) {
                     continue;
@@ -207,13 +221,27 @@ fn run_inner(args: CatArgs) -> Result<i32, String> {
                     write_ndjson(&mut text, origin, &record);
                 }
             }
-            text
+            ChunkOut {
+                text,
+                input: chunk.input,
+                lines: index,
+                unparsed: shown,
+            }
         },
-        |text| match out.write_all(&text) {
-            Ok(()) => ControlFlow::Continue(()),
-            Err(e) => {
-                write_error = Some(e);
-                ControlFlow::Break(())
+        |chunk: ChunkOut| {
+            let first = next_line[chunk.input];
+            next_line[chunk.input] += chunk.lines;
+            for (index, line) in chunk.unparsed {
+                if unparsed.len() < SHOWN_UNPARSED {
+                    unparsed.push((chunk.input, first + index, line));
+                }
+            }
+            match out.write_all(&chunk.text) {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(e) => {
+                    write_error = Some(e);
+                    ControlFlow::Break(())
+                }
             }
         },
     );
@@ -222,10 +250,8 @@ fn run_inner(args: CatArgs) -> Result<i32, String> {
     }
 
     let mut counts = KindCounts::default();
-    let mut unparsed = Vec::new();
     for w in outcome.states {
         counts.merge(&w.counts);
-        unparsed.extend(w.unparsed);
     }
     if args.count {
         let mut text = Vec::new();
@@ -239,7 +265,6 @@ fn run_inner(args: CatArgs) -> Result<i32, String> {
         }
     }
     if !args.quiet {
-        unparsed.sort();
         let mut err = io::stderr().lock();
         let _ = writeln!(err, "haplog cat: {}", counts.summary());
         for (input, line, text) in unparsed.iter().take(SHOWN_UNPARSED) {

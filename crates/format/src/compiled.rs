@@ -33,7 +33,7 @@ impl Span {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum Step {
     /// One space in the format: a run of spaces in the line.
     Space,
@@ -54,12 +54,32 @@ enum Step {
 }
 
 /// The literal that follows an item.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum Sep {
     None,
     Space,
     Byte(u8),
     Text(Box<[u8]>),
+}
+
+impl Sep {
+    fn as_ref(&self) -> SepRef<'_> {
+        match self {
+            Sep::None => SepRef::None,
+            Sep::Space => SepRef::Space,
+            Sep::Byte(b) => SepRef::Byte(*b),
+            Sep::Text(t) => SepRef::Text(t),
+        }
+    }
+}
+
+/// A [`Sep`] by reference, which constants can also be.
+#[derive(Clone, Copy)]
+enum SepRef<'a> {
+    None,
+    Space,
+    Byte(u8),
+    Text(&'a [u8]),
 }
 
 /// One item of a compiled format.
@@ -94,6 +114,9 @@ pub struct CompiledFormat {
     steps: Vec<Step>,
     items: Vec<Item>,
     by_field: [u8; Field::ALL.len()],
+    /// How many leading steps the unrolled httplog head matches (0, or a
+    /// [`HEAD_CHECKPOINTS`] value): their layout is the head's.
+    head: usize,
 }
 
 /// A successful match.
@@ -118,6 +141,12 @@ pub struct Matched {
 impl CompiledFormat {
     /// Compiles a log-format string (or a pasted `log-format` directive).
     pub fn new(name: &str, source: &str) -> Result<CompiledFormat, FormatError> {
+        let mut format = CompiledFormat::build(name, source)?;
+        format.head = head_steps(&format.steps);
+        Ok(format)
+    }
+
+    fn build(name: &str, source: &str) -> Result<CompiledFormat, FormatError> {
         let tokens = tokenize(source)?;
         let mut steps = Vec::new();
         let mut items = Vec::new();
@@ -209,13 +238,13 @@ impl CompiledFormat {
             }
             fused.push(step);
         }
-        let steps = fused;
         Ok(CompiledFormat {
             name: name.to_string(),
             source: source.to_string(),
-            steps,
+            steps: fused,
             items,
             by_field,
+            head: 0,
         })
     }
 
@@ -264,7 +293,35 @@ impl CompiledFormat {
         prefix: bool,
     ) -> Option<Match> {
         let mut budget = SAMPLE_TRIES;
+        if self.head > 0 {
+            // The unrolled head decides nothing the steps would not: on
+            // anything unusual it gives up and the steps run from the start.
+            if let Some(pos) = match_head(message, spans, self.head) {
+                return self.run_from(message, self.head, pos, spans, prefix, &mut budget);
+            }
+        }
         self.run_from(message, 0, 0, spans, prefix, &mut budget)
+    }
+
+    /// [`CompiledFormat::matches`] (or, with `prefix`, `matches_prefix`)
+    /// by the steps alone, without the unrolled head: tests hold the two
+    /// to the same answers.
+    #[doc(hidden)]
+    pub fn matches_stepwise(&self, message: &[u8], prefix: bool) -> Option<Matched> {
+        let mut spans = [Span::default(); MAX_ITEMS];
+        let mut budget = SAMPLE_TRIES;
+        let m = self.run_from(message, 0, 0, &mut spans, prefix, &mut budget)?;
+        Some(Matched {
+            spans,
+            truncated: m.truncated,
+            rest: m.rest,
+        })
+    }
+
+    /// Whether matches run an unrolled head before the steps.
+    #[doc(hidden)]
+    pub fn has_head(&self) -> bool {
+        self.head > 0
     }
 
     /// Writes a message in this format: `values[i]` is the text of item
@@ -358,46 +415,23 @@ impl CompiledFormat {
                 }
                 continue;
             };
-            if shape == Shape::Number && !quoted {
-                let end = number_end(m, pos, hex)?;
-                spans[index] = Span::new(pos, end);
-                pos = end;
-            } else if quoted && m.get(pos) == Some(&b'"') {
-                let next = next.as_deref();
-                if shape == Shape::Sample {
+            match item_at(
+                m,
+                pos,
+                index,
+                shape,
+                quoted,
+                hex,
+                next.as_deref(),
+                sep.as_ref(),
+                spans,
+            )? {
+                ItemEnd::Next(end) => pos = end,
+                ItemEnd::Cut => return self.cut_at(k + 1, spans),
+                ItemEnd::QuotedSample => {
+                    let next = next.as_deref();
                     return self.quoted_sample(m, k, index, pos, next, spans, prefix, budget);
                 }
-                let start = pos + 1;
-                match memchr::memchr(b'"', &m[start..]) {
-                    Some(i) => {
-                        spans[index] = Span::new(start, start + i);
-                        pos = start + i + 1;
-                    }
-                    None => {
-                        let cut = self.cut_at(k, spans);
-                        spans[index] = Span::new(start, m.len());
-                        return cut;
-                    }
-                }
-            } else {
-                let Value_ { span, end, cut } = value(m, pos, shape, next.as_deref())?;
-                spans[index] = span;
-                pos = end;
-                // A line cut inside a quoted value (HAProxy's 1024-byte
-                // limit) ends there.
-                if cut {
-                    return self.cut_at(k + 1, spans);
-                }
-            }
-            if let Sep::Space = sep {
-                pos = space(m, pos)?;
-            } else if let Sep::Byte(b) = sep {
-                if m.get(pos) != Some(b) {
-                    return None;
-                }
-                pos += 1;
-            } else if let Sep::Text(text) = sep {
-                pos = literal(m, pos, text)?;
             }
         }
         // Collectors may drop or add trailing blanks.
@@ -467,6 +501,158 @@ impl CompiledFormat {
 /// many quotes would otherwise backtrack without end).
 const SAMPLE_TRIES: u32 = 256;
 
+/// How one item step ended.
+enum ItemEnd {
+    /// Matched, with its separator; the next step starts here.
+    Next(usize),
+    /// The line ended inside the item's value (its span is set): the
+    /// items after it are empty.
+    Cut,
+    /// A quoted sample starts here: only the caller can try its ends.
+    QuotedSample,
+}
+
+/// Matches one item and the literal after it at `pos`. Inlined into the
+/// interpreter and into [`match_head`], where constant arguments turn it
+/// into straight-line code for each item.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn item_at(
+    m: &[u8],
+    mut pos: usize,
+    index: usize,
+    shape: Shape,
+    quoted: bool,
+    hex: bool,
+    next: Option<&[u8]>,
+    sep: SepRef<'_>,
+    spans: &mut [Span; MAX_ITEMS],
+) -> Option<ItemEnd> {
+    if shape == Shape::Number && !quoted {
+        let end = number_end(m, pos, hex)?;
+        spans[index] = Span::new(pos, end);
+        pos = end;
+    } else if quoted && m.get(pos) == Some(&b'"') {
+        if shape == Shape::Sample {
+            return Some(ItemEnd::QuotedSample);
+        }
+        let start = pos + 1;
+        match memchr::memchr(b'"', &m[start..]) {
+            Some(i) => {
+                spans[index] = Span::new(start, start + i);
+                pos = start + i + 1;
+            }
+            None => {
+                spans[index] = Span::new(start, m.len());
+                return Some(ItemEnd::Cut);
+            }
+        }
+    } else {
+        let Value_ { span, end, cut } = value(m, pos, shape, next)?;
+        spans[index] = span;
+        pos = end;
+        // A line cut inside a quoted value (HAProxy's 1024-byte limit)
+        // ends there.
+        if cut {
+            return Some(ItemEnd::Cut);
+        }
+    }
+    match sep {
+        SepRef::None => {}
+        SepRef::Space => pos = space(m, pos)?,
+        SepRef::Byte(b) => {
+            if m.get(pos) != Some(&b) {
+                return None;
+            }
+            pos += 1;
+        }
+        SepRef::Text(text) => pos = literal(m, pos, text)?,
+    }
+    Some(ItemEnd::Next(pos))
+}
+
+/// Where [`match_head`] may stop: after `%ci:%cp [%t] %ft %b/%s ` (the
+/// head tcplog shares), after httplog's `%sq/%bq `, and after all of
+/// httplog (httpslog continues from there).
+const HEAD_CHECKPOINTS: [usize; 3] = [6, 23, 26];
+
+/// How many of `steps` the unrolled head can match: the longest checkpoint
+/// up to which they equal httplog's steps (fields aside: the steps name
+/// items by position).
+fn head_steps(steps: &[Step]) -> usize {
+    // httplog's steps, the layout `match_head` unrolls.
+    static LAYOUT: std::sync::OnceLock<Vec<Step>> = std::sync::OnceLock::new();
+    let layout = LAYOUT.get_or_init(|| {
+        CompiledFormat::build("httplog", crate::logformat::HTTPLOG)
+            .expect("built-in formats compile")
+            .steps
+    });
+    let same = steps
+        .iter()
+        .zip(layout.iter())
+        .take_while(|(a, b)| a == b)
+        .count();
+    HEAD_CHECKPOINTS
+        .iter()
+        .copied()
+        .filter(|&c| c <= same)
+        .max()
+        .unwrap_or(0)
+}
+
+/// httplog's first `upto` steps, unrolled: the interpreter's own item
+/// matcher with each step's constants. `None` when anything is unusual (a
+/// cut line, a failed step): the caller then runs the steps from the start,
+/// so only the plain case needs to be right here, and the steps decide the
+/// rest.
+#[inline(never)]
+fn match_head(m: &[u8], spans: &mut [Span; MAX_ITEMS], upto: usize) -> Option<usize> {
+    use Shape::{Capture, Fixed, Number, Request, Token};
+    const SPACE: SepRef = SepRef::Space;
+    const SLASH: SepRef = SepRef::Byte(b'/');
+    const COLON: SepRef = SepRef::Byte(b':');
+    let mut pos = 0;
+    macro_rules! item {
+        ($index:expr, $shape:expr, $quoted:expr, $next:expr, $sep:expr) => {
+            match item_at(m, pos, $index, $shape, $quoted, false, $next, $sep, spans)? {
+                ItemEnd::Next(end) => pos = end,
+                ItemEnd::Cut | ItemEnd::QuotedSample => return None,
+            }
+        };
+    }
+    item!(0, Shape::Address, false, Some(b":"), COLON);
+    item!(1, Number, false, Some(b" ["), SepRef::Text(b" ["));
+    item!(2, Token, false, Some(b"] "), SepRef::Text(b"] "));
+    item!(3, Token, false, Some(b" "), SPACE);
+    item!(4, Token, false, Some(b"/"), SLASH);
+    item!(5, Token, false, Some(b" "), SPACE);
+    if upto == 6 {
+        return Some(pos);
+    }
+    for index in 6..10 {
+        item!(index, Number, false, Some(b"/"), SLASH);
+    }
+    item!(10, Number, false, Some(b" "), SPACE);
+    item!(11, Number, false, Some(b" "), SPACE);
+    item!(12, Number, false, Some(b" "), SPACE);
+    item!(13, Token, false, Some(b" "), SPACE);
+    item!(14, Token, false, Some(b" "), SPACE);
+    item!(15, Fixed(4), false, Some(b" "), SPACE);
+    for index in 16..20 {
+        item!(index, Number, false, Some(b"/"), SLASH);
+    }
+    item!(20, Number, false, Some(b" "), SPACE);
+    item!(21, Number, false, Some(b"/"), SLASH);
+    item!(22, Number, false, Some(b" "), SPACE);
+    if upto == 23 {
+        return Some(pos);
+    }
+    item!(23, Capture, false, Some(b" "), SPACE);
+    item!(24, Capture, false, Some(b" "), SPACE);
+    item!(25, Request, true, None, SepRef::None);
+    Some(pos)
+}
+
 /// Where a literal ends when it matches at `pos`. A space matches a run of
 /// spaces, or none right after a run (an absent optional item took none),
 /// or the end of the line for trailing blanks.
@@ -516,11 +702,35 @@ fn number_end(m: &[u8], pos: usize, hex: bool) -> Option<usize> {
             i += 1;
         }
     } else {
+        // Eight bytes at a time: most numbers end inside the first word,
+        // found without a branch per digit.
+        while let Some(word) = rest.get(i..i + 8) {
+            let n = leading_digits(u64::from_le_bytes(word.try_into().expect("8 bytes")));
+            i += n;
+            if n < 8 {
+                return (i > start).then_some(pos + i);
+            }
+        }
         while i < rest.len() && rest[i].wrapping_sub(b'0') < 10 {
             i += 1;
         }
     }
     (i > start).then_some(pos + i)
+}
+
+/// How many of the word's bytes, from the lowest, are ASCII digits.
+///
+/// A byte is flagged when its high bit is set, when adding 0x46 sets it
+/// (above `9`) or when subtracting 0x30 borrows (below `0`). Carries and
+/// borrows only start at a flagged byte, so the lowest flag is exact.
+#[inline]
+fn leading_digits(word: u64) -> usize {
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let flags = (word
+        | word.wrapping_add(0x4646_4646_4646_4646)
+        | word.wrapping_sub(0x3030_3030_3030_3030))
+        & HIGHS;
+    (flags.trailing_zeros() / 8) as usize
 }
 
 /// A space in the format at `pos`: a run of spaces, or none right after a
@@ -556,6 +766,7 @@ fn found(start: usize, end: usize, next: usize) -> Option<Value_> {
 }
 
 /// Reads one item's value at `pos`; `next` is the literal after it.
+#[inline(always)]
 fn value(m: &[u8], pos: usize, shape: Shape, next: Option<&[u8]>) -> Option<Value_> {
     let stop = next.and_then(|t| t.first().copied());
     let rest = &m[pos.min(m.len())..];
@@ -719,6 +930,36 @@ mod tests {
             .item_of(field)
             .unwrap_or_else(|| panic!("{field} in {}", f.name));
         std::str::from_utf8(m.spans[i].of(message.as_bytes())).unwrap()
+    }
+
+    #[test]
+    fn leading_digits_matches_a_byte_loop() {
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let interesting = [
+            b'0', b'9', b'/', b':', b' ', b'-', 0x00, 0x7F, 0x80, 0xB9, 0xBA, 0xFF,
+        ];
+        for round in 0..200_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let mut bytes = seed.to_le_bytes();
+            // Mostly digits, with one or two other bytes planted.
+            if round % 2 == 0 {
+                for (i, b) in bytes.iter_mut().enumerate() {
+                    *b = b'0' + ((seed >> (i * 3)) % 10) as u8;
+                }
+                let at = (seed >> 40) as usize % 9;
+                if at < 8 {
+                    bytes[at] = interesting[(seed >> 50) as usize % interesting.len()];
+                }
+            }
+            let expected = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
+            assert_eq!(
+                leading_digits(u64::from_le_bytes(bytes)),
+                expected,
+                "{bytes:?}"
+            );
+        }
     }
 
     #[test]
@@ -1028,6 +1269,50 @@ mod tests {
                         String::from_utf8_lossy(&line)
                     );
                 }
+            }
+
+            /// The unrolled head gives the steps' answer, on rendered lines
+            /// and on lines with one byte changed or cut short.
+            #[test]
+            fn the_head_agrees_with_the_steps(
+                (f, values) in case(),
+                at in any::<prop::sample::Index>(),
+                byte in prop::sample::select(&b" /:[]\"{}-+0a~"[..]),
+                edit in 0..4u8,
+            ) {
+                let format = &formats()[f];
+                let bytes: Vec<&[u8]> = values.iter().map(|v| v.as_bytes()).collect();
+                let mut line = format.render(&bytes);
+                let i = at.index(line.len().max(1)).min(line.len());
+                match edit {
+                    0 => {}
+                    1 => line.truncate(i),
+                    2 if i < line.len() => line[i] = byte,
+                    _ => line.insert(i, byte),
+                }
+                for prefix in [false, true] {
+                    let fast = if prefix { format.matches_prefix(&line) } else { format.matches(&line) };
+                    let slow = format.matches_stepwise(&line, prefix);
+                    prop_assert_eq!(fast.is_some(), slow.is_some(), "{}: {:?}", &format.name, String::from_utf8_lossy(&line));
+                    if let (Some(a), Some(b)) = (fast, slow) {
+                        prop_assert_eq!(a.truncated, b.truncated);
+                        prop_assert_eq!(a.rest, b.rest);
+                        let n = format.items().len();
+                        prop_assert_eq!(&a.spans[..n], &b.spans[..n], "{}: {:?}", &format.name, String::from_utf8_lossy(&line));
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn the_built_in_http_and_tcp_formats_have_a_head() {
+            for f in formats() {
+                // custom0 is httplog with fields appended.
+                let expected = [
+                    "httplog", "httpslog", "legacy16", "legacy", "tcplog", "custom0",
+                ]
+                .contains(&f.name.as_str());
+                assert_eq!(f.has_head(), expected, "{}", f.name);
             }
         }
     }

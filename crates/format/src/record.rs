@@ -42,9 +42,11 @@ impl Formats {
         } else {
             ("httplog", logformat::HTTPLOG)
         };
+        // httplog before httpslog: a line cut inside its request matches
+        // both, and the shorter claim is the one the line supports.
         for (name, text) in [
-            ("httpslog", logformat::HTTPSLOG),
             http,
+            ("httpslog", logformat::HTTPSLOG),
             ("tcplog", logformat::TCPLOG),
             ("clf", logformat::HTTPLOG_CLF),
             ("tcpclf", logformat::TCPLOG_CLF),
@@ -215,6 +217,17 @@ impl<'f> LineParser<'f> {
         self.headers.style()
     }
 
+    /// The first format of the list, up to `upto`, that matches `message`.
+    fn first_match(&self, message: &[u8], spans: &mut [Span; MAX_ITEMS], upto: usize) -> usize {
+        (0..upto)
+            .find(|&i| {
+                self.formats.list[i]
+                    .matches_into(message, spans, false)
+                    .is_some()
+            })
+            .unwrap_or(upto)
+    }
+
     pub fn parse<'a>(&mut self, line: &'a [u8]) -> Record<'f, 'a> {
         let header = self.headers.header(line);
         let message = header.message(line);
@@ -235,6 +248,12 @@ impl<'f> LineParser<'f> {
             .chain((0..whole.len()).filter(|&i| i != self.last_hit));
         for i in order {
             if let Some(m) = whole[i].matches_into(message, &mut record.spans, false) {
+                if m.truncated && i != self.first_match(message, &mut record.spans, i) {
+                    // A cut line may fit several formats: the list's order
+                    // decides, not the format of the lines before it (which
+                    // differ between threads).
+                    continue;
+                }
                 self.last_hit = i;
                 record.kind = if whole[i].name == "error-tls" {
                     Kind::Error

@@ -253,6 +253,78 @@ fn the_configs_own_log_formats_read_every_traffic_line() {
     }
 }
 
+/// Each line gets the same reading whatever lines came before it: the
+/// parser's memory of the last format (a speed-up) decides nothing, so two
+/// threads that see different lines agree. Each line is read in its file's
+/// order and again by a parser that has seen nothing.
+#[test]
+fn a_lines_reading_does_not_depend_on_the_lines_before_it() {
+    use haplog_format::{FormatOptions, Formats, LineParser, Record};
+    let formats = Formats::new(&FormatOptions::default()).unwrap();
+    let reading = |r: &Record| {
+        let values: Vec<_> = (0..r.format.map_or(0, |f| f.items().len()))
+            .map(|i| String::from_utf8_lossy(r.item(i).unwrap()).into_owned())
+            .collect();
+        format!(
+            "{:?} {:?} {} {values:?}",
+            r.kind,
+            r.format_name(),
+            r.truncated
+        )
+    };
+    for &(name, style) in STYLES {
+        let mut in_order = LineParser::new(&formats, Some(style));
+        for line in lines(name) {
+            let after_others = reading(&in_order.parse(&line));
+            let alone = reading(&LineParser::new(&formats, Some(style)).parse(&line));
+            assert_eq!(
+                after_others,
+                alone,
+                "{name}: {}",
+                String::from_utf8_lossy(&line)
+            );
+        }
+    }
+}
+
+/// The unrolled head of the http and tcp formats reads every real line as
+/// the steps alone do.
+#[test]
+fn the_unrolled_head_agrees_with_the_steps_on_every_real_line() {
+    use haplog_format::CompiledFormat;
+    let formats: Vec<CompiledFormat> = haplog_format::logformat::BUILT_IN
+        .iter()
+        .map(|(n, t)| CompiledFormat::new(n, t).unwrap())
+        .collect();
+    assert!(formats.iter().filter(|f| f.has_head()).count() >= 4);
+    let mut matched = 0;
+    for &(name, style) in STYLES {
+        for line in lines(name) {
+            let message =
+                haplog_format::header::parse(&line, style).map_or(&line[..], |h| h.message(&line));
+            for f in formats.iter().filter(|f| f.has_head()) {
+                for prefix in [false, true] {
+                    let fast = if prefix {
+                        f.matches_prefix(message)
+                    } else {
+                        f.matches(message)
+                    };
+                    let slow = f.matches_stepwise(message, prefix);
+                    let shown = String::from_utf8_lossy(message);
+                    assert_eq!(fast.is_some(), slow.is_some(), "{}: {shown}", f.name);
+                    if let (Some(a), Some(b)) = (fast, slow) {
+                        let n = f.items().len();
+                        assert_eq!(a.spans[..n], b.spans[..n], "{}: {shown}", f.name);
+                        assert_eq!((a.truncated, a.rest), (b.truncated, b.rest));
+                        matched += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(matched > 5000, "{matched} matches");
+}
+
 /// The fuzz target's body on its committed seeds, on huge and non-UTF-8
 /// lines: `cargo +nightly fuzz run format_lines` explores from these.
 #[test]

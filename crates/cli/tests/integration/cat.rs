@@ -44,8 +44,22 @@ fn every_record_is_json_and_threads_do_not_change_the_output() {
             &[file],
             &[("HAPLOG_THREADS", "2"), ("HAPLOG_CHUNK_BYTES", "700")],
         );
-        assert!(one.stdout == two.stdout, "{file}: 1 and 2 threads differ");
-        assert_eq!(one.stderr, two.stderr, "{file}");
+        if one.stdout != two.stdout {
+            let a = String::from_utf8_lossy(&one.stdout);
+            let b = String::from_utf8_lossy(&two.stdout);
+            let diff: Vec<_> = a
+                .lines()
+                .zip(b.lines())
+                .filter(|(x, y)| x != y)
+                .take(2)
+                .collect();
+            panic!("{file}: 1 and 2 threads differ: {diff:#?}");
+        }
+        assert_eq!(
+            String::from_utf8_lossy(&one.stderr),
+            String::from_utf8_lossy(&two.stderr),
+            "{file}"
+        );
         let text = String::from_utf8(one.stdout).unwrap();
         let lines = fs::read(&log).unwrap();
         let non_blank = lines
@@ -135,6 +149,53 @@ fn count_prints_the_kinds_only() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("traffic 101\nerror 10\n"), "{text}");
     assert!(text.ends_with("truncated 0\ntotal 130\n"), "{text}");
+}
+
+/// The unparsed lines shown carry their line numbers, counted in file
+/// order whichever thread read them, with or without records printed.
+#[test]
+fn unparsed_lines_are_shown_with_their_numbers() {
+    let good = fs::read_to_string(corpus().join("httplog.log")).unwrap();
+    let good: Vec<&str> = good.lines().collect();
+    let mut text = String::new();
+    let mut junk = Vec::new();
+    for n in 1..=400usize {
+        if n % 37 == 0 {
+            text.push_str(&format!("junk line {n}\n"));
+            junk.push(n);
+        } else {
+            text.push_str(good[n % good.len()]);
+            text.push('\n');
+        }
+    }
+    let path = std::env::temp_dir().join(format!("haplog-unparsed-{}.log", std::process::id()));
+    fs::write(&path, text).unwrap();
+    let file = path.to_str().unwrap();
+    let expected: Vec<String> = junk
+        .iter()
+        .take(5)
+        .map(|n| format!("  unparsed {file}:{n}: junk line {n}"))
+        .collect();
+    for args in [&["--count", file][..], &[file]] {
+        for threads in ["1", "2"] {
+            let out = cat(
+                args,
+                &[("HAPLOG_THREADS", threads), ("HAPLOG_CHUNK_BYTES", "900")],
+            );
+            assert_eq!(out.status.code(), Some(0));
+            let stderr = String::from_utf8(out.stderr).unwrap();
+            let shown: Vec<&str> = stderr
+                .lines()
+                .filter(|l| l.starts_with("  unparsed "))
+                .collect();
+            assert_eq!(shown, expected, "{args:?} on {threads} threads");
+            assert!(
+                stderr.contains(&format!("unparsed {}", junk.len())),
+                "{stderr}"
+            );
+        }
+    }
+    let _ = fs::remove_file(&path);
 }
 
 #[test]
