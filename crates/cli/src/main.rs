@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod cat_cmd;
 mod halog_cmd;
+mod hla_cmd;
 
 /// Fast HAProxy log analysis: a byte-exact halog drop-in, and more.
 ///
@@ -21,7 +22,7 @@ mod halog_cmd;
 /// number of workers.
 #[derive(Parser)]
 #[command(name = "haplog", version, about, long_about, verbatim_doc_comment)]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -39,6 +40,7 @@ enum Command {
         args: Vec<OsString>,
     },
     Cat(cat_cmd::CatArgs),
+    Hla(hla_cmd::HlaArgs),
 }
 
 fn main() {
@@ -79,6 +81,7 @@ fn run_subcommand(args: Vec<OsString>) -> i32 {
     match cli.command {
         Command::Halog { args } => halog_cmd::main(args),
         Command::Cat(args) => cat_cmd::run(args),
+        Command::Hla(args) => hla_cmd::run(args),
     }
 }
 

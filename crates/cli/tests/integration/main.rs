@@ -5,4 +5,5 @@ mod cat;
 mod halog_diff;
 mod halog_golden;
 mod halog_real;
+mod hla;
 mod inputs;
