@@ -1,0 +1,7 @@
+//! Mergeable aggregates for reports: each is folded per chunk on its own
+//! thread and merged at the end; merging is associative and commutative, so
+//! the result does not depend on how the input was cut or scheduled.
+
+pub mod histogram;
+
+pub use histogram::Histogram;
