@@ -6,6 +6,8 @@
 //! [`Shape`] allows before the next literal. No regex, no allocation per
 //! line: a match is an array of spans into the message.
 
+use std::borrow::Cow;
+
 use crate::field::{self, Field, Shape};
 use crate::logformat::{tokenize, FormatError, Token, Value};
 
@@ -48,38 +50,31 @@ enum Step {
         shape: Shape,
         quoted: bool,
         hex: bool,
-        next: Option<Box<[u8]>>,
         sep: Sep,
     },
 }
 
-/// The literal that follows an item.
+/// The literal that follows an item. Text may be borrowed so that the
+/// unrolled head can name its literals as constants.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Sep {
     None,
     Space,
     Byte(u8),
-    Text(Box<[u8]>),
+    Text(Cow<'static, [u8]>),
 }
 
 impl Sep {
-    fn as_ref(&self) -> SepRef<'_> {
+    /// The literal's bytes, if there is one.
+    #[inline(always)]
+    fn text(&self) -> Option<&[u8]> {
         match self {
-            Sep::None => SepRef::None,
-            Sep::Space => SepRef::Space,
-            Sep::Byte(b) => SepRef::Byte(*b),
-            Sep::Text(t) => SepRef::Text(t),
+            Sep::None => None,
+            Sep::Space => Some(b" "),
+            Sep::Byte(b) => Some(std::slice::from_ref(b)),
+            Sep::Text(t) => Some(t),
         }
     }
-}
-
-/// A [`Sep`] by reference, which constants can also be.
-#[derive(Clone, Copy)]
-enum SepRef<'a> {
-    None,
-    Space,
-    Byte(u8),
-    Text(&'a [u8]),
 }
 
 /// One item of a compiled format.
@@ -206,7 +201,6 @@ impl CompiledFormat {
                         shape: item.shape,
                         quoted: item.quoted,
                         hex: item.hex,
-                        next: None,
                         sep: Sep::None,
                     });
                 }
@@ -217,7 +211,7 @@ impl CompiledFormat {
         let mut fused: Vec<Step> = Vec::with_capacity(steps.len());
         let mut pending = steps.into_iter().peekable();
         while let Some(mut step) = pending.next() {
-            if let Step::Item { next, sep, .. } = &mut step {
+            if let Step::Item { sep, .. } = &mut step {
                 if let Some(Step::Literal(_)) = pending.peek() {
                     let Some(Step::Literal(t)) = pending.next() else {
                         unreachable!("peeked a literal")
@@ -225,9 +219,8 @@ impl CompiledFormat {
                     *sep = match &t[..] {
                         b" " => Sep::Space,
                         [b] => Sep::Byte(*b),
-                        _ => Sep::Text(t.clone()),
+                        _ => Sep::Text(Cow::Owned(t.into_vec())),
                     };
-                    *next = Some(t);
                 }
             } else if let Step::Literal(t) = &step {
                 match &t[..] {
@@ -399,7 +392,6 @@ impl CompiledFormat {
                 shape,
                 quoted,
                 hex,
-                ref next,
                 ref sep,
             } = *step
             else {
@@ -415,21 +407,11 @@ impl CompiledFormat {
                 }
                 continue;
             };
-            match item_at(
-                m,
-                pos,
-                index,
-                shape,
-                quoted,
-                hex,
-                next.as_deref(),
-                sep.as_ref(),
-                spans,
-            )? {
+            match item_at(m, pos, index, shape, quoted, hex, sep, spans)? {
                 ItemEnd::Next(end) => pos = end,
                 ItemEnd::Cut => return self.cut_at(k + 1, spans),
                 ItemEnd::QuotedSample => {
-                    let next = next.as_deref();
+                    let next = sep.text();
                     return self.quoted_sample(m, k, index, pos, next, spans, prefix, budget);
                 }
             }
@@ -524,8 +506,7 @@ fn item_at(
     shape: Shape,
     quoted: bool,
     hex: bool,
-    next: Option<&[u8]>,
-    sep: SepRef<'_>,
+    sep: &Sep,
     spans: &mut [Span; MAX_ITEMS],
 ) -> Option<ItemEnd> {
     if shape == Shape::Number && !quoted {
@@ -548,7 +529,7 @@ fn item_at(
             }
         }
     } else {
-        let Value_ { span, end, cut } = value(m, pos, shape, next)?;
+        let Value_ { span, end, cut } = value(m, pos, shape, sep.text())?;
         spans[index] = span;
         pos = end;
         // A line cut inside a quoted value (HAProxy's 1024-byte limit)
@@ -558,15 +539,15 @@ fn item_at(
         }
     }
     match sep {
-        SepRef::None => {}
-        SepRef::Space => pos = space(m, pos)?,
-        SepRef::Byte(b) => {
-            if m.get(pos) != Some(&b) {
+        Sep::None => {}
+        Sep::Space => pos = space(m, pos)?,
+        Sep::Byte(b) => {
+            if m.get(pos) != Some(b) {
                 return None;
             }
             pos += 1;
         }
-        SepRef::Text(text) => pos = literal(m, pos, text)?,
+        Sep::Text(text) => pos = literal(m, pos, text)?,
     }
     Some(ItemEnd::Next(pos))
 }
@@ -608,48 +589,51 @@ fn head_steps(steps: &[Step]) -> usize {
 #[inline(never)]
 fn match_head(m: &[u8], spans: &mut [Span; MAX_ITEMS], upto: usize) -> Option<usize> {
     use Shape::{Capture, Fixed, Number, Request, Token};
-    const SPACE: SepRef = SepRef::Space;
-    const SLASH: SepRef = SepRef::Byte(b'/');
-    const COLON: SepRef = SepRef::Byte(b':');
+    const SPACE: &Sep = &Sep::Space;
+    const SLASH: &Sep = &Sep::Byte(b'/');
+    const COLON: &Sep = &Sep::Byte(b':');
+    const OPEN: &Sep = &Sep::Text(Cow::Borrowed(b" ["));
+    const CLOSE: &Sep = &Sep::Text(Cow::Borrowed(b"] "));
+    const NONE: &Sep = &Sep::None;
     let mut pos = 0;
     macro_rules! item {
-        ($index:expr, $shape:expr, $quoted:expr, $next:expr, $sep:expr) => {
-            match item_at(m, pos, $index, $shape, $quoted, false, $next, $sep, spans)? {
+        ($index:expr, $shape:expr, $quoted:expr, $sep:expr) => {
+            match item_at(m, pos, $index, $shape, $quoted, false, $sep, spans)? {
                 ItemEnd::Next(end) => pos = end,
                 ItemEnd::Cut | ItemEnd::QuotedSample => return None,
             }
         };
     }
-    item!(0, Shape::Address, false, Some(b":"), COLON);
-    item!(1, Number, false, Some(b" ["), SepRef::Text(b" ["));
-    item!(2, Token, false, Some(b"] "), SepRef::Text(b"] "));
-    item!(3, Token, false, Some(b" "), SPACE);
-    item!(4, Token, false, Some(b"/"), SLASH);
-    item!(5, Token, false, Some(b" "), SPACE);
+    item!(0, Shape::Address, false, COLON);
+    item!(1, Number, false, OPEN);
+    item!(2, Token, false, CLOSE);
+    item!(3, Token, false, SPACE);
+    item!(4, Token, false, SLASH);
+    item!(5, Token, false, SPACE);
     if upto == 6 {
         return Some(pos);
     }
     for index in 6..10 {
-        item!(index, Number, false, Some(b"/"), SLASH);
+        item!(index, Number, false, SLASH);
     }
-    item!(10, Number, false, Some(b" "), SPACE);
-    item!(11, Number, false, Some(b" "), SPACE);
-    item!(12, Number, false, Some(b" "), SPACE);
-    item!(13, Token, false, Some(b" "), SPACE);
-    item!(14, Token, false, Some(b" "), SPACE);
-    item!(15, Fixed(4), false, Some(b" "), SPACE);
+    item!(10, Number, false, SPACE);
+    item!(11, Number, false, SPACE);
+    item!(12, Number, false, SPACE);
+    item!(13, Token, false, SPACE);
+    item!(14, Token, false, SPACE);
+    item!(15, Fixed(4), false, SPACE);
     for index in 16..20 {
-        item!(index, Number, false, Some(b"/"), SLASH);
+        item!(index, Number, false, SLASH);
     }
-    item!(20, Number, false, Some(b" "), SPACE);
-    item!(21, Number, false, Some(b"/"), SLASH);
-    item!(22, Number, false, Some(b" "), SPACE);
+    item!(20, Number, false, SPACE);
+    item!(21, Number, false, SLASH);
+    item!(22, Number, false, SPACE);
     if upto == 23 {
         return Some(pos);
     }
-    item!(23, Capture, false, Some(b" "), SPACE);
-    item!(24, Capture, false, Some(b" "), SPACE);
-    item!(25, Request, true, None, SepRef::None);
+    item!(23, Capture, false, SPACE);
+    item!(24, Capture, false, SPACE);
+    item!(25, Request, true, NONE);
     Some(pos)
 }
 
