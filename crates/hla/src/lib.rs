@@ -25,11 +25,31 @@ pub const LIST_COMMANDS: &str = include_str!("listings/list-commands.txt");
 /// `--list-filters`, as the tool prints it.
 pub const LIST_FILTERS: &str = include_str!("listings/list-filters.txt");
 
-/// The lines of one `\n`-terminated piece as Python's universal newlines
-/// see them: a `\r` also ends a line, `\r\n` once.
-pub fn universal_lines(piece: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let piece = piece.strip_suffix(b"\r").unwrap_or(piece);
-    piece.split(|&b| b == b'\r')
+/// The lines of `data` as Python's universal newlines see them: `\n`,
+/// `\r\n` and a lone `\r` each end a line; a final line end starts no
+/// empty line.
+pub fn lines(data: &[u8]) -> impl Iterator<Item = &[u8]> {
+    // Empty data has no line ("\n" has one, empty).
+    let pieces = (!data.is_empty()).then(|| {
+        let body = data.strip_suffix(b"\n").unwrap_or(data);
+        body.split(|&b| b == b'\n')
+    });
+    pieces.into_iter().flatten().flat_map(|piece| {
+        let piece = piece.strip_suffix(b"\r").unwrap_or(piece);
+        piece.split(|&b| b == b'\r')
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn universal_newlines() {
+        let all = |d: &'static [u8]| super::lines(d).collect::<Vec<_>>();
+        assert!(all(b"").is_empty());
+        assert_eq!(all(b"\n"), [&b""[..]]);
+        assert_eq!(all(b"a\r\nb\rc\n\nd"), [&b"a"[..], b"b", b"c", b"", b"d"]);
+        assert_eq!(all(b"a\r\r\n"), [&b"a"[..], b""]);
+    }
 }
 
 /// A line's text: UTF-8, or (where the tool aborts the whole run) its
@@ -70,6 +90,21 @@ pub struct Summary {
 
 const SHOWN: usize = 5;
 
+impl Summary {
+    /// Adds the counts of the next part of the input.
+    fn absorb(&mut self, later: Summary) {
+        self.lines += later.lines;
+        self.valid += later.valid;
+        self.invalid += later.invalid;
+        self.bad_dates += later.bad_dates;
+        self.not_utf8 += later.not_utf8;
+        self.unreadable_requests += later.unreadable_requests;
+        let room = SHOWN.saturating_sub(self.first_unreadable.len());
+        self.first_unreadable
+            .extend(later.first_unreadable.into_iter().take(room));
+    }
+}
+
 /// One chunk's share.
 struct ChunkOut {
     results: Results,
@@ -84,12 +119,9 @@ pub fn first_accept_date(input: &InputSpec) -> Option<NaiveTime> {
     let mut chunker = Chunker::new(vec![input.clone()], ChunkConfig::default());
     let mut spare = Vec::new();
     while let Some(chunk) = chunker.next_chunk(spare) {
-        for piece in chunk.split(|&b| b == b'\n') {
-            for raw in universal_lines(piece) {
-                let text = text(raw);
-                if let Ok(line) = Line::parse(strip(&text)) {
-                    return Some(line.accept_date);
-                }
+        for raw in lines(&chunk) {
+            if let Ok(line) = Line::parse(strip(&text(raw))) {
+                return Some(line.accept_date);
             }
         }
         spare = chunk.recycle();
@@ -114,6 +146,7 @@ pub fn run(
     };
     let (start, end) = query.window(first);
     let needs = Needs::of(&query.commands);
+    let print = query.commands.contains(&Command::Print);
     let chunker = Chunker::new(vec![input], ChunkConfig::default());
     let mut total = Results::default();
     let mut summary = Summary::default();
@@ -128,64 +161,50 @@ pub fn run(
                 summary: Summary::default(),
                 printed: Vec::new(),
             };
-            let body: &[u8] = chunk;
-            let body = body.strip_suffix(b"\n").unwrap_or(body);
-            for piece in body.split(|&b| b == b'\n') {
-                for raw in universal_lines(piece) {
-                    c.summary.lines += 1;
-                    let text = text(raw);
-                    if matches!(text, std::borrow::Cow::Owned(_)) {
-                        c.summary.not_utf8 += 1;
-                    }
-                    let stripped = strip(&text);
-                    let line = match Line::parse(stripped) {
-                        Ok(line) => line,
-                        Err(rejection) => {
-                            match rejection {
-                                Rejection::Shape => c.summary.invalid += 1,
-                                Rejection::AcceptDate => c.summary.bad_dates += 1,
-                            }
-                            if config.show_invalid {
-                                c.printed.extend_from_slice(stripped.as_bytes());
-                                c.printed.push(b'\n');
-                            }
-                            continue;
+            for raw in lines(chunk) {
+                c.summary.lines += 1;
+                let text = text(raw);
+                if matches!(text, std::borrow::Cow::Owned(_)) {
+                    c.summary.not_utf8 += 1;
+                }
+                let stripped = strip(&text);
+                let line = match Line::parse(stripped) {
+                    Ok(line) => line,
+                    Err(rejection) => {
+                        match rejection {
+                            Rejection::Shape => c.summary.invalid += 1,
+                            Rejection::AcceptDate => c.summary.bad_dates += 1,
                         }
-                    };
-                    c.summary.valid += 1;
-                    if !line.request_parsed && line.request != "<BADREQ>" {
-                        c.summary.unreadable_requests += 1;
-                        if c.summary.first_unreadable.len() < SHOWN {
-                            c.summary.first_unreadable.push(line.request.to_string());
+                        if config.show_invalid {
+                            c.printed.extend_from_slice(stripped.as_bytes());
+                            c.printed.push(b'\n');
                         }
-                    }
-                    if start.is_some_and(|s| line.accept_date < s)
-                        || end.is_some_and(|e| line.accept_date > e)
-                        || !query.keeps(&line)
-                    {
                         continue;
                     }
-                    c.results.add(&line, &needs);
-                    if needs_print(&query.commands) {
-                        c.printed.append(&mut c.results.printed);
+                };
+                c.summary.valid += 1;
+                if !line.request_parsed && line.request != "<BADREQ>" {
+                    c.summary.unreadable_requests += 1;
+                    if c.summary.first_unreadable.len() < SHOWN {
+                        c.summary.first_unreadable.push(line.request.to_string());
                     }
+                }
+                if start.is_some_and(|s| line.accept_date < s)
+                    || end.is_some_and(|e| line.accept_date > e)
+                    || !query.keeps(&line)
+                {
+                    continue;
+                }
+                c.results.add(&line, &needs);
+                if print {
+                    c.printed.extend_from_slice(stripped.as_bytes());
+                    c.printed.push(b'\n');
                 }
             }
             c
         },
         |c: ChunkOut| {
-            let s = c.summary;
-            summary.lines += s.lines;
-            summary.valid += s.valid;
-            summary.invalid += s.invalid;
-            summary.bad_dates += s.bad_dates;
-            summary.not_utf8 += s.not_utf8;
-            summary.unreadable_requests += s.unreadable_requests;
-            for r in s.first_unreadable {
-                if summary.first_unreadable.len() < SHOWN {
-                    summary.first_unreadable.push(r);
-                }
-            }
+            summary.absorb(c.summary);
             total.merge(c.results);
             match out.write_all(&c.printed) {
                 Ok(()) => ControlFlow::Continue(()),
@@ -218,8 +237,4 @@ pub fn run(
     out.write_all(text.as_bytes())?;
     out.flush()?;
     Ok(summary)
-}
-
-fn needs_print(commands: &[Command]) -> bool {
-    commands.contains(&Command::Print)
 }

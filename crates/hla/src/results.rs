@@ -70,8 +70,6 @@ pub struct Results {
     per_hour: BTreeMap<NaiveTime, u64>,
     /// (accept date, backend queue) of every line, in file order.
     queue: Vec<(NaiveTime, i64)>,
-    /// The `print` command's lines.
-    pub printed: Vec<u8>,
 }
 
 /// Which parts of [`Results`] the commands read.
@@ -89,7 +87,6 @@ pub struct Needs {
     per_minute: bool,
     per_hour: bool,
     queue: bool,
-    print: bool,
 }
 
 impl Needs {
@@ -103,7 +100,8 @@ impl Needs {
                 Command::Counter => {}
                 Command::HttpMethods => n.methods = true,
                 Command::IpCounter | Command::TopIps => n.ips = true,
-                Command::Print => n.print = true,
+                // Printed by the reader, in line order.
+                Command::Print => {}
                 Command::QueuePeaks => n.queue = true,
                 Command::RequestPathCounter | Command::TopRequestPaths => n.paths = true,
                 Command::RequestsPerHour => n.per_hour = true,
@@ -170,10 +168,6 @@ impl Results {
         }
         if needs.queue {
             self.queue.push((line.accept_date, line.queue_backend));
-        }
-        if needs.print {
-            self.printed.extend_from_slice(line.raw.as_bytes());
-            self.printed.push(b'\n');
         }
     }
 

@@ -6,7 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use haplog_hla::line::{strip, Line, Rejection};
-use haplog_hla::{text, universal_lines};
+use haplog_hla::{lines, text};
 use serde_json::Value;
 
 fn testdata() -> PathBuf {
@@ -41,16 +41,9 @@ fn every_line_reads_as_the_tool_reads_it() {
             .map(|l| serde_json::from_str(&String::from_utf8_lossy(l)).unwrap())
             .collect();
         let data = fs::read(&input).unwrap();
-        let mut lines = Vec::new();
-        let mut pieces: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
-        if pieces.last().is_some_and(|p| p.is_empty()) {
-            pieces.pop();
-        }
-        for piece in pieces {
-            lines.extend(universal_lines(piece).map(|l| text(l).into_owned()));
-        }
-        assert_eq!(lines.len(), oracle.len(), "{stem}: line count");
-        for (line, want) in lines.iter().zip(&oracle) {
+        let read: Vec<String> = lines(&data).map(|l| text(l).into_owned()).collect();
+        assert_eq!(read.len(), oracle.len(), "{stem}: line count");
+        for (line, want) in read.iter().zip(&oracle) {
             let n = &want["n"];
             let got = Line::parse(strip(line));
             match (&want["valid"], &got) {
@@ -108,14 +101,10 @@ fn every_line_reads_as_the_tool_reads_it() {
 /// corpus and on each of them with one byte changed, inserted or removed.
 #[test]
 fn the_plain_reader_agrees_with_the_regexes() {
-    let mut lines = Vec::new();
+    let mut corpus = Vec::new();
     for input in inputs() {
         let data = fs::read(&input).unwrap();
-        for piece in data.split(|&b| b == b'\n') {
-            for l in universal_lines(piece) {
-                lines.push(strip(&text(l)).to_string());
-            }
-        }
+        corpus.extend(lines(&data).map(|l| strip(&text(l)).to_string()));
     }
     let edits = b" /:[]{}\"-+0a.|,~";
     let mut seed = 0x2545_F491_4F6C_DD1Du64;
@@ -125,14 +114,14 @@ fn the_plain_reader_agrees_with_the_regexes() {
         seed ^= seed << 17;
         seed
     };
-    let plain = lines.iter().filter(|l| Line::is_plain(strip(l))).count();
+    let plain = corpus.iter().filter(|l| Line::is_plain(strip(l))).count();
     assert!(
-        plain * 10 > lines.len() * 8,
+        plain * 10 > corpus.len() * 8,
         "{plain} of {} lines read plainly",
-        lines.len()
+        corpus.len()
     );
     let mut checked = 0;
-    for line in &lines {
+    for line in &corpus {
         let mut variants = vec![line.clone()];
         if line.is_ascii() && !line.is_empty() {
             for _ in 0..40 {
