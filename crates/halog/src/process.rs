@@ -221,6 +221,13 @@ impl<'c> Worker<'c> {
 
     /// Reports a "Truncated line" unless `-q`.
     #[inline]
+    /// One output line, counted in "lines out".
+    fn print_line(&mut self, out: &mut ChunkOutput, text: &[u8]) {
+        out.stdout.extend_from_slice(text);
+        out.stdout.push(b'\n');
+        self.lines_out += 1;
+    }
+
     fn truncated(&self, out: &mut ChunkOutput, number: u64, line: &Line) {
         if !self.config.quiet {
             out.truncated(number, line.text);
@@ -365,11 +372,7 @@ impl<'c> Worker<'c> {
         }
 
         match c.line_mode {
-            LineMode::Print => {
-                out.stdout.extend_from_slice(text);
-                out.stdout.push(b'\n');
-                self.lines_out += 1;
-            }
+            LineMode::Print => self.print_line(out, text),
             LineMode::Count => self.lines_out += 1,
             LineMode::Capture { block, field } => {
                 let e = match time_field {
@@ -451,8 +454,7 @@ impl<'c> Worker<'c> {
                 return;
             }
             if text[e] != b'{' {
-                out.stdout.push(b'\n');
-                self.lines_out += 1;
+                self.print_line(out, b"");
                 return;
             }
             e += 1;
@@ -466,8 +468,7 @@ impl<'c> Worker<'c> {
                 return;
             }
             if text[e] != b'|' {
-                out.stdout.push(b'\n');
-                self.lines_out += 1;
+                self.print_line(out, b"");
                 return;
             }
             e += 1;
@@ -480,9 +481,7 @@ impl<'c> Worker<'c> {
             self.truncated(out, number, line);
             return;
         }
-        out.stdout.extend_from_slice(&text[e..f]);
-        out.stdout.push(b'\n');
-        self.lines_out += 1;
+        self.print_line(out, &text[e..f]);
     }
 
     fn server(
