@@ -196,6 +196,10 @@ impl<'a> Line<'a> {
     }
 }
 
+/// The most space-separated words before the request that the plain
+/// reader takes (httplog has 10, captures with spaces add some).
+const MAX_WORDS: usize = 48;
+
 fn all_digits(s: &[u8]) -> bool {
     !s.is_empty() && s.iter().all(u8::is_ascii_digit)
 }
@@ -293,15 +297,25 @@ fn plain(raw: &str) -> Option<Result<Line<'_>, Rejection>> {
         return None;
     }
     let head = &body[..open_quote - 1];
-    let tokens: Vec<&[u8]> = head.split(|&c| c == b' ').collect();
-    // Captures: the last tokens, `{...}` blocks without inner braces.
-    let mut blocks: Vec<(usize, usize)> = Vec::new();
+    // The words before the request, on the stack (a line with more is
+    // left to the regex).
+    let mut words: [&[u8]; MAX_WORDS] = [&[]; MAX_WORDS];
+    let mut count = 0;
+    for word in head.split(|&c| c == b' ') {
+        *words.get_mut(count)? = word;
+        count += 1;
+    }
+    let tokens = &words[..count];
+    // Captures: the last tokens, up to two `{...}` blocks without inner
+    // braces; the first of them holds the request headers.
+    let mut first_block: Option<(usize, usize)> = None;
+    let mut blocks = 0;
     let mut end = tokens.len();
     let braces = head.iter().filter(|&&c| c == b'{' || c == b'}').count();
     if braces > 0 {
         // Walk back over whole blocks (a block may hold spaces).
         let mut pos = head.len();
-        while blocks.len() < 2 && pos > 0 && head[pos - 1] == b'}' {
+        while blocks < 2 && pos > 0 && head[pos - 1] == b'}' {
             let open = memchr::memrchr(b'{', &head[..pos])?;
             if head[open + 1..pos - 1]
                 .iter()
@@ -310,14 +324,15 @@ fn plain(raw: &str) -> Option<Result<Line<'_>, Rejection>> {
             {
                 return None;
             }
-            blocks.push((open, pos));
+            first_block = Some((open, pos));
+            blocks += 1;
             pos = open.saturating_sub(1);
         }
-        if braces != blocks.len() * 2 {
+        let (open, _) = first_block?;
+        if braces != blocks * 2 {
             return None;
         }
-        blocks.reverse();
-        let before = &head[..blocks[0].0.saturating_sub(1)];
+        let before = &head[..open.saturating_sub(1)];
         end = before.split(|&c| c == b' ').count();
     }
     // ... conns and queues right before the captures (or the request).
@@ -364,9 +379,8 @@ fn plain(raw: &str) -> Option<Result<Line<'_>, Rejection>> {
     let _tc = timer_values.next();
     let tr = int(text(timer_values.next()?));
     let queue_backend = int(text(&queues[memchr::memchr(b'/', queues)? + 1..]));
-    let request_headers = blocks
-        .first()
-        .map(|&(open, close)| &raw[body_start + open + 1..body_start + close - 1]);
+    let request_headers =
+        first_block.map(|(open, close)| &raw[body_start + open + 1..body_start + close - 1]);
     let Some(accept_date) = parse_accept_date(date) else {
         return Some(Err(Rejection::AcceptDate));
     };
