@@ -3,5 +3,13 @@
 //! the result does not depend on how the input was cut or scheduled.
 
 pub mod histogram;
+pub mod keyed;
 
 pub use histogram::Histogram;
+pub mod filter;
+pub mod request;
+pub mod traffic;
+
+pub use filter::Filter;
+pub use request::{ReadOptions, Request};
+pub use traffic::{Collector, Config, Group, TrafficStats};

@@ -5,8 +5,10 @@ use std::ops::ControlFlow;
 use std::path::PathBuf;
 
 use clap::Args;
-use haplog_engine::{default_threads, run_ordered, Chunk, ChunkConfig, Chunker, InputSpec};
-use haplog_format::{config, FormatOptions, Formats, HeaderStyle, Kind, LineParser};
+
+use crate::common::{content, lines, resolve_inputs, write_failed, FormatArgs};
+use haplog_engine::{default_threads, run_ordered, Chunk, ChunkConfig, Chunker};
+use haplog_format::{Kind, LineParser};
 use haplog_report::records::{write_csv, write_csv_header, write_ndjson, KindCounts, Origin};
 
 /// Show each line as a record: its kind, its header and its fields.
@@ -38,25 +40,8 @@ pub struct CatArgs {
     #[arg(long)]
     csv: bool,
 
-    /// The header in front of each message, instead of detecting it:
-    /// rfc5424, rfc3164, local, bsd, bsd-tag, fileformat (ISO + host),
-    /// short-unix, timed, iso, priority, stderr, none
-    #[arg(long, value_name = "STYLE", value_parser = parse_header)]
-    header: Option<HeaderStyle>,
-
-    /// A log-format string as written in haproxy.cfg, tried before the
-    /// built-in formats (repeatable)
-    #[arg(long = "log-format", value_name = "FORMAT")]
-    log_format: Vec<String>,
-
-    /// Use the log-format and error-log-format lines of this haproxy.cfg
-    #[arg(long, value_name = "FILE")]
-    haproxy_config: Option<PathBuf>,
-
-    /// Read httplog timers with their meaning before HAProxy 1.7
-    /// (Tq/Tw/Tc/Tr/Tt instead of TR/Tw/Tc/Tr/Ta)
-    #[arg(long)]
-    legacy_timers: bool,
+    #[command(flatten)]
+    format: FormatArgs,
 
     /// Only print records of this kind (repeatable): traffic, error,
     /// connect, server-state, backend-down, health-check, proxy-lifecycle,
@@ -75,13 +60,6 @@ pub struct CatArgs {
     /// Worker threads (default: HAPLOG_THREADS, else the number of CPUs)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     threads: Option<u32>,
-}
-
-fn parse_header(name: &str) -> Result<HeaderStyle, String> {
-    HeaderStyle::from_name(name).ok_or_else(|| {
-        let names: Vec<&str> = HeaderStyle::ALL.iter().map(|s| s.name()).collect();
-        format!("unknown header style; use one of {}", names.join(", "))
-    })
 }
 
 fn parse_kind(name: &str) -> Result<Kind, String> {
@@ -123,42 +101,8 @@ pub fn run(args: CatArgs) -> i32 {
 }
 
 fn run_inner(args: CatArgs) -> Result<i32, String> {
-    let mut options = FormatOptions {
-        custom: args.log_format.clone(),
-        legacy_timers: args.legacy_timers,
-    };
-    if let Some(path) = &args.haproxy_config {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("--haproxy-config {}: {e}", path.display()))?;
-        let found = config::log_formats(&text);
-        if found.is_empty() && !args.quiet {
-            eprintln!(
-                "haplog cat: {} has no log-format lines; the built-in formats are used",
-                path.display()
-            );
-        }
-        options.custom.extend(found);
-    }
-    let formats = Formats::new(&options).map_err(|e| format!("--log-format: {e}"))?;
-
-    let inputs: Vec<InputSpec> = if args.files.is_empty() {
-        vec![InputSpec::Stdin]
-    } else {
-        args.files
-            .iter()
-            .map(|p| InputSpec::from_arg(&p.to_string_lossy()))
-            .collect()
-    };
-    for input in &inputs {
-        input.check().map_err(|e| e.to_string())?;
-    }
-    let names: Vec<String> = inputs
-        .iter()
-        .map(|i| match i {
-            InputSpec::Stdin => "-".to_string(),
-            InputSpec::Path(p) => p.display().to_string(),
-        })
-        .collect();
+    let formats = args.format.formats("cat", args.quiet)?;
+    let (inputs, names) = resolve_inputs(&args.files)?;
     let threads = args
         .threads
         .map_or_else(default_threads, |n| n as usize)
@@ -191,7 +135,7 @@ fn run_inner(args: CatArgs) -> Result<i32, String> {
         chunker,
         threads,
         || Worker {
-            parser: LineParser::new(&formats, args.header),
+            parser: LineParser::new(&formats, args.format.header),
             counts: KindCounts::default(),
         },
         |w, chunk: &Chunk| {
@@ -202,10 +146,9 @@ fn run_inner(args: CatArgs) -> Result<i32, String> {
             for raw in lines(chunk) {
                 let number = chunk.first_line + index;
                 index += 1;
-                let line = raw.strip_suffix(b"\r").unwrap_or(raw);
-                if line.iter().all(|&b| b == b' ' || b == b'\t') {
+                let Some(line) = content(raw) else {
                     continue;
-                }
+                };
                 let record = w.parser.parse(line);
                 w.counts.add(&record);
                 if record.kind == Kind::Unparsed && shown.len() < SHOWN_UNPARSED {
@@ -286,27 +229,4 @@ fn run_inner(args: CatArgs) -> Result<i32, String> {
     } else {
         2
     })
-}
-
-/// The lines of a chunk, without their LF.
-fn lines(chunk: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let mut start = 0;
-    std::iter::from_fn(move || {
-        if start >= chunk.len() {
-            return None;
-        }
-        let end = memchr::memchr(b'\n', &chunk[start..]).map_or(chunk.len(), |i| start + i);
-        let line = &chunk[start..end];
-        start = end + 1;
-        Some(line)
-    })
-}
-
-/// A closed pipe (`| head`) is a normal end; any other write error is not.
-fn write_failed(e: io::Error) -> Result<i32, String> {
-    if e.kind() == io::ErrorKind::BrokenPipe {
-        Ok(0)
-    } else {
-        Err(format!("cannot write output: {e}"))
-    }
 }

@@ -6,8 +6,11 @@ use std::path::Path;
 use clap::{Parser, Subcommand};
 
 mod cat_cmd;
+mod common;
 mod halog_cmd;
 mod hla_cmd;
+mod progress;
+mod report_cmd;
 
 /// Fast HAProxy log analysis: a byte-exact halog drop-in, and more.
 ///
@@ -39,6 +42,7 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
+    Report(Box<report_cmd::ReportArgs>),
     Cat(cat_cmd::CatArgs),
     Hla(hla_cmd::HlaArgs),
 }
@@ -80,6 +84,7 @@ fn run_subcommand(args: Vec<OsString>) -> i32 {
     };
     match cli.command {
         Command::Halog { args } => halog_cmd::main(args),
+        Command::Report(args) => report_cmd::run(*args),
         Command::Cat(args) => cat_cmd::run(args),
         Command::Hla(args) => hla_cmd::run(args),
     }

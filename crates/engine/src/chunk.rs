@@ -56,6 +56,10 @@ pub struct Chunk {
     /// The 1-based number of the chunk's first line in its input, when
     /// [`ChunkConfig::count_lines`] is set; 0 otherwise.
     pub first_line: u64,
+    /// The chunk's position among all chunks of the run (0, 1, 2, …): a
+    /// total order on lines, with a line's index in its chunk, for results
+    /// that must not depend on which thread read what.
+    pub seq: u64,
 }
 
 enum Body {
@@ -134,6 +138,8 @@ pub struct Chunker {
     input: usize,
     /// Lines of the current input before the next chunk.
     lines_before: u64,
+    /// Chunks handed out so far.
+    handed_out: u64,
 }
 
 impl Chunker {
@@ -146,6 +152,7 @@ impl Chunker {
             errors: Vec::new(),
             input: usize::MAX,
             lines_before: 0,
+            handed_out: 0,
         }
     }
 
@@ -225,7 +232,9 @@ impl Chunker {
                 body,
                 input: self.input,
                 first_line: 0,
+                seq: self.handed_out,
             });
+            self.handed_out += 1;
             if self.config.count_lines {
                 chunk.first_line = self.lines_before + 1;
                 self.lines_before += memchr::memchr_iter(b'\n', &chunk).count() as u64;

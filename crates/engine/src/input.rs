@@ -260,3 +260,112 @@ impl Read for FailingReader {
             .unwrap_or_else(|| io::Error::other("decoder unavailable")))
     }
 }
+
+/// Orders the files of each rotated set oldest first, as logrotate names
+/// them: `x.log.3.gz`, `x.log.2.gz`, `x.log.1`, then `x.log`; with
+/// `dateext`, `x.log-20240501` before `x.log-20240502`, both before
+/// `x.log`. Files of different sets keep the order they were given in (a
+/// set sits where its first file was), so `*.log*` from a shell, sorted by
+/// name, reads each set in time order.
+pub fn order_rotated(paths: &mut Vec<PathBuf>) {
+    /// (set name, place in the set: older sorts first).
+    fn key(path: &Path) -> (PathBuf, (u8, i64)) {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut stem = name.as_str();
+        for ext in [".gz", ".zst", ".bz2", ".xz"] {
+            if let Some(s) = stem.strip_suffix(ext) {
+                stem = s;
+                break;
+            }
+        }
+        let digits_after = |sep: char| -> Option<(&str, i64)> {
+            let (base, n) = stem.rsplit_once(sep)?;
+            (!base.is_empty()
+                && !n.is_empty()
+                && n.len() <= 14
+                && n.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| (base, n.parse().unwrap_or(0)))
+        };
+        let (base, place) = if let Some((base, n)) = digits_after('.') {
+            // x.log.1 is newer than x.log.2: larger numbers first.
+            (base, (0, -n))
+        } else if let Some((base, date)) = digits_after('-').filter(|(_, d)| *d >= 19_700_101) {
+            (base, (1, date))
+        } else {
+            (stem, (2, 0))
+        };
+        (path.with_file_name(base), place)
+    }
+    let keyed: Vec<(PathBuf, (u8, i64))> = paths.iter().map(|p| key(p)).collect();
+    let mut first_seen: Vec<&PathBuf> = Vec::new();
+    for (set, _) in &keyed {
+        if !first_seen.contains(&set) {
+            first_seen.push(set);
+        }
+    }
+    let mut order: Vec<usize> = (0..paths.len()).collect();
+    order.sort_by_key(|&i| {
+        let set = first_seen
+            .iter()
+            .position(|s| *s == &keyed[i].0)
+            .unwrap_or(0);
+        (set, keyed[i].1)
+    });
+    let sorted: Vec<PathBuf> = order.into_iter().map(|i| paths[i].clone()).collect();
+    *paths = sorted;
+}
+
+#[cfg(test)]
+mod rotation_tests {
+    use super::*;
+
+    fn ordered(names: &[&str]) -> Vec<String> {
+        let mut paths: Vec<PathBuf> = names.iter().map(PathBuf::from).collect();
+        order_rotated(&mut paths);
+        paths.iter().map(|p| p.display().to_string()).collect()
+    }
+
+    #[test]
+    fn rotated_sets_read_oldest_first() {
+        assert_eq!(
+            ordered(&[
+                "/v/haproxy.log",
+                "/v/haproxy.log.1",
+                "/v/haproxy.log.10.gz",
+                "/v/haproxy.log.2.gz"
+            ]),
+            [
+                "/v/haproxy.log.10.gz",
+                "/v/haproxy.log.2.gz",
+                "/v/haproxy.log.1",
+                "/v/haproxy.log"
+            ]
+        );
+        assert_eq!(
+            ordered(&[
+                "a.log",
+                "b.log-20240502.gz",
+                "b.log",
+                "b.log-20240501",
+                "a.log.1"
+            ]),
+            [
+                "a.log.1",
+                "a.log",
+                "b.log-20240501",
+                "b.log-20240502.gz",
+                "b.log"
+            ]
+        );
+        // Unrelated files keep their order.
+        assert_eq!(ordered(&["z.log", "a.log"]), ["z.log", "a.log"]);
+        // The same name in two directories is two sets.
+        assert_eq!(
+            ordered(&["x/h.log", "y/h.log.1", "x/h.log.1"]),
+            ["x/h.log.1", "x/h.log", "y/h.log.1"]
+        );
+    }
+}

@@ -11,5 +11,5 @@ mod input;
 mod parallel;
 
 pub use chunk::{first_long_line, Chunk, ChunkConfig, Chunker};
-pub use input::{Compression, InputError, InputSpec};
+pub use input::{order_rotated, Compression, InputError, InputSpec};
 pub use parallel::{default_threads, run_ordered};

@@ -1,5 +1,8 @@
-//! Rendering records and reports: NDJSON, CSV and text. No I/O: writers
+//! Rendering records and reports: NDJSON, CSV, text, JSON and Markdown. No I/O: writers
 //! append to byte buffers that the caller writes out.
 
 pub mod escape;
 pub mod records;
+pub mod table;
+pub mod termination;
+pub mod traffic;

@@ -1,0 +1,185 @@
+//! One traffic line as the values a report needs, whatever its format.
+
+use haplog_format::record::{parse_number, request_parts, uri_parts};
+use haplog_format::time::{DateCache, LogTime};
+use haplog_format::{Field, Kind, Record};
+
+/// The values of one request (or TCP connection) that reports and filters
+/// look at. Absent values are `None` or empty; HAProxy's `-1` (a phase
+/// that never happened) is kept as `-1`.
+#[derive(Clone, Debug, Default)]
+pub struct Request<'a> {
+    /// When the request started (or the connection was accepted).
+    pub time: Option<LogTime>,
+    pub frontend: &'a [u8],
+    pub backend: &'a [u8],
+    pub server: &'a [u8],
+    /// The client: its address, or with [`ReadOptions::xff_capture`] the
+    /// first address of X-Forwarded-For.
+    pub client: &'a [u8],
+    pub status: Option<i64>,
+    /// The first two characters of the termination state (`--`, `cD`, …).
+    pub termination: Option<[u8; 2]>,
+    /// Time waiting in queues (-1: never got a server).
+    pub tw: Option<i64>,
+    /// Time to connect to the server.
+    pub tc: Option<i64>,
+    /// Time for the server to send the response headers.
+    pub tr: Option<i64>,
+    /// Total time: `Tt` when the format has it (tcplog, pre-1.7
+    /// httplog), else `Ta` (httplog's active time, without the idle time
+    /// before the request).
+    pub tt: Option<i64>,
+    pub bytes: Option<i64>,
+    pub retries: Option<i64>,
+    /// The retries field had a `+`: the request was redispatched to
+    /// another server.
+    pub redispatched: bool,
+    pub srv_queue: Option<i64>,
+    pub backend_queue: Option<i64>,
+    pub method: &'a [u8],
+    /// The request's path (no authority, no query): a gRPC call's
+    /// `/package.Service/Method`.
+    pub path: &'a [u8],
+    pub query: Option<&'a [u8]>,
+    /// The path with its query (`/search?q=x`), as requested.
+    pub target: &'a [u8],
+    /// The whole request line, as logged.
+    pub request: &'a [u8],
+    /// The frontend is a TLS one (`~` after its name), or the line has a
+    /// TLS version.
+    pub tls: bool,
+}
+
+/// How to read requests out of records.
+#[derive(Clone, Debug, Default)]
+pub struct ReadOptions {
+    /// Take the client address from this captured request header (1 is
+    /// the first `{a|b}` slot), an X-Forwarded-For value: its first
+    /// address, when there is one.
+    pub xff_capture: Option<usize>,
+}
+
+impl<'a> Request<'a> {
+    /// The request a record logs, if it is a traffic line (including a
+    /// JSON line read by its keys). Error lines (TLS handshakes that never
+    /// became a stream) are not requests.
+    pub fn from_record(
+        record: &Record<'_, 'a>,
+        dates: &mut DateCache,
+        options: &ReadOptions,
+    ) -> Option<Request<'a>> {
+        if !matches!(record.kind, Kind::Traffic | Kind::Json) {
+            return None;
+        }
+        let get = |f: Field| record.get(f).filter(|v| !is_absent(v));
+        let num = |f: Field| get(f).and_then(parse_number);
+        let time = get(Field::RequestDate)
+            .or_else(|| get(Field::AcceptDate))
+            .and_then(|v| dates.parse(v));
+        let frontend = get(Field::Frontend)
+            .or_else(|| get(Field::FrontendName))
+            .unwrap_or_default();
+        let retries_raw = get(Field::Retries);
+        let request = get(Field::Request).unwrap_or_default();
+        let (mut method, uri, _) = request_parts(request);
+        let mut uri = uri;
+        if let Some(m) = get(Field::Method) {
+            method = m;
+        }
+        if let Some(u) = get(Field::Uri).or_else(|| get(Field::Path)) {
+            uri = u;
+        }
+        let (_, path, query) = uri_parts(uri);
+        let target = &uri[uri.len() - path.len() - query.map_or(0, |q| q.len() + 1)..];
+        let termination = get(Field::Termination).map(|t| {
+            let first = t.first().copied().unwrap_or(b'-');
+            let second = t.get(1).copied().unwrap_or(b'-');
+            [first, second]
+        });
+        let mut client = get(Field::ClientIp).unwrap_or_default();
+        if let Some(slot) = options.xff_capture {
+            if let Some(xff) = get(Field::CapturedRequestHeaders).and_then(|h| capture(h, slot)) {
+                client = xff;
+            }
+        }
+        let tls = frontend.last() == Some(&b'~') || get(Field::SslVersion).is_some();
+        Some(Request {
+            time,
+            frontend,
+            backend: get(Field::Backend).unwrap_or_default(),
+            server: get(Field::Server).unwrap_or_default(),
+            client,
+            status: num(Field::Status),
+            termination,
+            tw: num(Field::Tw),
+            tc: num(Field::Tc),
+            tr: num(Field::Tr),
+            tt: num(Field::Tt).or_else(|| num(Field::Ta)),
+            bytes: num(Field::BytesRead),
+            retries: retries_raw.and_then(parse_number),
+            redispatched: retries_raw.is_some_and(|r| r.first() == Some(&b'+')),
+            srv_queue: num(Field::SrvQueue),
+            backend_queue: num(Field::BackendQueue),
+            method,
+            path,
+            query,
+            target,
+            request,
+            tls,
+        })
+    }
+
+    /// Failed: a 5xx, no response (status -1), or a session that did not
+    /// end normally (a termination state not starting with `-`), whatever
+    /// the status.
+    pub fn failed(&self) -> bool {
+        if let Some(t) = self.termination {
+            if t[0] != b'-' {
+                return true;
+            }
+        }
+        match self.status {
+            Some(s) => !(100..500).contains(&s),
+            None => false,
+        }
+    }
+
+    /// The request waited in a queue (Tw > 0).
+    pub fn queued(&self) -> bool {
+        self.tw.is_some_and(|t| t > 0)
+    }
+}
+
+/// `-` (and the quoted `""` of CLF formats) stand for no value.
+fn is_absent(v: &[u8]) -> bool {
+    v.is_empty() || v == b"-" || v == b"\"\""
+}
+
+/// The first address of the `slot`-th (1-based) value of a captured
+/// header block `{a|b|c}`: `1.2.3.4` of `1.2.3.4, 10.0.0.1`.
+fn capture(block: &[u8], slot: usize) -> Option<&[u8]> {
+    let inner = block.strip_prefix(b"{").unwrap_or(block);
+    let inner = inner.strip_suffix(b"}").unwrap_or(inner);
+    let value = inner.split(|&b| b == b'|').nth(slot.checked_sub(1)?)?;
+    let first = value.split(|&b| b == b',').next()?;
+    let first = first.trim_ascii();
+    (!first.is_empty() && first != b"-").then_some(first)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn captured_forwarded_for() {
+        assert_eq!(
+            capture(b"{1.2.3.4, 10.0.0.1|host}", 1),
+            Some(&b"1.2.3.4"[..])
+        );
+        assert_eq!(capture(b"{ua|9.9.9.9}", 2), Some(&b"9.9.9.9"[..]));
+        assert_eq!(capture(b"{ua|}", 2), None);
+        assert_eq!(capture(b"{ua}", 3), None);
+        assert_eq!(capture(b"{ua}", 0), None);
+    }
+}

@@ -1,0 +1,587 @@
+//! Everything a report counts, folded line by line on each thread and
+//! merged at the end.
+//!
+//! Per line only the frontend and the server are updated; a backend's
+//! figures and the overall ones are merges of its servers' and of the
+//! frontends' ([`TrafficStats::backend_totals`], [`TrafficStats::overall`]),
+//! so a request costs two groups' work, not four.
+
+use haplog_format::time::{DateCache, LogTime};
+use haplog_format::{Kind, Record};
+use hashbrown::HashMap;
+
+use crate::filter::Filter;
+use crate::histogram::Histogram;
+use crate::keyed::Keyed;
+use crate::request::{ReadOptions, Request};
+
+/// Where a line is in the whole input: (chunk sequence number, line index
+/// in the chunk). Ordering by it is ordering by input position, whatever
+/// the thread that read the line.
+pub type Position = (u64, u64);
+
+/// Figures of a set of requests: a frontend, a backend, a server, all.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Group {
+    pub requests: u64,
+    /// 1xx, 2xx, 3xx, 4xx, 5xx, and other (no status, -1, …).
+    pub status_classes: [u64; 6],
+    /// See [`Request::failed`].
+    pub failed: u64,
+    /// Requests with no timer at -1 (halog's `req_ok`).
+    pub timers_ok: u64,
+    pub tt: Histogram,
+    pub tr: Histogram,
+    pub tw: Histogram,
+    pub tc: Histogram,
+    /// Requests that waited in a queue (Tw > 0).
+    pub queued: u64,
+    /// Sum of the retries fields.
+    pub retries: u64,
+    pub redispatched: u64,
+    pub max_srv_queue: u64,
+    pub max_backend_queue: u64,
+    pub bytes: u64,
+}
+
+fn add_timer(h: &mut Histogram, v: Option<i64>) -> bool {
+    match v {
+        Some(v) if v >= 0 => {
+            h.add(v as u64);
+            true
+        }
+        Some(_) => false,
+        None => true,
+    }
+}
+
+fn non_negative(v: Option<i64>) -> u64 {
+    v.map_or(0, |v| v.max(0) as u64)
+}
+
+impl Group {
+    fn add(&mut self, r: &Request<'_>, failed: bool) {
+        self.requests += 1;
+        let class = match r.status {
+            Some(s @ 100..=599) => (s / 100 - 1) as usize,
+            _ => 5,
+        };
+        self.status_classes[class] += 1;
+        self.failed += u64::from(failed);
+        let mut ok = add_timer(&mut self.tt, r.tt);
+        ok &= add_timer(&mut self.tr, r.tr);
+        ok &= add_timer(&mut self.tw, r.tw);
+        ok &= add_timer(&mut self.tc, r.tc);
+        self.timers_ok += u64::from(ok);
+        self.queued += u64::from(r.queued());
+        self.retries += non_negative(r.retries);
+        self.redispatched += u64::from(r.redispatched);
+        self.max_srv_queue = self.max_srv_queue.max(non_negative(r.srv_queue));
+        self.max_backend_queue = self.max_backend_queue.max(non_negative(r.backend_queue));
+        self.bytes += non_negative(r.bytes);
+    }
+
+    pub fn merge(&mut self, o: &Group) {
+        self.requests += o.requests;
+        for (a, b) in self.status_classes.iter_mut().zip(o.status_classes) {
+            *a += b;
+        }
+        self.failed += o.failed;
+        self.timers_ok += o.timers_ok;
+        self.tt.merge(&o.tt);
+        self.tr.merge(&o.tr);
+        self.tw.merge(&o.tw);
+        self.tc.merge(&o.tc);
+        self.queued += o.queued;
+        self.retries += o.retries;
+        self.redispatched += o.redispatched;
+        self.max_srv_queue = self.max_srv_queue.max(o.max_srv_queue);
+        self.max_backend_queue = self.max_backend_queue.max(o.max_backend_queue);
+        self.bytes += o.bytes;
+    }
+}
+
+/// Sum, count and maximum of a timer's values, -1 left out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Timing {
+    pub sum: u64,
+    pub count: u64,
+    pub max: u64,
+}
+
+impl Timing {
+    fn add(&mut self, v: Option<i64>) {
+        if let Some(t) = v.filter(|&t| t >= 0) {
+            self.sum += t as u64;
+            self.count += 1;
+            self.max = self.max.max(t as u64);
+        }
+    }
+
+    fn merge(&mut self, o: &Timing) {
+        self.sum += o.sum;
+        self.count += o.count;
+        self.max = self.max.max(o.max);
+    }
+
+    pub fn mean(&self) -> Option<f64> {
+        (self.count > 0).then(|| self.sum as f64 / self.count as f64)
+    }
+
+    /// The largest value, if there was one.
+    pub fn largest(&self) -> Option<u64> {
+        (self.count > 0).then_some(self.max)
+    }
+}
+
+/// Figures of one URL path (or gRPC method).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UrlStats {
+    pub requests: u64,
+    pub failed: u64,
+    pub status_5xx: u64,
+    /// The total time.
+    pub tt: Timing,
+    /// The server response time.
+    pub tr: Timing,
+    pub bytes: u64,
+}
+
+impl UrlStats {
+    fn merge(&mut self, o: &UrlStats) {
+        self.requests += o.requests;
+        self.failed += o.failed;
+        self.status_5xx += o.status_5xx;
+        self.tt.merge(&o.tt);
+        self.tr.merge(&o.tr);
+        self.bytes += o.bytes;
+    }
+}
+
+/// Figures of one client address.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClientStats {
+    pub requests: u64,
+    pub failed: u64,
+    pub bytes: u64,
+}
+
+/// Figures of one second of the log's clock.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SecondStats {
+    pub requests: u64,
+    pub failed: u64,
+    pub status_4xx: u64,
+    pub status_5xx: u64,
+    pub tt: Timing,
+    pub bytes: u64,
+    pub queued: u64,
+    pub max_srv_queue: u64,
+    pub max_backend_queue: u64,
+}
+
+impl SecondStats {
+    fn add(&mut self, r: &Request<'_>, failed: bool) {
+        self.requests += 1;
+        self.failed += u64::from(failed);
+        match r.status {
+            Some(400..=499) => self.status_4xx += 1,
+            Some(500..=599) => self.status_5xx += 1,
+            _ => {}
+        }
+        self.tt.add(r.tt);
+        self.bytes += non_negative(r.bytes);
+        self.queued += u64::from(r.queued());
+        self.max_srv_queue = self.max_srv_queue.max(non_negative(r.srv_queue));
+        self.max_backend_queue = self.max_backend_queue.max(non_negative(r.backend_queue));
+    }
+
+    pub fn merge(&mut self, o: &SecondStats) {
+        self.requests += o.requests;
+        self.failed += o.failed;
+        self.status_4xx += o.status_4xx;
+        self.status_5xx += o.status_5xx;
+        self.tt.merge(&o.tt);
+        self.bytes += o.bytes;
+        self.queued += o.queued;
+        self.max_srv_queue = self.max_srv_queue.max(o.max_srv_queue);
+        self.max_backend_queue = self.max_backend_queue.max(o.max_backend_queue);
+    }
+}
+
+/// One of the slowest requests, its values copied out of the line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlowRequest {
+    pub position: Position,
+    pub tt: u64,
+    pub time: Option<LogTime>,
+    pub frontend: Vec<u8>,
+    pub backend: Vec<u8>,
+    pub server: Vec<u8>,
+    pub client: Vec<u8>,
+    pub status: Option<i64>,
+    pub termination: Option<[u8; 2]>,
+    pub tw: Option<i64>,
+    pub tc: Option<i64>,
+    pub tr: Option<i64>,
+    pub request: Vec<u8>,
+}
+
+/// The `keep` slowest requests, the earliest first among equals.
+#[derive(Clone, Debug, Default)]
+pub struct Slowest {
+    keep: usize,
+    items: Vec<SlowRequest>,
+    /// Once `keep` items are held, a request must beat this to get in.
+    floor: Option<(u64, Position)>,
+}
+
+impl Slowest {
+    fn new(keep: usize) -> Slowest {
+        Slowest {
+            keep,
+            items: Vec::new(),
+            floor: None,
+        }
+    }
+
+    /// Whether a request of total time `tt` at `position` would be kept.
+    fn wants(&self, tt: u64, position: Position) -> bool {
+        self.keep > 0
+            && self
+                .floor
+                .is_none_or(|(ftt, fpos)| tt > ftt || (tt == ftt && position < fpos))
+    }
+
+    fn push(&mut self, item: SlowRequest) {
+        self.items.push(item);
+        if self.items.len() >= self.keep * 2 {
+            self.settle();
+        }
+    }
+
+    /// Sorts, keeps the best `keep`, and raises the floor.
+    fn settle(&mut self) {
+        self.items
+            .sort_by(|a, b| b.tt.cmp(&a.tt).then(a.position.cmp(&b.position)));
+        self.items.truncate(self.keep);
+        if self.items.len() == self.keep {
+            self.floor = self.items.last().map(|i| (i.tt, i.position));
+        }
+    }
+
+    fn merge(&mut self, o: &Slowest) {
+        self.items.extend(o.items.iter().cloned());
+        self.settle();
+    }
+
+    /// The slowest requests, slowest first.
+    pub fn items(&self) -> &[SlowRequest] {
+        &self.items
+    }
+}
+
+/// What to count, beyond the defaults.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub filter: Filter,
+    pub read: ReadOptions,
+    /// How many slow requests to keep.
+    pub slowest: usize,
+    /// URLs keep their query string (`/search?q=x`), like halog's -query.
+    pub keep_query: bool,
+    /// How many unparsed lines to keep as examples.
+    pub unparsed_examples: usize,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            filter: Filter::default(),
+            read: ReadOptions::default(),
+            slowest: 10,
+            keep_query: false,
+            unparsed_examples: 5,
+        }
+    }
+}
+
+/// The figures of a whole input.
+#[derive(Clone, Debug, Default)]
+pub struct TrafficStats {
+    /// Lines read (blank lines are not counted).
+    pub lines: u64,
+    /// Lines by [`Kind`], indexed by [`Kind::index`].
+    pub kinds: [u64; Kind::ALL.len()],
+    /// Lines cut short (HAProxy's line length limit).
+    pub truncated: u64,
+    /// Traffic lines by the format that read them.
+    pub formats: Vec<(String, u64)>,
+    /// Requests that passed the filters: everything below counts these.
+    pub requests: u64,
+    /// Requests the filters dropped.
+    pub excluded: u64,
+    /// Kept requests without a readable date.
+    pub undated: u64,
+    /// The earliest and latest request dates (the log's clock).
+    pub first: Option<LogTime>,
+    pub last: Option<LogTime>,
+    /// Requests by status code; `no_status` counts lines without one (TCP).
+    pub status: HashMap<i64, u64>,
+    pub no_status: u64,
+    /// Requests by the first two characters of their termination state.
+    pub termination: HashMap<[u8; 2], u64>,
+    pub frontends: Keyed<Group>,
+    /// Servers by backend, then by server name.
+    pub servers: Keyed<Keyed<Group>>,
+    pub urls: Keyed<UrlStats>,
+    pub clients: Keyed<ClientStats>,
+    /// Requests by second of the log's clock (seconds since the epoch, as
+    /// if the log's clock were UTC).
+    pub seconds: HashMap<i64, SecondStats>,
+    pub slowest: Slowest,
+    /// The first unparsed lines, by position.
+    pub unparsed: Vec<(Position, Vec<u8>)>,
+}
+
+impl TrafficStats {
+    pub fn new(config: &Config) -> TrafficStats {
+        TrafficStats {
+            slowest: Slowest::new(config.slowest),
+            ..TrafficStats::default()
+        }
+    }
+
+    /// Merges another part of the input in. The result does not depend on
+    /// the order parts are merged in.
+    pub fn merge(&mut self, o: TrafficStats, config: &Config) {
+        self.lines += o.lines;
+        for (a, b) in self.kinds.iter_mut().zip(o.kinds) {
+            *a += b;
+        }
+        self.truncated += o.truncated;
+        for (name, n) in o.formats {
+            bump_format(&mut self.formats, &name, n);
+        }
+        self.formats
+            .sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        self.requests += o.requests;
+        self.excluded += o.excluded;
+        self.undated += o.undated;
+        self.first = earliest(self.first, o.first, config);
+        self.last = latest(self.last, o.last, config);
+        for (k, v) in o.status {
+            *self.status.entry(k).or_default() += v;
+        }
+        self.no_status += o.no_status;
+        for (k, v) in o.termination {
+            *self.termination.entry(k).or_default() += v;
+        }
+        self.frontends.merge_with(o.frontends, |a, b| a.merge(&b));
+        self.servers
+            .merge_with(o.servers, |a, b| a.merge_with(b, |x, y| x.merge(&y)));
+        self.urls.merge_with(o.urls, |a, b| a.merge(&b));
+        self.clients.merge_with(o.clients, |c, v| {
+            c.requests += v.requests;
+            c.failed += v.failed;
+            c.bytes += v.bytes;
+        });
+        for (k, v) in o.seconds {
+            self.seconds.entry(k).or_default().merge(&v);
+        }
+        self.slowest.merge(&o.slowest);
+        self.unparsed.extend(o.unparsed);
+        self.unparsed.sort_by_key(|u| u.0);
+        self.unparsed.truncate(config.unparsed_examples);
+    }
+
+    /// Every kept request together.
+    pub fn overall(&self) -> Group {
+        let mut all = Group::default();
+        for g in self.frontends.values() {
+            all.merge(g);
+        }
+        all
+    }
+
+    /// A backend's figures: the merge of its servers'.
+    pub fn backend_totals(&self) -> Vec<(&[u8], Group)> {
+        self.servers
+            .iter()
+            .map(|(backend, servers)| {
+                let mut total = Group::default();
+                for g in servers.values() {
+                    total.merge(g);
+                }
+                (backend, total)
+            })
+            .collect()
+    }
+}
+
+fn bump_format(formats: &mut Vec<(String, u64)>, name: &str, n: u64) {
+    match formats.iter_mut().find(|(f, _)| f == name) {
+        Some((_, count)) => *count += n,
+        None => formats.push((name.to_string(), n)),
+    }
+}
+
+/// Orders dates by the instant they name; equal instants by their clock
+/// reading, so that the choice does not depend on merge order.
+fn instant(t: &LogTime, config: &Config) -> (i64, i64) {
+    (t.utc_ms(config.filter.offset_minutes), t.local_ms)
+}
+
+fn earliest(a: Option<LogTime>, b: Option<LogTime>, config: &Config) -> Option<LogTime> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(if instant(&y, config) < instant(&x, config) {
+            y
+        } else {
+            x
+        }),
+        (x, y) => x.or(y),
+    }
+}
+
+fn latest(a: Option<LogTime>, b: Option<LogTime>, config: &Config) -> Option<LogTime> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(if instant(&y, config) > instant(&x, config) {
+            y
+        } else {
+            x
+        }),
+        (x, y) => x.or(y),
+    }
+}
+
+/// Folds the lines of one thread.
+pub struct Collector<'c> {
+    config: &'c Config,
+    dates: DateCache,
+    pub stats: TrafficStats,
+    /// The second being counted, kept out of the map while lines of it
+    /// come in (most of a log is in time order).
+    second: Option<(i64, SecondStats)>,
+}
+
+impl<'c> Collector<'c> {
+    pub fn new(config: &'c Config) -> Collector<'c> {
+        Collector {
+            config,
+            dates: DateCache::default(),
+            stats: TrafficStats::new(config),
+            second: None,
+        }
+    }
+
+    /// Counts one line.
+    pub fn line(&mut self, record: &Record<'_, '_>, position: Position) {
+        let stats = &mut self.stats;
+        stats.lines += 1;
+        stats.kinds[record.kind.index()] += 1;
+        stats.truncated += u64::from(record.truncated);
+        if record.kind == Kind::Unparsed {
+            if stats.unparsed.len() < self.config.unparsed_examples {
+                stats.unparsed.push((position, record.line.to_vec()));
+            }
+            return;
+        }
+        let Some(request) = Request::from_record(record, &mut self.dates, &self.config.read) else {
+            return;
+        };
+        if let Some(name) = record.format_name() {
+            match stats.formats.first_mut() {
+                Some((f, n)) if f == name => *n += 1,
+                _ => bump_format(&mut stats.formats, name, 1),
+            }
+        }
+        if !self.config.filter.keeps(&request) {
+            stats.excluded += 1;
+            return;
+        }
+        self.request(&request, position);
+    }
+
+    fn request(&mut self, r: &Request<'_>, position: Position) {
+        let config = self.config;
+        let stats = &mut self.stats;
+        let failed = r.failed();
+        stats.requests += 1;
+        match r.time {
+            Some(t) => {
+                stats.first = earliest(stats.first, Some(t), config);
+                stats.last = latest(stats.last, Some(t), config);
+                let second = t.local_ms.div_euclid(1000);
+                match &mut self.second {
+                    Some((s, figures)) if *s == second => figures.add(r, failed),
+                    current => {
+                        if let Some((s, figures)) = current.take() {
+                            stats.seconds.entry(s).or_default().merge(&figures);
+                        }
+                        let mut figures = SecondStats::default();
+                        figures.add(r, failed);
+                        *current = Some((second, figures));
+                    }
+                }
+            }
+            None => stats.undated += 1,
+        }
+        match r.status {
+            Some(s) => *stats.status.entry(s).or_default() += 1,
+            None => stats.no_status += 1,
+        }
+        if let Some(t) = r.termination {
+            *stats.termination.entry(t).or_default() += 1;
+        }
+        stats.frontends.entry(r.frontend).add(r, failed);
+        stats
+            .servers
+            .entry(r.backend)
+            .entry(r.server)
+            .add(r, failed);
+
+        let url = if config.keep_query { r.target } else { r.path };
+        let u = stats.urls.entry(url);
+        u.requests += 1;
+        u.failed += u64::from(failed);
+        u.status_5xx += u64::from(matches!(r.status, Some(500..=599)));
+        u.tt.add(r.tt);
+        u.tr.add(r.tr);
+        u.bytes += non_negative(r.bytes);
+
+        let c = stats.clients.entry(r.client);
+        c.requests += 1;
+        c.failed += u64::from(failed);
+        c.bytes += non_negative(r.bytes);
+
+        if let Some(tt) = r.tt.filter(|&t| t >= 0) {
+            let tt = tt as u64;
+            if stats.slowest.wants(tt, position) {
+                stats.slowest.push(SlowRequest {
+                    position,
+                    tt,
+                    time: r.time,
+                    frontend: r.frontend.to_vec(),
+                    backend: r.backend.to_vec(),
+                    server: r.server.to_vec(),
+                    client: r.client.to_vec(),
+                    status: r.status,
+                    termination: r.termination,
+                    tw: r.tw,
+                    tc: r.tc,
+                    tr: r.tr,
+                    request: r.request.to_vec(),
+                });
+            }
+        }
+    }
+
+    /// The figures of every line given, once all are in.
+    pub fn finish(mut self) -> TrafficStats {
+        if let Some((s, figures)) = self.second.take() {
+            self.stats.seconds.entry(s).or_default().merge(&figures);
+        }
+        self.stats.slowest.settle();
+        self.stats
+    }
+}

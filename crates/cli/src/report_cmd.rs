@@ -1,0 +1,557 @@
+//! `haplog report`: the report after a load test.
+
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use haplog_analyze::filter::{
+    parse_duration_ms, parse_size, parse_time_bound, Choice, Clock, FilterError, IpNet,
+    StatusPattern, TerminationPattern, Timer,
+};
+use haplog_analyze::{Collector, Config, Filter, ReadOptions, TrafficStats};
+use haplog_engine::{default_threads, run_ordered, Chunk, ChunkConfig, Chunker, InputSpec};
+use haplog_format::LineParser;
+use haplog_report::table::{self, Style};
+use haplog_report::traffic::{
+    build, Interval, ReportOptions, SectionName, UrlSort, SCHEMA_VERSION,
+};
+
+use crate::common::{content, lines, resolve_inputs, write_failed, FormatArgs};
+use crate::progress::Progress;
+
+/// Where the time went and why requests failed: a report of HAProxy logs.
+///
+/// Sections (all by default; pick with --section):
+///   overview     lines by kind, unparsed lines, time span, request rate
+///   status       requests by status code and class
+///   termination  termination states, each explained in words
+///   frontends    per frontend: requests, outcomes, Tt/Tr/Tw/Tc percentiles
+///   backends     per backend: the same, with queues and retries
+///   servers      per server: the same, with its share of its backend
+///   urls         per URL path or gRPC method (--url-sort, --top)
+///   clients      top client addresses (X-Forwarded-For with --xff)
+///   slow         the slowest requests (--top)
+///   queue        queueing: how many waited, how long, the peak seconds
+///   timeline     requests, errors and times per second/minute/hour
+///
+/// Filters combine (all must pass). List filters take comma-separated
+/// values; a value starting with `!` excludes: --status '5xx,!503'.
+///
+/// Examples:
+///
+///   haplog report /var/log/haproxy.log
+///   haplog report --section servers,termination --since 15m access.log
+///   haplog report --status 5xx --backend api --json access.log.*.gz
+///   haplog report --slow 1s --section slow,urls --top 20 access.log
+///   haplog report --markdown --since '2024-05-01 14:00' --until '14:30' app.log
+#[derive(Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct ReportArgs {
+    /// Log files (plain, .gz or .zst; patterns like 'haproxy.log*'; rotated
+    /// sets are read oldest first); none, or `-`, reads standard input
+    #[arg(value_name = "FILE")]
+    files: Vec<PathBuf>,
+
+    /// Sections to show, comma separated (default: all)
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_section, help_heading = "Report")]
+    section: Vec<SectionName>,
+
+    /// Rows of the ranked tables: URLs, clients, slow requests, queue peaks
+    #[arg(long, value_name = "N", default_value_t = 10, help_heading = "Report")]
+    top: usize,
+
+    /// URL table order: requests, failed, time, avg-time, avg-response,
+    /// bytes, avg-bytes, url (halog's -uc -ue -ut -ua -uao -ubt -uba -u)
+    #[arg(long, value_name = "KEY", default_value = "requests", value_parser = parse_url_sort, help_heading = "Report")]
+    url_sort: UrlSort,
+
+    /// Keep query strings in URLs (/search?q=x), like halog's -query
+    #[arg(long, help_heading = "Report")]
+    query: bool,
+
+    /// Timeline rows: auto, second, minute, hour
+    #[arg(long, value_name = "WIDTH", default_value = "auto", value_parser = parse_interval, help_heading = "Report")]
+    interval: Interval,
+
+    /// Count clients by the first address of X-Forwarded-For, taken from
+    /// the Nth captured request header (`capture request header
+    /// X-Forwarded-For` in haproxy.cfg; 1 is the first capture)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), help_heading = "Report")]
+    xff: Option<u32>,
+
+    /// One JSON document (schema in docs/report.md)
+    #[arg(long, conflicts_with_all = ["csv", "markdown"], help_heading = "Output")]
+    json: bool,
+
+    /// CSV: each table as a block headed `# section.table`
+    #[arg(long, conflicts_with = "markdown", help_heading = "Output")]
+    csv: bool,
+
+    /// Markdown tables, to paste into an issue or a wiki
+    #[arg(long, help_heading = "Output")]
+    markdown: bool,
+
+    /// Colour in text output
+    #[arg(
+        long,
+        value_name = "WHEN",
+        default_value = "auto",
+        help_heading = "Output"
+    )]
+    color: ColorChoice,
+
+    /// No progress line and no summary on stderr
+    #[arg(short, long, help_heading = "Output")]
+    quiet: bool,
+
+    /// Only requests at or after this time: 2024-05-01T10:00:00[+02:00],
+    /// '2024-05-01 10:00', 01/May/2024:10:00:00, 10:00 (today), or an age:
+    /// 15m, 2h, 1d (ago)
+    #[arg(long, value_name = "TIME", help_heading = "Filters")]
+    since: Option<String>,
+
+    /// Only requests before this time (same forms as --since)
+    #[arg(long, value_name = "TIME", help_heading = "Filters")]
+    until: Option<String>,
+
+    /// The zone of log dates written without one (HAProxy's %tr): local
+    /// (the default), UTC, or an offset like +0200
+    #[arg(
+        long,
+        value_name = "ZONE",
+        default_value = "local",
+        help_heading = "Filters"
+    )]
+    utc_offset: String,
+
+    /// Status codes, classes or ranges: 503, 5xx, 500-504, '!404'
+    #[arg(long, value_name = "LIST", help_heading = "Filters")]
+    status: Vec<String>,
+
+    /// Termination states by their first 1 or 2 characters: SC, cD, s, '.H'
+    #[arg(long, value_name = "LIST", help_heading = "Filters")]
+    termination: Vec<String>,
+
+    /// Frontend names
+    #[arg(long, value_name = "LIST", help_heading = "Filters")]
+    frontend: Vec<String>,
+
+    /// Backend names
+    #[arg(long, value_name = "LIST", help_heading = "Filters")]
+    backend: Vec<String>,
+
+    /// Server names, or backend/server
+    #[arg(long, value_name = "LIST", help_heading = "Filters")]
+    server: Vec<String>,
+
+    /// Client addresses or CIDR blocks: 10.0.0.0/8, 2001:db8::/32
+    #[arg(long, value_name = "LIST", help_heading = "Filters")]
+    client: Vec<String>,
+
+    /// Paths containing this text (a gRPC method: /pkg.Svc/Method)
+    #[arg(long, value_name = "LIST", help_heading = "Filters")]
+    path: Vec<String>,
+
+    /// Paths starting with this text
+    #[arg(long, value_name = "LIST", help_heading = "Filters")]
+    path_prefix: Vec<String>,
+
+    /// HTTP methods: GET, POST, …
+    #[arg(long, value_name = "LIST", help_heading = "Filters")]
+    method: Vec<String>,
+
+    /// Only requests to TLS frontends
+    #[arg(long, conflicts_with = "no_https", help_heading = "Filters")]
+    https: bool,
+
+    /// Only requests to plain frontends
+    #[arg(long, help_heading = "Filters")]
+    no_https: bool,
+
+    /// Only requests at least this slow: 500ms, 1s, 2m ('!1s': faster ones)
+    #[arg(long, value_name = "DURATION", help_heading = "Filters")]
+    slow: Option<String>,
+
+    /// The timer --slow looks at: tt (total, the default), tr (server
+    /// response), tw (queue), tc (connect)
+    #[arg(long, value_name = "TIMER", default_value = "tt", value_parser = parse_timer, help_heading = "Filters")]
+    slow_by: Timer,
+
+    /// Only requests that waited in a queue (Tw > 0)
+    #[arg(long, conflicts_with = "not_queued", help_heading = "Filters")]
+    queued: bool,
+
+    /// Only requests that did not wait in a queue
+    #[arg(long, help_heading = "Filters")]
+    not_queued: bool,
+
+    /// Only responses of at least this size: 1024, 512k, 1.5M
+    #[arg(long, value_name = "SIZE", help_heading = "Filters")]
+    min_bytes: Option<String>,
+
+    /// Only responses of at most this size
+    #[arg(long, value_name = "SIZE", help_heading = "Filters")]
+    max_bytes: Option<String>,
+
+    #[command(flatten)]
+    format: FormatArgs,
+
+    /// Worker threads (default: HAPLOG_THREADS, else the number of CPUs)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    threads: Option<u32>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+fn parse_section(s: &str) -> Result<SectionName, String> {
+    SectionName::from_name(s.trim()).ok_or_else(|| {
+        let names: Vec<&str> = SectionName::ALL.iter().map(|s| s.name()).collect();
+        format!("unknown section; use one of {}", names.join(", "))
+    })
+}
+
+fn parse_url_sort(s: &str) -> Result<UrlSort, String> {
+    UrlSort::parse(s).ok_or_else(|| format!("use one of {}", UrlSort::NAMES.join(", ")))
+}
+
+fn parse_interval(s: &str) -> Result<Interval, String> {
+    Interval::parse(s).ok_or_else(|| "use auto, second, minute or hour".to_string())
+}
+
+fn parse_timer(s: &str) -> Result<Timer, String> {
+    Timer::parse(s).ok_or_else(|| "use tt, tr, tw or tc".to_string())
+}
+
+pub fn run(args: ReportArgs) -> i32 {
+    match run_inner(args) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("haplog report: {message}");
+            2
+        }
+    }
+}
+
+/// The local zone's offset from UTC now, in minutes east.
+fn local_offset_minutes(now_secs: i64) -> i32 {
+    // SAFETY: localtime_r only writes the `tm` it is given.
+    unsafe {
+        let t: libc::time_t = now_secs as libc::time_t;
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&t, &mut tm).is_null() {
+            return 0;
+        }
+        (tm.tm_gmtoff / 60) as i32
+    }
+}
+
+fn parse_offset(s: &str, now_secs: i64) -> Result<i32, String> {
+    let bad = || {
+        format!(
+            "--utc-offset: `{s}` is not a zone; use local, UTC, or an offset like +0200 or -05:30"
+        )
+    };
+    match s.to_ascii_lowercase().as_str() {
+        "local" => return Ok(local_offset_minutes(now_secs)),
+        "utc" | "z" | "0" => return Ok(0),
+        _ => {}
+    }
+    let sign = match s.as_bytes().first() {
+        Some(b'+') => 1,
+        Some(b'-') => -1,
+        _ => return Err(bad()),
+    };
+    let digits: String = s[1..].chars().filter(|c| *c != ':').collect();
+    if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let hh: i32 = digits[..2].parse().map_err(|_| bad())?;
+    let mm: i32 = digits[2..].parse().map_err(|_| bad())?;
+    if hh > 14 || mm > 59 {
+        return Err(bad());
+    }
+    Ok(sign * (hh * 60 + mm))
+}
+
+fn names(flag: &'static str, values: &[String]) -> Result<Choice<Vec<u8>>, FilterError> {
+    let mut c = Choice::default();
+    for v in values {
+        c.add(
+            flag,
+            v,
+            |s| Some(s.as_bytes().to_vec()),
+            |_| FilterError::Empty { flag },
+        )?;
+    }
+    Ok(c)
+}
+
+fn choice<T>(
+    flag: &'static str,
+    values: &[String],
+    read: impl Fn(&str) -> Option<T> + Copy,
+    error: impl Fn(String) -> FilterError + Copy,
+) -> Result<Choice<T>, FilterError> {
+    let mut c = Choice::default();
+    for v in values {
+        c.add(flag, v, read, error)?;
+    }
+    Ok(c)
+}
+
+/// The filters of the command line, and their words for the overview.
+fn filter(args: &ReportArgs) -> Result<(Filter, Vec<String>), String> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let offset = parse_offset(&args.utc_offset, now / 1000)?;
+    let clock = Clock {
+        now_utc_ms: now,
+        offset_minutes: offset,
+    };
+    let time = |flag: &'static str, v: &Option<String>| -> Result<Option<i64>, FilterError> {
+        v.as_ref()
+            .map(|s| {
+                parse_time_bound(s, clock).ok_or_else(|| FilterError::Time {
+                    flag,
+                    value: s.clone(),
+                })
+            })
+            .transpose()
+    };
+    let slow = match &args.slow {
+        None => None,
+        Some(v) => {
+            let (faster, d) = match v.trim().strip_prefix('!') {
+                Some(rest) => (true, rest),
+                None => (false, v.as_str()),
+            };
+            let ms = parse_duration_ms(d).ok_or_else(|| {
+                FilterError::Duration {
+                    flag: "--slow",
+                    value: v.clone(),
+                }
+                .to_string()
+            })?;
+            Some((ms, faster))
+        }
+    };
+    let size = |flag: &'static str, v: &Option<String>| -> Result<Option<i64>, String> {
+        v.as_ref()
+            .map(|s| {
+                parse_size(s).ok_or_else(|| {
+                    FilterError::Size {
+                        flag,
+                        value: s.clone(),
+                    }
+                    .to_string()
+                })
+            })
+            .transpose()
+    };
+    let f = Filter {
+        since: e(time("--since", &args.since))?,
+        until: e(time("--until", &args.until))?,
+        offset_minutes: offset,
+        status: e(choice(
+            "--status",
+            &args.status,
+            StatusPattern::parse,
+            |value| FilterError::Status {
+                flag: "--status",
+                value,
+            },
+        ))?,
+        termination: e(choice(
+            "--termination",
+            &args.termination,
+            TerminationPattern::parse,
+            |value| FilterError::Termination {
+                flag: "--termination",
+                value,
+            },
+        ))?,
+        frontend: e(names("--frontend", &args.frontend))?,
+        backend: e(names("--backend", &args.backend))?,
+        server: e(names("--server", &args.server))?,
+        client: e(choice("--client", &args.client, IpNet::parse, |value| {
+            FilterError::Client {
+                flag: "--client",
+                value,
+            }
+        }))?,
+        path: e(names("--path", &args.path))?,
+        path_prefix: e(names("--path-prefix", &args.path_prefix))?,
+        method: e(names("--method", &args.method))?,
+        https: if args.https {
+            Some(true)
+        } else if args.no_https {
+            Some(false)
+        } else {
+            None
+        },
+        slow,
+        slow_timer: args.slow_by,
+        queued: if args.queued {
+            Some(true)
+        } else if args.not_queued {
+            Some(false)
+        } else {
+            None
+        },
+        min_bytes: size("--min-bytes", &args.min_bytes)?,
+        max_bytes: size("--max-bytes", &args.max_bytes)?,
+    };
+    // The filters in words, as given.
+    let mut words = Vec::new();
+    let mut say = |flag: &str, values: &[String]| {
+        for v in values {
+            words.push(format!("--{flag} {v}"));
+        }
+    };
+    say("since", args.since.as_slice());
+    say("until", args.until.as_slice());
+    say("status", &args.status);
+    say("termination", &args.termination);
+    say("frontend", &args.frontend);
+    say("backend", &args.backend);
+    say("server", &args.server);
+    say("client", &args.client);
+    say("path", &args.path);
+    say("path-prefix", &args.path_prefix);
+    say("method", &args.method);
+    say("slow", args.slow.as_slice());
+    say("min-bytes", args.min_bytes.as_slice());
+    say("max-bytes", args.max_bytes.as_slice());
+    for (set, flag) in [
+        (args.https, "--https"),
+        (args.no_https, "--no-https"),
+        (args.queued, "--queued"),
+        (args.not_queued, "--not-queued"),
+    ] {
+        if set {
+            words.push(flag.to_string());
+        }
+    }
+    if args.slow.is_some() && args.slow_by != Timer::Total {
+        words.push(format!("--slow-by {:?}", args.slow_by).to_lowercase());
+    }
+    Ok((f, words))
+}
+
+fn e<T>(r: Result<T, FilterError>) -> Result<T, String> {
+    r.map_err(|e| e.to_string())
+}
+
+struct Worker<'f, 'c> {
+    parser: LineParser<'f>,
+    collector: Collector<'c>,
+}
+
+fn run_inner(args: ReportArgs) -> Result<i32, String> {
+    let (filter, filter_words) = filter(&args)?;
+    let formats = args.format.formats("report", args.quiet)?;
+    let (inputs, _names) = resolve_inputs(&args.files)?;
+    let threads = args
+        .threads
+        .map_or_else(default_threads, |n| n as usize)
+        .max(1);
+    let config = Config {
+        filter,
+        read: ReadOptions {
+            xff_capture: args.xff.map(|n| n as usize),
+        },
+        slowest: args.top,
+        keep_query: args.query,
+        unparsed_examples: 5,
+    };
+    let total_bytes = inputs
+        .iter()
+        .map(|i| match i {
+            InputSpec::Path(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+            InputSpec::Stdin => None,
+        })
+        .sum::<Option<u64>>();
+    let progress = Progress::start("haplog report", total_bytes, !args.quiet);
+    let chunker = Chunker::new(inputs, ChunkConfig::default());
+    let outcome = run_ordered(
+        chunker,
+        threads,
+        || Worker {
+            parser: LineParser::new(&formats, args.format.header),
+            collector: Collector::new(&config),
+        },
+        |w, chunk: &Chunk| {
+            for (index, raw) in lines(chunk).enumerate() {
+                let Some(line) = content(raw) else {
+                    continue;
+                };
+                let record = w.parser.parse(line);
+                w.collector.line(&record, (chunk.seq, index as u64));
+            }
+            chunk.len() as u64
+        },
+        |bytes| {
+            progress.add(bytes);
+            std::ops::ControlFlow::Continue(())
+        },
+    );
+    progress.finish();
+    let mut stats = TrafficStats::new(&config);
+    for w in outcome.states {
+        stats.merge(w.collector.finish(), &config);
+    }
+
+    let options = ReportOptions {
+        sections: if args.section.is_empty() {
+            SectionName::ALL.to_vec()
+        } else {
+            args.section.clone()
+        },
+        top: args.top,
+        interval: args.interval,
+        url_sort: args.url_sort,
+        filters: filter_words,
+    };
+    let sections = build(&stats, &options);
+    let out = if args.json {
+        table::json(&sections, SCHEMA_VERSION)
+    } else if args.csv {
+        table::csv(&sections)
+    } else if args.markdown {
+        table::markdown(&sections).into_bytes()
+    } else {
+        let color = match args.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
+        };
+        table::text(&sections, Style { color }).into_bytes()
+    };
+    let mut stdout = io::stdout().lock();
+    if let Err(e) = stdout.write_all(&out).and_then(|()| stdout.flush()) {
+        return write_failed(e);
+    }
+    let unparsed = stats.kinds[haplog_format::Kind::Unparsed.index()];
+    if unparsed > 0 && !args.quiet {
+        eprintln!(
+            "haplog report: {unparsed} of {} lines could not be parsed (the overview shows the first ones)",
+            stats.lines
+        );
+    }
+    for e in &outcome.input_errors {
+        eprintln!("haplog report: {e}");
+    }
+    Ok(if outcome.input_errors.is_empty() {
+        0
+    } else {
+        2
+    })
+}

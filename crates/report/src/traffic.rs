@@ -1,0 +1,924 @@
+//! The report after a load test: sections built from [`TrafficStats`].
+
+use haplog_analyze::histogram::Histogram;
+use haplog_analyze::traffic::{SecondStats, Timing, TrafficStats};
+use haplog_analyze::Group;
+use haplog_format::time::LogTime;
+use haplog_format::Kind;
+
+use crate::table::{columns, Column, Section, Table, Value};
+use crate::termination;
+
+/// The version of the JSON document's layout; raised on any change that
+/// is not an addition.
+pub const SCHEMA_VERSION: u32 = 1;
+
+macro_rules! section_names {
+    ($($variant:ident => $name:literal: $help:literal),* $(,)?) => {
+        /// A section of the report.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+        pub enum SectionName {
+            $($variant),*
+        }
+
+        impl SectionName {
+            /// Every section, in report order.
+            pub const ALL: &'static [SectionName] = &[$(SectionName::$variant),*];
+
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(SectionName::$variant => $name),*
+                }
+            }
+
+            /// What the section shows, for `--help`.
+            pub fn help(self) -> &'static str {
+                match self {
+                    $(SectionName::$variant => $help),*
+                }
+            }
+
+            pub fn from_name(s: &str) -> Option<SectionName> {
+                match s {
+                    $($name => Some(SectionName::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+section_names! {
+    Overview => "overview": "lines by kind, unparsed lines, time span, request rate",
+    Status => "status": "requests by status code and class",
+    Termination => "termination": "termination states, each explained",
+    Frontends => "frontends": "per frontend: requests, outcomes, Tt/Tr/Tw/Tc percentiles",
+    Backends => "backends": "per backend: the same, with queues and retries",
+    Servers => "servers": "per server: the same, with each server's share of its backend",
+    Urls => "urls": "per URL path or gRPC method (see --url-sort)",
+    Clients => "clients": "top client addresses (X-Forwarded-For with --xff)",
+    Slow => "slow": "the slowest requests",
+    Queue => "queue": "queueing: how many waited, how long, the peak seconds",
+    Timeline => "timeline": "requests, errors and times per second, minute or hour",
+}
+
+/// The width of the timeline's rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Interval {
+    /// Seconds for a span up to 2 minutes, minutes up to 3 hours, else hours.
+    #[default]
+    Auto,
+    Second,
+    Minute,
+    Hour,
+}
+
+impl Interval {
+    pub fn parse(s: &str) -> Option<Interval> {
+        Some(match s {
+            "auto" => Interval::Auto,
+            "second" | "s" | "1s" => Interval::Second,
+            "minute" | "m" | "1m" => Interval::Minute,
+            "hour" | "h" | "1h" => Interval::Hour,
+            _ => return None,
+        })
+    }
+
+    fn seconds(self, span_ms: i64) -> i64 {
+        match self {
+            Interval::Second => 1,
+            Interval::Minute => 60,
+            Interval::Hour => 3600,
+            Interval::Auto if span_ms <= 120_000 => 1,
+            Interval::Auto if span_ms <= 3 * 3_600_000 => 60,
+            Interval::Auto => 3600,
+        }
+    }
+}
+
+/// The order of the URL table, named after halog's `-u*` options.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum UrlSort {
+    /// Most requests first (`-uc`).
+    #[default]
+    Requests,
+    /// Most failed first (`-ue`).
+    Failed,
+    /// Largest total time first (`-ut`).
+    TotalTime,
+    /// Largest average total time first (`-ua`).
+    AvgTime,
+    /// Largest average server response time first (`-uao`, roughly).
+    AvgResponse,
+    /// Most bytes first (`-ubt`).
+    Bytes,
+    /// Largest average bytes first (`-uba`).
+    AvgBytes,
+    /// By URL (`-u`, but ascending).
+    Url,
+}
+
+impl UrlSort {
+    pub const NAMES: &'static [&'static str] = &[
+        "requests",
+        "failed",
+        "time",
+        "avg-time",
+        "avg-response",
+        "bytes",
+        "avg-bytes",
+        "url",
+    ];
+
+    pub fn parse(s: &str) -> Option<UrlSort> {
+        Some(match s {
+            "requests" | "count" | "c" => UrlSort::Requests,
+            "failed" | "errors" | "e" => UrlSort::Failed,
+            "time" | "t" => UrlSort::TotalTime,
+            "avg-time" | "a" => UrlSort::AvgTime,
+            "avg-response" | "ao" => UrlSort::AvgResponse,
+            "bytes" | "bt" => UrlSort::Bytes,
+            "avg-bytes" | "ba" => UrlSort::AvgBytes,
+            "url" | "u" => UrlSort::Url,
+            _ => return None,
+        })
+    }
+}
+
+/// What to show.
+#[derive(Clone, Debug)]
+pub struct ReportOptions {
+    pub sections: Vec<SectionName>,
+    /// Rows of the ranked tables (URLs, clients, slow requests, peaks).
+    pub top: usize,
+    pub interval: Interval,
+    pub url_sort: UrlSort,
+    /// The filters in words, for the overview; empty when none is set.
+    pub filters: Vec<String>,
+}
+
+impl Default for ReportOptions {
+    fn default() -> ReportOptions {
+        ReportOptions {
+            sections: SectionName::ALL.to_vec(),
+            top: 10,
+            interval: Interval::Auto,
+            url_sort: UrlSort::Requests,
+            filters: Vec::new(),
+        }
+    }
+}
+
+/// The sections asked for, in report order.
+pub fn build(stats: &TrafficStats, options: &ReportOptions) -> Vec<Section> {
+    let mut names = options.sections.clone();
+    names.sort();
+    names.dedup();
+    let overall = stats.overall();
+    names
+        .into_iter()
+        .map(|name| match name {
+            SectionName::Overview => overview(stats, &overall, options),
+            SectionName::Status => status(stats),
+            SectionName::Termination => terminations(stats),
+            SectionName::Frontends => frontends(stats),
+            SectionName::Backends => backends(stats),
+            SectionName::Servers => servers(stats),
+            SectionName::Urls => urls(stats, options),
+            SectionName::Clients => clients(stats, options),
+            SectionName::Slow => slow(stats, options),
+            SectionName::Queue => queue(stats, &overall, options),
+            SectionName::Timeline => timeline(stats, options),
+        })
+        .collect()
+}
+
+/// A date of the log's clock: `2024-05-01 12:00:00.250`, and its zone
+/// when the log gave one.
+pub fn format_time(t: &LogTime) -> String {
+    let mut s = format_local_ms(t.local_ms, true);
+    if let Some(o) = t.offset_minutes {
+        let sign = if o < 0 { '-' } else { '+' };
+        let o = o.unsigned_abs();
+        s.push_str(&format!(" {sign}{:02}{:02}", o / 60, o % 60));
+    }
+    s
+}
+
+fn format_local_ms(ms: i64, with_ms: bool) -> String {
+    let days = ms.div_euclid(86_400_000);
+    let rest = ms.rem_euclid(86_400_000);
+    let (y, m, d) = civil_from_days(days);
+    let (h, mi, s, milli) = (
+        rest / 3_600_000,
+        rest / 60_000 % 60,
+        rest / 1000 % 60,
+        rest % 1000,
+    );
+    if with_ms {
+        format!("{y:04}-{m:02}-{d:02} {h:02}:{mi:02}:{s:02}.{milli:03}")
+    } else {
+        format!("{y:04}-{m:02}-{d:02} {h:02}:{mi:02}:{s:02}")
+    }
+}
+
+/// (year, month, day) of days since 1970-01-01 (Howard Hinnant).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Milliseconds between the first and the last request.
+fn span_ms(stats: &TrafficStats) -> Option<i64> {
+    match (stats.first, stats.last) {
+        (Some(a), Some(b)) => Some(
+            b.local_ms - a.local_ms + {
+                // Lines with zones: the instants' difference.
+                let (oa, ob) = (a.offset_minutes.unwrap_or(0), b.offset_minutes.unwrap_or(0));
+                i64::from(oa - ob) * 60_000
+            },
+        ),
+        _ => None,
+    }
+}
+
+fn overview(stats: &TrafficStats, overall: &Group, options: &ReportOptions) -> Section {
+    let mut s = Section::new("overview", "Overview");
+    s.fact("lines", "lines read", Value::count(stats.lines));
+    s.fact(
+        "unparsed_lines",
+        "unparsed lines",
+        Value::count(stats.kinds[Kind::Unparsed.index()]),
+    );
+    s.fact(
+        "truncated_lines",
+        "truncated lines",
+        Value::count(stats.truncated),
+    );
+    s.fact("requests", "requests", Value::count(stats.requests));
+    if !options.filters.is_empty() {
+        s.fact(
+            "excluded_requests",
+            "excluded by filters",
+            Value::count(stats.excluded),
+        );
+        s.fact("filters", "filters", Value::text(options.filters.join(" ")));
+    }
+    s.fact("failed", "failed requests", Value::count(overall.failed));
+    s.fact(
+        "failed_share",
+        "failed share",
+        Value::share(overall.failed, stats.requests),
+    );
+    s.fact(
+        "first",
+        "first request",
+        stats
+            .first
+            .as_ref()
+            .map_or(Value::Null, |t| Value::text(format_time(t))),
+    );
+    s.fact(
+        "last",
+        "last request",
+        stats
+            .last
+            .as_ref()
+            .map_or(Value::Null, |t| Value::text(format_time(t))),
+    );
+    let span = span_ms(stats);
+    s.fact(
+        "span_seconds",
+        "time span (s)",
+        span.map_or(Value::Null, |ms| Value::Float(ms as f64 / 1000.0, 3)),
+    );
+    s.fact(
+        "requests_per_second",
+        "requests per second",
+        match span {
+            Some(ms) if ms > 0 => Value::Float(stats.requests as f64 * 1000.0 / ms as f64, 2),
+            _ => Value::Null,
+        },
+    );
+    s.fact(
+        "bytes",
+        "bytes sent to clients",
+        Value::count(overall.bytes),
+    );
+    if stats.undated > 0 {
+        s.fact(
+            "undated_requests",
+            "requests without a date",
+            Value::count(stats.undated),
+        );
+    }
+
+    let mut kinds =
+        Table::new("kinds", columns(&["kind", "lines", "share"])).titled("Lines by kind");
+    for kind in Kind::ALL {
+        let n = stats.kinds[kind.index()];
+        if n > 0 {
+            kinds.push(vec![
+                Value::text(kind.name()),
+                Value::count(n),
+                Value::share(n, stats.lines),
+            ]);
+        }
+    }
+    s.tables.push(kinds);
+    let mut formats =
+        Table::new("formats", columns(&["format", "lines"])).titled("Traffic lines by format");
+    for (name, n) in &stats.formats {
+        formats.push(vec![Value::text(name.as_str()), Value::count(*n)]);
+    }
+    s.tables.push(formats);
+    if !stats.unparsed.is_empty() {
+        let mut unparsed =
+            Table::new("unparsed_examples", columns(&["line"])).titled("First unparsed lines");
+        for (_, line) in &stats.unparsed {
+            let shown = &line[..line.len().min(200)];
+            let mut text = String::from_utf8_lossy(shown).into_owned();
+            if line.len() > 200 {
+                text.push('…');
+            }
+            unparsed.push(vec![Value::Text(text)]);
+        }
+        s.tables.push(unparsed);
+    }
+    s
+}
+
+fn reason(code: i64) -> &'static str {
+    match code {
+        -1 => "no response (aborted before one)",
+        100 => "Continue",
+        101 => "Switching Protocols",
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No Content",
+        206 => "Partial Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        410 => "Gone",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        415 => "Unsupported Media Type",
+        421 => "Misdirected Request",
+        425 => "Too Early",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        499 => "Client Closed Request",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
+        _ => "",
+    }
+}
+
+fn status(stats: &TrafficStats) -> Section {
+    let mut s = Section::new("status", "Status codes");
+    let mut codes: Vec<(i64, u64)> = stats.status.iter().map(|(&k, &v)| (k, v)).collect();
+    codes.sort();
+    let mut t = Table::new(
+        "codes",
+        columns(&["status", "requests", "share", "meaning"]),
+    );
+    for (code, n) in &codes {
+        t.push(vec![
+            Value::Int(*code),
+            Value::count(*n),
+            Value::share(*n, stats.requests),
+            Value::text(reason(*code)),
+        ]);
+    }
+    if stats.no_status > 0 {
+        t.push(vec![
+            Value::Null,
+            Value::count(stats.no_status),
+            Value::share(stats.no_status, stats.requests),
+            Value::text("no status (TCP connections)"),
+        ]);
+    }
+    s.tables.push(t);
+    let mut classes =
+        Table::new("classes", columns(&["class", "requests", "share"])).titled("By class");
+    let mut counts = [0u64; 6];
+    for (code, n) in &codes {
+        let i = match code {
+            100..=599 => (code / 100 - 1) as usize,
+            _ => 5,
+        };
+        counts[i] += n;
+    }
+    counts[5] += stats.no_status;
+    for (i, name) in ["1xx", "2xx", "3xx", "4xx", "5xx", "other"]
+        .iter()
+        .enumerate()
+    {
+        if counts[i] > 0 {
+            classes.push(vec![
+                Value::text(*name),
+                Value::count(counts[i]),
+                Value::share(counts[i], stats.requests),
+            ]);
+        }
+    }
+    s.tables.push(classes);
+    s
+}
+
+fn terminations(stats: &TrafficStats) -> Section {
+    let mut s = Section::new("termination", "Termination states");
+    let mut states: Vec<([u8; 2], u64)> = stats.termination.iter().map(|(&k, &v)| (k, v)).collect();
+    // Most frequent first; equal counts in byte order.
+    states.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let total: u64 = states.iter().map(|s| s.1).sum();
+    let mut t = Table::new(
+        "states",
+        columns(&["state", "requests", "share", "meaning"]),
+    );
+    for (state, n) in states {
+        t.push(vec![
+            Value::bytes(&state),
+            Value::count(n),
+            Value::share(n, total),
+            Value::Text(termination::explain(state)),
+        ]);
+    }
+    s.tables.push(t);
+    s
+}
+
+const COUNT_COLUMNS: &[&str] = &[
+    "requests", "share", "2xx", "3xx", "4xx", "5xx", "other", "failed", "failed%",
+];
+
+fn count_columns(name: &'static str) -> Vec<Column> {
+    let mut c = columns(&[name]);
+    c.extend(columns(COUNT_COLUMNS));
+    c[COUNT_COLUMNS.len()].key = "failed_share";
+    c
+}
+
+fn count_row(name: Value, g: &Group, whole: u64) -> Vec<Value> {
+    let mut row = vec![
+        name,
+        Value::count(g.requests),
+        Value::share(g.requests, whole),
+    ];
+    let c = &g.status_classes;
+    // 1xx (rare: protocol switches) is counted with "other".
+    row.extend([c[1], c[2], c[3], c[4], c[0] + c[5]].map(Value::count));
+    row.push(Value::count(g.failed));
+    row.push(Value::share(g.failed, g.requests));
+    row
+}
+
+const TIMER_COLUMNS: &[&str] = &[
+    "timer", "count", "p50", "p90", "p99", "p99.9", "max", "mean",
+];
+
+fn timer_columns(name: &'static str) -> Vec<Column> {
+    let mut c = columns(&[name]);
+    c.extend(columns(TIMER_COLUMNS));
+    c[6].key = "p99_9";
+    c
+}
+
+fn timer_rows(table: &mut Table, name: &str, g: &Group) {
+    for (i, (timer, h)) in [("Tt", &g.tt), ("Tr", &g.tr), ("Tw", &g.tw), ("Tc", &g.tc)]
+        .into_iter()
+        .enumerate()
+    {
+        let q = |p: f64| Value::opt(h.quantile(p));
+        // The group's name on its first row only, for the eye; JSON and
+        // CSV rows all carry it.
+        table.push(vec![
+            Value::text(if i == 0 { name } else { "" }),
+            Value::text(timer),
+            Value::count(h.count()),
+            q(0.5),
+            q(0.9),
+            q(0.99),
+            q(0.999),
+            Value::opt(h.max()),
+            h.mean().map_or(Value::Null, |m| Value::Float(m, 1)),
+        ]);
+    }
+}
+
+fn group_tables(s: &mut Section, name: &'static str, groups: &[(String, &Group)], whole: u64) {
+    let mut counts = Table::new("requests", count_columns(name));
+    for (n, g) in groups {
+        counts.push(count_row(Value::text(n.as_str()), g, whole));
+    }
+    s.tables.push(counts);
+    let mut timers = Table::new("timers", timer_columns(name))
+        .titled("Timers (ms): Tt total, Tr server response, Tw queue, Tc connect");
+    for (n, g) in groups {
+        timer_rows(&mut timers, n, g);
+    }
+    s.tables.push(timers);
+}
+
+fn queue_table(s: &mut Section, name: &'static str, groups: &[(String, &Group)]) {
+    let mut c = columns(&[name]);
+    c.extend(columns(&[
+        "queued",
+        "queued%",
+        "max_srv_queue",
+        "max_backend_queue",
+        "retries",
+        "redispatched",
+    ]));
+    c[2].key = "queued_share";
+    let mut t = Table::new("queues", c).titled("Queues and retries");
+    for (n, g) in groups {
+        t.push(vec![
+            Value::text(n.as_str()),
+            Value::count(g.queued),
+            Value::share(g.queued, g.requests),
+            Value::count(g.max_srv_queue),
+            Value::count(g.max_backend_queue),
+            Value::count(g.retries),
+            Value::count(g.redispatched),
+        ]);
+    }
+    s.tables.push(t);
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn frontends(stats: &TrafficStats) -> Section {
+    let mut s = Section::new("frontends", "Frontends");
+    let mut groups: Vec<(String, &Group)> =
+        stats.frontends.iter().map(|(k, g)| (lossy(k), g)).collect();
+    groups.sort_by(|a, b| a.0.cmp(&b.0));
+    group_tables(&mut s, "frontend", &groups, stats.requests);
+    s
+}
+
+fn backends(stats: &TrafficStats) -> Section {
+    let mut s = Section::new("backends", "Backends");
+    let totals = stats.backend_totals();
+    let mut groups: Vec<(String, &Group)> = totals.iter().map(|(k, g)| (lossy(k), g)).collect();
+    groups.sort_by(|a, b| a.0.cmp(&b.0));
+    group_tables(&mut s, "backend", &groups, stats.requests);
+    queue_table(&mut s, "backend", &groups);
+    s
+}
+
+fn servers(stats: &TrafficStats) -> Section {
+    let mut s = Section::new("servers", "Servers");
+    // halog -srv's order: `backend/server` by bytes.
+    let mut keyed: Vec<(Vec<u8>, &Group, u64)> = Vec::new();
+    for (backend, servers) in stats.servers.iter() {
+        let backend_total: u64 = servers.values().map(|g| g.requests).sum();
+        for (server, g) in servers.iter() {
+            let mut key = backend.to_vec();
+            key.push(b'/');
+            key.extend_from_slice(server);
+            keyed.push((key, g, backend_total));
+        }
+    }
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    let groups: Vec<(String, &Group)> = keyed.iter().map(|(k, g, _)| (lossy(k), *g)).collect();
+    let mut counts = Table::new("requests", {
+        let mut c = count_columns("server");
+        c.insert(
+            3,
+            Column {
+                key: "backend_share",
+                title: "of backend",
+            },
+        );
+        c
+    });
+    for (name, g, backend_total) in &keyed {
+        let mut row = count_row(Value::bytes(name), g, stats.requests);
+        row.insert(3, Value::share(g.requests, *backend_total));
+        counts.push(row);
+    }
+    s.tables.push(counts);
+    let mut timers = Table::new("timers", timer_columns("server"))
+        .titled("Timers (ms): Tt total, Tr server response, Tw queue, Tc connect");
+    for (n, g) in &groups {
+        timer_rows(&mut timers, n, g);
+    }
+    s.tables.push(timers);
+    queue_table(&mut s, "server", &groups);
+    s
+}
+
+fn mean(t: &Timing) -> Value {
+    t.mean().map_or(Value::Null, |m| Value::Float(m, 1))
+}
+
+fn avg(sum: u64, n: u64) -> Value {
+    if n == 0 {
+        Value::Null
+    } else {
+        Value::Float(sum as f64 / n as f64, 1)
+    }
+}
+
+fn urls(stats: &TrafficStats, options: &ReportOptions) -> Section {
+    let mut s = Section::new("urls", "URLs");
+    let mut rows: Vec<(&[u8], &haplog_analyze::traffic::UrlStats)> = stats.urls.iter().collect();
+    let ratio = |sum: u64, n: u64| if n == 0 { 0.0 } else { sum as f64 / n as f64 };
+    let mean_or_zero = |t: &Timing| t.mean().unwrap_or(0.0);
+    let sort = options.url_sort;
+    rows.sort_by(|a, b| {
+        let (x, y) = (a.1, b.1);
+        let order = match sort {
+            UrlSort::Requests => y.requests.cmp(&x.requests),
+            UrlSort::Failed => y.failed.cmp(&x.failed),
+            UrlSort::TotalTime => y.tt.sum.cmp(&x.tt.sum),
+            UrlSort::AvgTime => mean_or_zero(&y.tt).total_cmp(&mean_or_zero(&x.tt)),
+            UrlSort::AvgResponse => mean_or_zero(&y.tr).total_cmp(&mean_or_zero(&x.tr)),
+            UrlSort::Bytes => y.bytes.cmp(&x.bytes),
+            UrlSort::AvgBytes => ratio(y.bytes, y.requests).total_cmp(&ratio(x.bytes, x.requests)),
+            UrlSort::Url => std::cmp::Ordering::Equal,
+        };
+        order.then(a.0.cmp(b.0))
+    });
+    let mut c = columns(&[
+        "url",
+        "requests",
+        "failed",
+        "5xx",
+        "avg_tt",
+        "max_tt",
+        "avg_tr",
+        "bytes",
+        "avg_bytes",
+    ]);
+    c[3].key = "status_5xx";
+    let mut t = Table::new("urls", c);
+    for (url, u) in rows.iter().take(options.top) {
+        t.push(vec![
+            Value::bytes(url),
+            Value::count(u.requests),
+            Value::count(u.failed),
+            Value::count(u.status_5xx),
+            mean(&u.tt),
+            Value::opt(u.tt.largest()),
+            mean(&u.tr),
+            Value::count(u.bytes),
+            avg(u.bytes, u.requests),
+        ]);
+    }
+    t.more = rows.len().saturating_sub(options.top) as u64;
+    s.tables.push(t);
+    s.notes.push(format!(
+        "{} distinct paths; times in ms; sorted by {}.",
+        rows.len(),
+        UrlSort::NAMES[sort as usize]
+    ));
+    s
+}
+
+fn clients(stats: &TrafficStats, options: &ReportOptions) -> Section {
+    let mut s = Section::new("clients", "Clients");
+    let mut rows: Vec<_> = stats.clients.iter().collect();
+    rows.sort_by(|a, b| b.1.requests.cmp(&a.1.requests).then(a.0.cmp(b.0)));
+    let mut t = Table::new(
+        "clients",
+        columns(&["client", "requests", "share", "failed", "bytes"]),
+    );
+    for (client, c) in rows.iter().take(options.top) {
+        t.push(vec![
+            if client.is_empty() {
+                Value::Null
+            } else {
+                Value::bytes(client)
+            },
+            Value::count(c.requests),
+            Value::share(c.requests, stats.requests),
+            Value::count(c.failed),
+            Value::count(c.bytes),
+        ]);
+    }
+    t.more = rows.len().saturating_sub(options.top) as u64;
+    s.tables.push(t);
+    s.notes.push(format!("{} distinct clients.", rows.len()));
+    s
+}
+
+fn slow(stats: &TrafficStats, options: &ReportOptions) -> Section {
+    let mut s = Section::new("slow", "Slowest requests");
+    let c = columns(&[
+        "time", "tt", "tw", "tc", "tr", "status", "state", "frontend", "server", "client",
+        "request",
+    ]);
+    let mut t = Table::new("requests", c);
+    let opt = |v: Option<i64>| v.map_or(Value::Null, Value::Int);
+    for r in stats.slowest.items().iter().take(options.top) {
+        let mut server = r.backend.clone();
+        server.push(b'/');
+        server.extend_from_slice(&r.server);
+        t.push(vec![
+            r.time
+                .as_ref()
+                .map_or(Value::Null, |t| Value::text(format_time(t))),
+            Value::count(r.tt),
+            opt(r.tw),
+            opt(r.tc),
+            opt(r.tr),
+            opt(r.status),
+            r.termination.map_or(Value::Null, |t| Value::bytes(&t)),
+            Value::bytes(&r.frontend),
+            Value::bytes(&server),
+            Value::bytes(&r.client),
+            Value::bytes(&r.request[..r.request.len().min(120)]),
+        ]);
+    }
+    s.tables.push(t);
+    s.notes
+        .push("Times in ms; Tt is the total time (Ta for httplog lines).".to_string());
+    s
+}
+
+fn queue(stats: &TrafficStats, overall: &Group, options: &ReportOptions) -> Section {
+    let mut s = Section::new("queue", "Queueing");
+    s.fact(
+        "queued",
+        "requests that waited (Tw > 0)",
+        Value::count(overall.queued),
+    );
+    s.fact(
+        "queued_share",
+        "share of requests",
+        Value::share(overall.queued, overall.requests),
+    );
+    let tw_positive: &Histogram = &overall.tw;
+    s.fact(
+        "tw_p99",
+        "Tw p99 (ms)",
+        Value::opt(tw_positive.quantile(0.99)),
+    );
+    s.fact("tw_max", "Tw max (ms)", Value::opt(tw_positive.max()));
+    s.fact(
+        "max_backend_queue",
+        "largest backend queue",
+        Value::count(overall.max_backend_queue),
+    );
+    s.fact(
+        "max_srv_queue",
+        "largest server queue",
+        Value::count(overall.max_srv_queue),
+    );
+    s.fact("retries", "retries", Value::count(overall.retries));
+    s.fact(
+        "redispatched",
+        "redispatched requests",
+        Value::count(overall.redispatched),
+    );
+    let mut peaks: Vec<(&i64, &SecondStats)> = stats
+        .seconds
+        .iter()
+        .filter(|(_, v)| v.max_backend_queue > 0 || v.max_srv_queue > 0 || v.queued > 0)
+        .collect();
+    s.fact(
+        "seconds_with_queue",
+        "seconds with a queue",
+        Value::count(peaks.len() as u64),
+    );
+    peaks.sort_by(|a, b| {
+        let key = |v: &SecondStats| v.max_backend_queue + v.max_srv_queue;
+        key(b.1)
+            .cmp(&key(a.1))
+            .then(b.1.queued.cmp(&a.1.queued))
+            .then(a.0.cmp(b.0))
+    });
+    let mut t = Table::new(
+        "peaks",
+        columns(&["second", "backend_queue", "srv_queue", "queued", "requests"]),
+    )
+    .titled("Peak seconds (the largest queues logged)");
+    for (second, v) in peaks.iter().take(options.top) {
+        t.push(vec![
+            Value::text(format_local_ms(**second * 1000, false)),
+            Value::count(v.max_backend_queue),
+            Value::count(v.max_srv_queue),
+            Value::count(v.queued),
+            Value::count(v.requests),
+        ]);
+    }
+    t.more = peaks.len().saturating_sub(options.top) as u64;
+    s.tables.push(t);
+    s
+}
+
+fn timeline(stats: &TrafficStats, options: &ReportOptions) -> Section {
+    let width = options.interval.seconds(span_ms(stats).unwrap_or(0));
+    let unit = match width {
+        1 => "second",
+        60 => "minute",
+        _ => "hour",
+    };
+    let mut s = Section::new("timeline", format!("Timeline (per {unit})"));
+    s.fact("interval_seconds", "interval (s)", Value::Int(width));
+    let mut buckets: Vec<(i64, SecondStats)> = Vec::new();
+    let mut seconds: Vec<(&i64, &SecondStats)> = stats.seconds.iter().collect();
+    seconds.sort_by_key(|(k, _)| **k);
+    for (second, v) in seconds {
+        let start = second.div_euclid(width) * width;
+        match buckets.last_mut() {
+            Some((s, b)) if *s == start => b.merge(v),
+            _ => buckets.push((start, *v)),
+        }
+    }
+    let mut c = columns(&[
+        "start",
+        "requests",
+        "req/s",
+        "failed",
+        "4xx",
+        "5xx",
+        "avg_tt",
+        "max_tt",
+        "queued",
+        "max_queue",
+        "bytes",
+    ]);
+    c[2].key = "requests_per_second";
+    c[4].key = "status_4xx";
+    c[5].key = "status_5xx";
+    let mut t = Table::new("rows", c);
+    for (start, b) in &buckets {
+        t.push(vec![
+            Value::text(format_local_ms(start * 1000, false)),
+            Value::count(b.requests),
+            Value::Float(b.requests as f64 / width as f64, 2),
+            Value::count(b.failed),
+            Value::count(b.status_4xx),
+            Value::count(b.status_5xx),
+            mean(&b.tt),
+            Value::opt(b.tt.largest()),
+            Value::count(b.queued),
+            Value::count(b.max_backend_queue + b.max_srv_queue),
+            Value::count(b.bytes),
+        ]);
+    }
+    s.tables.push(t);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(format_local_ms(0, true), "1970-01-01 00:00:00.000");
+        assert_eq!(
+            format_local_ms(1_714_564_800_250, true),
+            "2024-05-01 12:00:00.250"
+        );
+        assert_eq!(
+            format_local_ms(951_782_400_000, false),
+            "2000-02-29 00:00:00"
+        );
+        let t = LogTime {
+            local_ms: 1_714_564_800_000,
+            offset_minutes: Some(-330),
+        };
+        assert_eq!(format_time(&t), "2024-05-01 12:00:00.000 -0530");
+    }
+
+    #[test]
+    fn section_names_round_trip() {
+        for s in SectionName::ALL {
+            assert_eq!(SectionName::from_name(s.name()), Some(*s));
+        }
+        for (i, n) in UrlSort::NAMES.iter().enumerate() {
+            assert_eq!(UrlSort::parse(n).map(|s| s as usize), Some(i));
+        }
+    }
+}
