@@ -540,14 +540,22 @@ impl<'c> Collector<'c> {
             .entry(r.server)
             .add(r, failed);
 
-        let url = if config.keep_query { r.target } else { r.path };
-        let u = stats.urls.entry(url);
-        u.requests += 1;
-        u.failed += u64::from(failed);
-        u.status_5xx += u64::from(matches!(r.status, Some(500..=599)));
-        u.tt.add(r.tt);
-        u.tr.add(r.tr);
-        u.bytes += non_negative(r.bytes);
+        // A request without a path (`<BADREQ>`, a cut line) is counted
+        // under the request as logged; TCP connections have neither.
+        let url = match (config.keep_query, r.path.is_empty()) {
+            (_, true) => r.request,
+            (true, false) => r.target,
+            (false, false) => r.path,
+        };
+        if !url.is_empty() {
+            let u = stats.urls.entry(url);
+            u.requests += 1;
+            u.failed += u64::from(failed);
+            u.status_5xx += u64::from(matches!(r.status, Some(500..=599)));
+            u.tt.add(r.tt);
+            u.tr.add(r.tr);
+            u.bytes += non_negative(r.bytes);
+        }
 
         let c = stats.clients.entry(r.client);
         c.requests += 1;

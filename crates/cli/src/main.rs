@@ -77,9 +77,18 @@ fn run_subcommand(args: Vec<OsString>) -> i32 {
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
-            return code;
+            if !e.use_stderr() {
+                // --help and --version.
+                let _ = e.print();
+                return 0;
+            }
+            // One line naming the bad flag or value, like every other
+            // error; clap's usage tips would bury it.
+            let text = e.render().to_string();
+            let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            eprintln!("haplog: {first} (see --help)");
+            return 2;
         }
     };
     match cli.command {

@@ -217,7 +217,7 @@ fn text_table(out: &mut String, t: &Table, style: Style) {
     let cells: Vec<Vec<String>> = t
         .rows
         .iter()
-        .map(|r| r.iter().map(|v| v.display(true)).collect())
+        .map(|r| r.iter().map(|v| clip(v.display(true))).collect())
         .collect();
     let widths: Vec<usize> = (0..t.columns.len())
         .map(|c| {
@@ -267,6 +267,19 @@ fn text_table(out: &mut String, t: &Table, style: Style) {
     if t.more > 0 {
         let _ = writeln!(out, "  … and {} more", t.more);
     }
+}
+
+/// The widest text cell on a terminal; longer ones (URLs of 3000 bytes)
+/// end in `…`. JSON, CSV and Markdown keep them whole.
+const TEXT_CELL: usize = 72;
+
+fn clip(s: String) -> String {
+    if s.chars().count() <= TEXT_CELL {
+        return s;
+    }
+    let mut cut: String = s.chars().take(TEXT_CELL - 1).collect();
+    cut.push('…');
+    cut
 }
 
 /// Markdown: a `##` heading per section, facts and tables as pipe tables.

@@ -7,3 +7,4 @@ mod halog_golden;
 mod halog_real;
 mod hla;
 mod inputs;
+mod report;

@@ -1,0 +1,594 @@
+//! `haplog report` on the logs a real HAProxy wrote: its numbers against
+//! the real halog's, its filters against an independent count of `haplog
+//! cat`'s records, snapshots of the text and JSON reports, and its errors.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+const HALOG: &str = "/usr/sbin/halog";
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/real")
+}
+
+fn haplog(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_haplog"));
+    command.args(args).current_dir(corpus());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().unwrap()
+}
+
+fn report_json(args: &[&str]) -> Value {
+    let mut all = vec![
+        "report",
+        "--json",
+        "-q",
+        "--top",
+        "100000",
+        "--utc-offset",
+        "UTC",
+    ];
+    all.extend_from_slice(args);
+    let out = haplog(&all, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{all:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn logs() -> Vec<String> {
+    let mut logs: Vec<String> = fs::read_dir(corpus())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".log"))
+        .collect();
+    logs.sort();
+    assert_eq!(logs.len(), 30);
+    logs
+}
+
+/// halog's `-s` that skips each log's header (found by trying every value
+/// against the real halog: `halog-skip.txt`).
+fn halog_skip() -> BTreeMap<String, String> {
+    fs::read_to_string(corpus().join("halog-skip.txt"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            let mut words = l.split_whitespace();
+            (
+                words.next().unwrap().to_string(),
+                words.next().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Logs halog cannot read right whatever `-s` is: it counts fields from a
+/// fixed place, so it takes other values for the status, the termination
+/// state or the server (README of testdata/real, spec of the log formats).
+const HALOG_MISREADS: &[(&str, &str)] = &[
+    (
+        "httplog-clf.log",
+        "CLF puts the status and server elsewhere",
+    ),
+    (
+        "httpslog.log",
+        "reads TLS error lines as requests with status 0",
+    ),
+    ("journal-json-sample.log", "JSON lines"),
+    ("json-raw.log", "JSON lines"),
+    ("json.log", "JSON lines"),
+    ("tcplog-clf31.log", "TCP CLF lines"),
+    (
+        "tcplog-raw.log",
+        "TCP lines: the termination state is 2 fields earlier",
+    ),
+    (
+        "tcplog.log",
+        "TCP lines: the termination state is 2 fields earlier",
+    ),
+];
+
+fn halog_out(args: &[&str], log: &str) -> String {
+    let input = fs::File::open(corpus().join(log)).unwrap();
+    let out = Command::new(HALOG)
+        .args(args)
+        .stdin(input)
+        .stderr(Stdio::null())
+        .output()
+        .expect("halog 2.6 is installed (scripts/test.sh installs haproxy)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn count_map(rows: &Value, key: &str) -> BTreeMap<String, u64> {
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let k = match &r[key] {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (k, r["requests"].as_u64().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn status_termination_and_server_counts_agree_with_halog() {
+    let skip = halog_skip();
+    let mut compared = 0;
+    for log in logs() {
+        if HALOG_MISREADS.iter().any(|(l, _)| *l == log) {
+            continue;
+        }
+        let s = &skip[&log];
+        let report = report_json(&[&log]);
+
+        let mut st = BTreeMap::new();
+        for line in halog_out(&["-s", s, "-st", "-H"], &log).lines() {
+            let (code, n) = line.split_once(' ').unwrap();
+            st.insert(code.to_string(), n.parse::<u64>().unwrap());
+        }
+        let mut ours = count_map(&report["status"]["codes"], "status");
+        ours.remove("null");
+        assert_eq!(ours, st, "{log}: -st");
+
+        let mut tc = BTreeMap::new();
+        for line in halog_out(&["-s", s, "-tc", "-H"], &log).lines() {
+            let (code, n) = line.split_at(2);
+            tc.insert(code.to_string(), n.trim().parse::<u64>().unwrap());
+        }
+        assert_eq!(
+            count_map(&report["termination"]["states"], "state"),
+            tc,
+            "{log}: -tc"
+        );
+
+        let mut srv = BTreeMap::new();
+        for line in halog_out(&["-s", s, "-srv", "-H"], &log).lines().skip(1) {
+            let w: Vec<&str> = line.split_whitespace().collect();
+            // 2xx 3xx 4xx 5xx, 1xx + other, total
+            let n = |i: usize| w[i].parse::<u64>().unwrap();
+            srv.insert(
+                w[0].to_string(),
+                vec![n(2), n(3), n(4), n(5), n(1) + n(6), n(7)],
+            );
+        }
+        let mut ours = BTreeMap::new();
+        for r in report["servers"]["requests"].as_array().unwrap() {
+            let n = |k: &str| r[k].as_u64().unwrap();
+            ours.insert(
+                r["server"].as_str().unwrap().to_string(),
+                vec![
+                    n("2xx"),
+                    n("3xx"),
+                    n("4xx"),
+                    n("5xx"),
+                    n("other"),
+                    n("requests"),
+                ],
+            );
+        }
+        assert_eq!(ours, srv, "{log}: -srv");
+        compared += 1;
+    }
+    assert_eq!(compared, 22);
+}
+
+#[test]
+fn threads_and_chunk_sizes_do_not_change_the_report() {
+    for log in logs() {
+        for format in ["--json", "--csv"] {
+            let args = [
+                "report",
+                format,
+                "-q",
+                "--utc-offset",
+                "UTC",
+                "--top",
+                "5",
+                &log,
+            ];
+            let one = haplog(&args, &[("HAPLOG_THREADS", "1")]);
+            let two = haplog(
+                &args,
+                &[("HAPLOG_THREADS", "2"), ("HAPLOG_CHUNK_BYTES", "700")],
+            );
+            assert_eq!(one.status.code(), Some(0), "{log}");
+            assert!(
+                one.stdout == two.stdout,
+                "{log} {format}: 1 and 2 threads differ"
+            );
+        }
+    }
+}
+
+#[test]
+fn text_reports_of_the_real_corpus() {
+    for log in logs() {
+        let out = haplog(
+            &[
+                "report",
+                "--top",
+                "5",
+                "--utc-offset",
+                "UTC",
+                "--color",
+                "never",
+                &log,
+            ],
+            &[],
+        );
+        assert_eq!(out.status.code(), Some(0), "{log}");
+        insta::assert_snapshot!(
+            format!("report_text_{log}"),
+            String::from_utf8(out.stdout).unwrap()
+        );
+    }
+}
+
+#[test]
+fn json_reports() {
+    for log in ["httplog.log", "tcplog.log", "httpslog.log", "json.log"] {
+        let out = haplog(
+            &["report", "--json", "--top", "3", "--utc-offset", "UTC", log],
+            &[],
+        );
+        assert_eq!(out.status.code(), Some(0), "{log}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        let parsed: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(parsed["report"]["schema_version"], 1);
+        insta::assert_snapshot!(format!("report_json_{log}"), text);
+    }
+}
+
+#[test]
+fn markdown_and_csv_show_the_same_numbers() {
+    let md = haplog(
+        &[
+            "report",
+            "--markdown",
+            "--section",
+            "servers",
+            "httplog.log",
+        ],
+        &[],
+    );
+    let md = String::from_utf8(md.stdout).unwrap();
+    assert!(
+        md.starts_with("## Servers\n\n| server | requests |"),
+        "{md}"
+    );
+    assert!(md.contains("| be_app/app1 | 17 |"), "{md}");
+    let csv = haplog(
+        &["report", "--csv", "--section", "servers", "httplog.log"],
+        &[],
+    );
+    let csv = String::from_utf8(csv.stdout).unwrap();
+    assert!(csv.starts_with("# servers.requests\nserver,requests,share,backend_share,"));
+    assert!(csv.contains("\nbe_app/app1,17,"), "{csv}");
+    let blocks: Vec<&str> = csv.split("\n\n").collect();
+    assert_eq!(blocks.len(), 3, "requests, timers, queues");
+}
+
+/// The traffic records of a log, as `haplog cat` gives them.
+fn records(log: &str) -> Vec<Value> {
+    let out = haplog(&["cat", "--kind", "traffic", "-q", log], &[]);
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn num(r: &Value, field: &str) -> Option<i64> {
+    let v = r.get(field)?;
+    v.as_i64().or_else(|| {
+        v.as_str()
+            .and_then(|s| s.trim_start_matches('+').parse().ok())
+    })
+}
+
+fn text<'a>(r: &'a Value, field: &str) -> &'a str {
+    r.get(field).and_then(Value::as_str).unwrap_or("")
+}
+
+#[test]
+fn filters_keep_what_an_independent_count_says() {
+    let log = "httplog.log";
+    let all = records(log);
+    let total = all.len() as u64;
+    assert_eq!(total, 394);
+    let path = |r: &Value| -> String {
+        let request = text(r, "request");
+        let uri = request.split(' ').nth(1).unwrap_or("");
+        let uri = uri
+            .strip_prefix("http://")
+            .map(|rest| &rest[rest.find('/').unwrap_or(rest.len())..])
+            .unwrap_or(uri);
+        uri.split('?').next().unwrap().to_string()
+    };
+    let cases: Vec<(Vec<&str>, Pick)> = vec![
+        (
+            vec!["--status", "5xx"],
+            Box::new(|r| (500..600).contains(&num(r, "status").unwrap())),
+        ),
+        (
+            vec!["--status", "!5xx,!-1"],
+            Box::new(|r| {
+                let s = num(r, "status").unwrap();
+                !(500..600).contains(&s) && s != -1
+            }),
+        ),
+        (
+            vec!["--status", "400-404", "--status", "503"],
+            Box::new(|r| {
+                let s = num(r, "status").unwrap();
+                (400..=404).contains(&s) || s == 503
+            }),
+        ),
+        (
+            vec!["--termination", "s"],
+            Box::new(|r| text(r, "termination_state").starts_with('s')),
+        ),
+        (
+            vec!["--termination", ".D"],
+            Box::new(|r| text(r, "termination_state").get(1..2) == Some("D")),
+        ),
+        (
+            vec!["--backend", "be_app,be_queue"],
+            Box::new(|r| matches!(text(r, "backend"), "be_app" | "be_queue")),
+        ),
+        (
+            vec!["--server", "be_app/app1"],
+            Box::new(|r| text(r, "backend") == "be_app" && text(r, "server") == "app1"),
+        ),
+        (
+            vec!["--frontend", "!fe_http"],
+            Box::new(|r| text(r, "frontend") != "fe_http"),
+        ),
+        (
+            vec!["--method", "POST"],
+            Box::new(|r| text(r, "request").starts_with("POST ")),
+        ),
+        (
+            vec!["--path", "slow"],
+            Box::new(move |r| path(r).contains("slow")),
+        ),
+        (
+            vec!["--path-prefix", "/app/"],
+            Box::new(move |r| path(r).starts_with("/app/")),
+        ),
+        (
+            vec!["--slow", "1s"],
+            Box::new(|r| num(r, "ta").is_some_and(|t| t >= 1000)),
+        ),
+        (
+            vec!["--slow", "!1s"],
+            Box::new(|r| num(r, "ta").is_some_and(|t| t < 1000)),
+        ),
+        (
+            vec!["--slow", "100ms", "--slow-by", "tr"],
+            Box::new(|r| num(r, "tr").is_some_and(|t| t >= 100)),
+        ),
+        (
+            vec!["--queued"],
+            Box::new(|r| num(r, "tw").is_some_and(|t| t > 0)),
+        ),
+        (
+            vec!["--min-bytes", "10k"],
+            Box::new(|r| num(r, "bytes_read").is_some_and(|b| b >= 10240)),
+        ),
+        (
+            vec!["--max-bytes", "200"],
+            Box::new(|r| num(r, "bytes_read").is_some_and(|b| b <= 200)),
+        ),
+        (
+            vec![
+                "--since",
+                "2026-11-24T15:54:30",
+                "--until",
+                "2026-11-24 15:54:40",
+            ],
+            Box::new(|r| {
+                let d = text(r, "request_date");
+                // 24/Nov/2026:15:54:SS.mmm
+                let hms = &d[12..20];
+                ("15:54:30".."15:54:40").contains(&hms)
+            }),
+        ),
+        (
+            vec![
+                "--status",
+                "200",
+                "--backend",
+                "be_static",
+                "--method",
+                "GET",
+            ],
+            Box::new(|r| {
+                num(r, "status") == Some(200)
+                    && text(r, "backend") == "be_static"
+                    && text(r, "request").starts_with("GET ")
+            }),
+        ),
+    ];
+    check_filters(log, cases);
+
+    // Every client of the real corpus is 127.0.0.1: addresses are checked
+    // on the generated log of the hla tests.
+    let cases: Vec<(Vec<&str>, Pick)> = vec![
+        (
+            vec!["--client", "10.20.0.0/16"],
+            Box::new(|r| text(r, "client_ip").starts_with("10.20.")),
+        ),
+        (
+            vec!["--client", "!10.0.0.0/8,!66.178.77.35"],
+            Box::new(|r| {
+                let ip = text(r, "client_ip");
+                !ip.starts_with("10.") && ip != "66.178.77.35"
+            }),
+        ),
+    ];
+    check_filters("../hla/inputs/synthetic_2k.log", cases);
+}
+
+/// Which records a filter should keep.
+type Pick = Box<dyn Fn(&Value) -> bool>;
+
+fn check_filters(log: &str, cases: Vec<(Vec<&str>, Pick)>) {
+    let all = records(log);
+    let total = all.len() as u64;
+    for (args, pick) in cases {
+        let expected = all.iter().filter(|r| pick(r)).count() as u64;
+        let mut full = args.clone();
+        full.push(log);
+        let report = report_json(&full);
+        let kept = report["overview"]["requests"].as_u64().unwrap();
+        let excluded = report["overview"]["excluded_requests"].as_u64().unwrap();
+        assert_eq!(kept, expected, "{log} {args:?}");
+        assert_eq!(kept + excluded, total, "{log} {args:?}");
+        assert!(
+            expected > 0 && expected < total,
+            "{log} {args:?} selects something"
+        );
+    }
+}
+
+#[test]
+fn stdin_patterns_and_compressed_files_read_the_same() {
+    let dir = tempdir("inputs");
+    let log = fs::read(corpus().join("httplog.log")).unwrap();
+    let (first, second) = log.split_at(log.len() / 2);
+    let cut = first.iter().rposition(|&b| b == b'\n').unwrap() + 1;
+    let (first, second) = (&log[..cut], [&first[cut..], second].concat());
+    fs::write(dir.join("h.log.1"), first).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&second).unwrap();
+    fs::write(dir.join("h.log"), &second).unwrap();
+    fs::write(dir.join("h2.log.gz"), gz.finish().unwrap()).unwrap();
+
+    let whole = report_json(&[&corpus().join("httplog.log").display().to_string()]);
+    let pattern = dir.join("h.log*").display().to_string();
+    let split = report_json(&[&pattern]);
+    assert_eq!(whole["status"], split["status"]);
+    assert_eq!(whole["servers"], split["servers"]);
+    let gz_pair = report_json(&[
+        &dir.join("h.log.1").display().to_string(),
+        &dir.join("h2.log.gz").display().to_string(),
+    ]);
+    assert_eq!(whole["servers"], gz_pair["servers"]);
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_haplog"))
+        .args([
+            "report",
+            "--json",
+            "-q",
+            "--utc-offset",
+            "UTC",
+            "--top",
+            "100000",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&log).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let piped: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(whole, piped);
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("report-{name}"));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    let dir = tempdir("errors");
+    let log = fs::read(corpus().join("httplog.log")).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&log).unwrap();
+    let gz = gz.finish().unwrap();
+    let cut = dir.join("cut.log.gz");
+    fs::write(&cut, &gz[..gz.len() / 2]).unwrap();
+    let cut = cut.display().to_string();
+    let cases: &[(&[&str], &str)] = &[
+        (&["--section", "servers,bogus"], "bogus"),
+        (&["--status", "5x"], "5x"),
+        (&["--termination", "ABC"], "ABC"),
+        (&["--client", "10.0.0.0/40"], "10.0.0.0/40"),
+        (&["--since", "yesterday"], "yesterday"),
+        (&["--slow", "fast"], "fast"),
+        (&["--min-bytes", "lots"], "lots"),
+        (&["--utc-offset", "+25"], "+25"),
+        (&["--top", "x"], "--top"),
+        (&["--url-sort", "size"], "size"),
+        (&["--no-such-flag"], "--no-such-flag"),
+        (&["missing.log"], "missing.log"),
+        (&["nothing-matches-*.log"], "nothing-matches-*.log"),
+    ];
+    for (args, named) in cases {
+        let mut all = vec!["report"];
+        all.extend_from_slice(args);
+        if !args.iter().any(|a| a.ends_with(".log")) {
+            all.push("httplog.log");
+        }
+        let out = haplog(&all, &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(named), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    // A damaged .gz: the lines before the damage are reported, and the
+    // damage is said, with exit 2.
+    let out = haplog(&["report", "-q", "--section", "overview", &cut], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("cut.log.gz") && err.contains("truncated"),
+        "{err}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("lines read"));
+}
+
+#[test]
+fn unparsed_lines_are_counted_and_shown_never_fatal() {
+    let dir = tempdir("unparsed");
+    let mut log = fs::read(corpus().join("httplog.log")).unwrap();
+    log.extend_from_slice(b"this is not a log line\n\xff\xfe binary \x00 junk\n");
+    let path = dir.join("mixed.log");
+    fs::write(&path, &log).unwrap();
+    let out = haplog(
+        &[
+            "report",
+            "--section",
+            "overview",
+            &path.display().to_string(),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("unparsed lines         2"), "{text}");
+    assert!(text.contains("this is not a log line"), "{text}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("2 of 436 lines could not be parsed"), "{err}");
+}
