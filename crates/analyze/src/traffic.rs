@@ -335,6 +335,10 @@ pub struct TrafficStats {
     /// Servers by backend, then by server name.
     pub servers: Keyed<Keyed<Group>>,
     pub urls: Keyed<UrlStats>,
+    /// Requests by HTTP method (`<BADREQ>` for unreadable requests).
+    pub methods: Keyed<u64>,
+    /// Requests to TLS frontends.
+    pub tls: u64,
     pub clients: Keyed<ClientStats>,
     /// Requests by second of the log's clock (seconds since the epoch, as
     /// if the log's clock were UTC).
@@ -381,6 +385,8 @@ impl TrafficStats {
         self.servers
             .merge_with(o.servers, |a, b| a.merge_with(b, |x, y| x.merge(&y)));
         self.urls.merge_with(o.urls, |a, b| a.merge(&b));
+        self.methods.merge_with(o.methods, |a, b| *a += b);
+        self.tls += o.tls;
         self.clients.merge_with(o.clients, |c, v| {
             c.requests += v.requests;
             c.failed += v.failed;
@@ -547,6 +553,10 @@ impl<'c> Collector<'c> {
             (true, false) => r.target,
             (false, false) => r.path,
         };
+        if !r.method.is_empty() {
+            *stats.methods.entry(r.method) += 1;
+        }
+        stats.tls += u64::from(r.tls);
         if !url.is_empty() {
             let u = stats.urls.entry(url);
             u.requests += 1;

@@ -124,8 +124,14 @@ pub struct ReportArgs {
     )]
     utc_offset: String,
 
-    /// Status codes, classes or ranges: 503, 5xx, 500-504, '!404'
-    #[arg(long, value_name = "LIST", help_heading = "Filters")]
+    /// Status codes, classes or ranges: 503, 5xx, 500-504, '!404', -1 (no
+    /// response)
+    #[arg(
+        long,
+        value_name = "LIST",
+        allow_hyphen_values = true,
+        help_heading = "Filters"
+    )]
     status: Vec<String>,
 
     /// Termination states by their first 1 or 2 characters: SC, cD, s, '.H'

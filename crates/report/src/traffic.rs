@@ -313,6 +313,7 @@ fn overview(stats: &TrafficStats, overall: &Group, options: &ReportOptions) -> S
         "bytes sent to clients",
         Value::count(overall.bytes),
     );
+    s.fact("tls_requests", "requests over TLS", Value::count(stats.tls));
     if stats.undated > 0 {
         s.fact(
             "undated_requests",
@@ -321,6 +322,10 @@ fn overview(stats: &TrafficStats, overall: &Group, options: &ReportOptions) -> S
         );
     }
 
+    let mut timers = Table::new("timers", timer_columns("requests"))
+        .titled("Timers (ms): Tt total, Tr server response, Tw queue, Tc connect");
+    timer_rows(&mut timers, "all", overall);
+    s.tables.push(timers);
     let mut kinds =
         Table::new("kinds", columns(&["kind", "lines", "share"])).titled("Lines by kind");
     for kind in Kind::ALL {
@@ -695,6 +700,17 @@ fn urls(stats: &TrafficStats, options: &ReportOptions) -> Section {
     }
     t.more = rows.len().saturating_sub(options.top) as u64;
     s.tables.push(t);
+    let mut methods: Vec<(&[u8], &u64)> = stats.methods.iter().collect();
+    methods.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let mut m = Table::new("methods", columns(&["method", "requests", "share"])).titled("Methods");
+    for (method, n) in methods {
+        m.push(vec![
+            Value::bytes(method),
+            Value::count(*n),
+            Value::share(*n, stats.requests),
+        ]);
+    }
+    s.tables.push(m);
     s.notes.push(format!(
         "{} distinct paths; times in ms; sorted by {}.",
         rows.len(),

@@ -592,3 +592,88 @@ fn unparsed_lines_are_counted_and_shown_never_fatal() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("2 of 436 lines could not be parsed"), "{err}");
 }
+
+/// The RESULTS JSON line of one of haproxy_log_analysis's golden outputs.
+fn hla_golden(case: &str) -> Value {
+    let path = corpus().join(format!("../hla/golden/{case}__json.out"));
+    let text = fs::read_to_string(&path).unwrap();
+    let line = text.lines().rev().find(|l| l.starts_with('{')).unwrap();
+    let object: serde_json::Map<String, Value> = serde_json::from_str(line).unwrap();
+    object.into_iter().next().unwrap().1
+}
+
+/// A golden tally (`[{"k": n}, …]`) as a map.
+fn tally(v: &Value) -> BTreeMap<String, u64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|o| o.as_object().unwrap().iter())
+        .map(|(k, n)| (k.clone(), n.as_u64().unwrap()))
+        .collect()
+}
+
+#[test]
+fn numbers_agree_with_haproxy_log_analysis() {
+    for (case, log) in [
+        ("syn2k", "../hla/inputs/synthetic_2k.log"),
+        ("up_small", "../hla/upstream/small.log"),
+        ("up_2_ok_1_invalid", "../hla/upstream/2_ok_1_invalid.log"),
+    ] {
+        // The tool reads HTTP lines only: those with a status.
+        let http = ["--status", "-1,0-999"];
+        let report = report_json(&[&http[..], &["--interval", "minute", log]].concat());
+        assert_eq!(
+            report["overview"]["requests"],
+            hla_golden(&format!("{case}__counter")),
+            "{case}: counter"
+        );
+        assert_eq!(
+            count_map(&report["status"]["codes"], "status"),
+            tally(&hla_golden(&format!("{case}__status_codes_counter"))),
+            "{case}: status_codes_counter"
+        );
+        // The tool calls `invalid` every request whose target is not a
+        // path (`<BADREQ>`, but also `CONNECT host:443` and absolute URIs),
+        // so its counts are at most ours, with the same total.
+        let ours = count_map(&report["urls"]["methods"], "method");
+        let theirs = tally(&hla_golden(&format!("{case}__http_methods")));
+        for (method, n) in &theirs {
+            if method != "invalid" {
+                assert!(ours.get(method).is_some_and(|m| m >= n), "{case}: {method}");
+            }
+        }
+        assert_eq!(
+            ours.values().sum::<u64>(),
+            theirs.values().sum::<u64>(),
+            "{case}: http_methods"
+        );
+        // The tool tallies servers by name alone.
+        let mut servers = BTreeMap::new();
+        for r in report["servers"]["requests"].as_array().unwrap() {
+            let name = r["server"].as_str().unwrap();
+            let server = name.split_once('/').unwrap().1.to_string();
+            *servers.entry(server).or_insert(0) += r["requests"].as_u64().unwrap();
+        }
+        assert_eq!(
+            servers,
+            tally(&hla_golden(&format!("{case}__server_load"))),
+            "{case}: server_load"
+        );
+        let mut minutes = BTreeMap::new();
+        for r in report["timeline"]["rows"].as_array().unwrap() {
+            let start = r["start"].as_str().unwrap().replace(' ', "T");
+            minutes.insert(start, r["requests"].as_u64().unwrap());
+        }
+        assert_eq!(
+            minutes,
+            tally(&hla_golden(&format!("{case}__requests_per_minute"))),
+            "{case}: requests_per_minute"
+        );
+        let slow = report_json(&[&http[..], &["--slow", "1s", "--slow-by", "tr", log]].concat());
+        assert_eq!(
+            slow["overview"]["requests"],
+            hla_golden(&format!("{case}__slow_requests_counter")),
+            "{case}: slow_requests_counter"
+        );
+    }
+}
