@@ -12,13 +12,26 @@ const EXACT: u64 = 2048;
 const SUB_BUCKETS: u64 = 1024;
 const SUB_BITS: u32 = 10;
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Histogram {
     counts: Vec<u64>,
     total: u64,
-    min: Option<u64>,
+    /// `u64::MAX` while empty (no `Option`: this is on every line's path).
+    min: u64,
     max: u64,
     sum: u128,
+}
+
+impl Default for Histogram {
+    fn default() -> Histogram {
+        Histogram {
+            counts: Vec::new(),
+            total: 0,
+            min: u64::MAX,
+            max: 0,
+            sum: 0,
+        }
+    }
 }
 
 /// The bucket of `v`.
@@ -57,7 +70,7 @@ impl Histogram {
         }
         self.counts[i] += 1;
         self.total += 1;
-        self.min = Some(self.min.map_or(v, |m| m.min(v)));
+        self.min = self.min.min(v);
         self.max = self.max.max(v);
         self.sum += u128::from(v);
     }
@@ -70,10 +83,7 @@ impl Histogram {
             *mine += theirs;
         }
         self.total += other.total;
-        self.min = match (self.min, other.min) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        self.min = self.min.min(other.min);
         self.max = self.max.max(other.max);
         self.sum += other.sum;
     }
@@ -83,7 +93,7 @@ impl Histogram {
     }
 
     pub fn min(&self) -> Option<u64> {
-        self.min
+        (self.total > 0).then_some(self.min)
     }
 
     /// The largest value, exact.
@@ -108,7 +118,7 @@ impl Histogram {
         for (i, &c) in self.counts.iter().enumerate() {
             seen += c;
             if seen >= rank {
-                return Some(lowest(i).clamp(self.min.unwrap_or(0), self.max));
+                return Some(lowest(i).clamp(self.min, self.max));
             }
         }
         Some(self.max)

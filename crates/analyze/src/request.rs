@@ -153,7 +153,7 @@ impl<'a> Request<'a> {
 
 /// `-` (and the quoted `""` of CLF formats) stand for no value.
 fn is_absent(v: &[u8]) -> bool {
-    v.is_empty() || v == b"-" || v == b"\"\""
+    matches!(v, [] | [b'-'] | [b'"', b'"'])
 }
 
 /// The first address of the `slot`-th (1-based) value of a captured

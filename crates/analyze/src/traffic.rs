@@ -326,11 +326,16 @@ pub struct TrafficStats {
     /// The earliest and latest request dates (the log's clock).
     pub first: Option<LogTime>,
     pub last: Option<LogTime>,
-    /// Requests by status code; `no_status` counts lines without one (TCP).
-    pub status: HashMap<i64, u64>,
+    /// Requests by status code: -1 to 998 at index code + 1, others in
+    /// `status_other` (see [`TrafficStats::status_counts`]).
+    status: Vec<u64>,
+    status_other: HashMap<i64, u64>,
+    /// Lines without a status (TCP).
     pub no_status: u64,
-    /// Requests by the first two characters of their termination state.
-    pub termination: HashMap<[u8; 2], u64>,
+    /// Requests by the first two characters of their termination state,
+    /// at index `256 * first + second` (see
+    /// [`TrafficStats::termination_counts`]).
+    termination: Vec<u64>,
     pub frontends: Keyed<Group>,
     /// Servers by backend, then by server name.
     pub servers: Keyed<Keyed<Group>>,
@@ -374,13 +379,12 @@ impl TrafficStats {
         self.undated += o.undated;
         self.first = earliest(self.first, o.first, config);
         self.last = latest(self.last, o.last, config);
-        for (k, v) in o.status {
-            *self.status.entry(k).or_default() += v;
+        add_counts(&mut self.status, &o.status);
+        for (k, v) in o.status_other {
+            *self.status_other.entry(k).or_default() += v;
         }
         self.no_status += o.no_status;
-        for (k, v) in o.termination {
-            *self.termination.entry(k).or_default() += v;
-        }
+        add_counts(&mut self.termination, &o.termination);
         self.frontends.merge_with(o.frontends, |a, b| a.merge(&b));
         self.servers
             .merge_with(o.servers, |a, b| a.merge_with(b, |x, y| x.merge(&y)));
@@ -399,6 +403,30 @@ impl TrafficStats {
         self.unparsed.extend(o.unparsed);
         self.unparsed.sort_by_key(|u| u.0);
         self.unparsed.truncate(config.unparsed_examples);
+    }
+
+    /// Requests by status code, by code.
+    pub fn status_counts(&self) -> Vec<(i64, u64)> {
+        let mut counts: Vec<(i64, u64)> = self
+            .status
+            .iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 0)
+            .map(|(i, &n)| (i as i64 - 1, n))
+            .chain(self.status_other.iter().map(|(&k, &v)| (k, v)))
+            .collect();
+        counts.sort();
+        counts
+    }
+
+    /// Requests by termination state, by state.
+    pub fn termination_counts(&self) -> Vec<([u8; 2], u64)> {
+        self.termination
+            .iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 0)
+            .map(|(i, &n)| ((i as u16).to_be_bytes(), n))
+            .collect()
     }
 
     /// Every kept request together.
@@ -422,6 +450,19 @@ impl TrafficStats {
                 (backend, total)
             })
             .collect()
+    }
+}
+
+/// Status codes -1 to 998 have a slot each.
+const STATUS_SLOTS: usize = 1000;
+
+/// Adds counts indexed alike (either side may not be allocated yet).
+fn add_counts(into: &mut Vec<u64>, from: &[u64]) {
+    if into.len() < from.len() {
+        into.resize(from.len(), 0);
+    }
+    for (a, b) in into.iter_mut().zip(from) {
+        *a += b;
     }
 }
 
@@ -532,12 +573,22 @@ impl<'c> Collector<'c> {
             }
             None => stats.undated += 1,
         }
+        // Arrays, not maps: these two are counted for every request.
         match r.status {
-            Some(s) => *stats.status.entry(s).or_default() += 1,
+            Some(s @ -1..=998) => {
+                if stats.status.is_empty() {
+                    stats.status.resize(STATUS_SLOTS, 0);
+                }
+                stats.status[(s + 1) as usize] += 1;
+            }
+            Some(s) => *stats.status_other.entry(s).or_default() += 1,
             None => stats.no_status += 1,
         }
         if let Some(t) = r.termination {
-            *stats.termination.entry(t).or_default() += 1;
+            if stats.termination.is_empty() {
+                stats.termination.resize(1 << 16, 0);
+            }
+            stats.termination[usize::from(u16::from_be_bytes(t))] += 1;
         }
         stats.frontends.entry(r.frontend).add(r, failed);
         stats

@@ -405,8 +405,7 @@ fn reason(code: i64) -> &'static str {
 
 fn status(stats: &TrafficStats) -> Section {
     let mut s = Section::new("status", "Status codes");
-    let mut codes: Vec<(i64, u64)> = stats.status.iter().map(|(&k, &v)| (k, v)).collect();
-    codes.sort();
+    let codes = stats.status_counts();
     let mut t = Table::new(
         "codes",
         columns(&["status", "requests", "share", "meaning"]),
@@ -457,7 +456,7 @@ fn status(stats: &TrafficStats) -> Section {
 
 fn terminations(stats: &TrafficStats) -> Section {
     let mut s = Section::new("termination", "Termination states");
-    let mut states: Vec<([u8; 2], u64)> = stats.termination.iter().map(|(&k, &v)| (k, v)).collect();
+    let mut states = stats.termination_counts();
     // Most frequent first; equal counts in byte order.
     states.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let total: u64 = states.iter().map(|s| s.1).sum();
