@@ -1,7 +1,7 @@
 //! What the subcommands that read log records share: how lines are
 //! understood, which inputs to read, and how output ends.
 
-use std::io;
+use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 
 use clap::Args;
@@ -70,6 +70,10 @@ impl FormatArgs {
 /// is checked, so a bad name is an error before anything is read.
 pub fn resolve_inputs(files: &[PathBuf]) -> Result<(Vec<InputSpec>, Vec<String>), String> {
     if files.is_empty() {
+        // Waiting on a terminal for a log to be typed helps no one.
+        if std::io::stdin().is_terminal() {
+            return Err("no input: give log files, or pipe a log into standard input".to_string());
+        }
         return Ok((vec![InputSpec::Stdin], vec!["-".to_string()]));
     }
     let mut paths: Vec<PathBuf> = Vec::new();
