@@ -7,6 +7,7 @@
 
 use std::net::IpAddr;
 
+use haplog_format::time::days_from_civil;
 use memchr::memmem;
 use thiserror::Error;
 
@@ -384,16 +385,6 @@ fn parse_iso(s: &str) -> Option<(i64, Option<i32>)> {
         }
     };
     Some((days_from_civil(y, mo, d) * 86_400_000 + ms, offset))
-}
-
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// The filters of one report. The default keeps everything.

@@ -3,7 +3,7 @@
 use haplog_analyze::histogram::Histogram;
 use haplog_analyze::traffic::{SecondStats, Timing, TrafficStats};
 use haplog_analyze::Group;
-use haplog_format::time::LogTime;
+use haplog_format::time::{civil_from_days, LogTime};
 use haplog_format::Kind;
 
 use crate::table::{columns, Column, Section, Table, Value};
@@ -220,20 +220,6 @@ fn format_local_ms(ms: i64, with_ms: bool) -> String {
     } else {
         format!("{y:04}-{m:02}-{d:02} {h:02}:{mi:02}:{s:02}")
     }
-}
-
-/// (year, month, day) of days since 1970-01-01 (Howard Hinnant).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// Milliseconds between the first and the last request.
