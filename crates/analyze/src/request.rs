@@ -82,8 +82,7 @@ impl<'a> Request<'a> {
             .unwrap_or_default();
         let retries_raw = get(Field::Retries);
         let request = get(Field::Request).unwrap_or_default();
-        let (mut method, uri, _) = request_parts(request);
-        let mut uri = uri;
+        let (mut method, mut uri, _) = request_parts(request);
         if let Some(m) = get(Field::Method) {
             method = m;
         }

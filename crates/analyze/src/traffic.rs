@@ -270,8 +270,8 @@ impl Slowest {
         }
     }
 
-    fn merge(&mut self, o: &Slowest) {
-        self.items.extend(o.items.iter().cloned());
+    fn merge(&mut self, o: Slowest) {
+        self.items.extend(o.items);
         self.settle();
     }
 
@@ -399,7 +399,7 @@ impl TrafficStats {
         for (k, v) in o.seconds {
             self.seconds.entry(k).or_default().merge(&v);
         }
-        self.slowest.merge(&o.slowest);
+        self.slowest.merge(o.slowest);
         self.unparsed.extend(o.unparsed);
         self.unparsed.sort_by_key(|u| u.0);
         self.unparsed.truncate(config.unparsed_examples);

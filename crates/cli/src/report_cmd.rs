@@ -284,17 +284,15 @@ fn parse_offset(s: &str, now_secs: i64) -> Result<i32, String> {
     Ok(sign * (hh * 60 + mm))
 }
 
+/// Names (frontends, paths, methods…): any text reads; only an empty
+/// list is refused.
 fn names(flag: &'static str, values: &[String]) -> Result<Choice<Vec<u8>>, FilterError> {
-    let mut c = Choice::default();
-    for v in values {
-        c.add(
-            flag,
-            v,
-            |s| Some(s.as_bytes().to_vec()),
-            |_| FilterError::Empty { flag },
-        )?;
-    }
-    Ok(c)
+    choice(
+        flag,
+        values,
+        |s| Some(s.as_bytes().to_vec()),
+        move |_| FilterError::Empty { flag },
+    )
 }
 
 fn choice<T>(
@@ -394,22 +392,10 @@ fn filter(args: &ReportArgs) -> Result<(Filter, Vec<String>), String> {
         path: e(names("--path", &args.path))?,
         path_prefix: e(names("--path-prefix", &args.path_prefix))?,
         method: e(names("--method", &args.method))?,
-        https: if args.https {
-            Some(true)
-        } else if args.no_https {
-            Some(false)
-        } else {
-            None
-        },
+        https: either(args.https, args.no_https),
         slow,
         slow_timer: args.slow_by,
-        queued: if args.queued {
-            Some(true)
-        } else if args.not_queued {
-            Some(false)
-        } else {
-            None
-        },
+        queued: either(args.queued, args.not_queued),
         min_bytes: size("--min-bytes", &args.min_bytes)?,
         max_bytes: size("--max-bytes", &args.max_bytes)?,
     };
@@ -448,6 +434,11 @@ fn filter(args: &ReportArgs) -> Result<(Filter, Vec<String>), String> {
         words.push(format!("--slow-by {:?}", args.slow_by).to_lowercase());
     }
     Ok((f, words))
+}
+
+/// A pair of opposite flags (clap lets at most one be set): which one.
+fn either(yes: bool, no: bool) -> Option<bool> {
+    (yes || no).then_some(yes)
 }
 
 fn e<T>(r: Result<T, FilterError>) -> Result<T, String> {

@@ -400,14 +400,10 @@ pub fn csv(sections: &[Section]) -> Vec<u8> {
     out
 }
 
-/// One JSON document: `{"report": {"version": 1}, "<section>": {facts…,
+/// One JSON document: `{"report": {"schema_version": 1}, "<section>": {facts…,
 /// "<table>": [{column: value, …}, …]}, …}`, in section order.
 pub fn json(sections: &[Section], version: u32) -> Vec<u8> {
-    let mut out = Vec::new();
-    let _ = write!(
-        Adapter(&mut out),
-        "{{\n  \"report\": {{\"schema_version\": {version}}}"
-    );
+    let mut out = format!("{{\n  \"report\": {{\"schema_version\": {version}}}").into_bytes();
     for s in sections {
         out.extend_from_slice(b",\n  ");
         json_string(&mut out, s.key.as_bytes());
@@ -454,16 +450,6 @@ pub fn json(sections: &[Section], version: u32) -> Vec<u8> {
     }
     out.extend_from_slice(b"\n}\n");
     out
-}
-
-/// `write!` into a byte buffer.
-struct Adapter<'a>(&'a mut Vec<u8>);
-
-impl std::fmt::Write for Adapter<'_> {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        self.0.extend_from_slice(s.as_bytes());
-        Ok(())
-    }
 }
 
 #[cfg(test)]
