@@ -162,14 +162,8 @@ pub fn request_parts(request: &[u8]) -> (&[u8], &[u8], Option<&[u8]>) {
 pub fn uri_parts(uri: &[u8]) -> (Option<&[u8]>, &[u8], Option<&[u8]>) {
     let mut authority = None;
     let mut rest = uri;
-    // Most URIs are origin-form (`/path`): skip the scheme tests.
-    let schemes: &[&[u8]] = if uri.first() == Some(&b'h') {
-        &[b"http://", b"https://"]
-    } else {
-        &[]
-    };
-    for scheme in schemes {
-        if let Some(after) = uri.strip_prefix(*scheme) {
+    for scheme in [&b"http://"[..], b"https://"] {
+        if let Some(after) = uri.strip_prefix(scheme) {
             let end = after
                 .iter()
                 .position(|&b| b == b'/' || b == b'?')
