@@ -5,6 +5,8 @@
 
 use std::fmt::{self, Write as _};
 
+use haplog_format::time::{civil_from_days, days_from_civil};
+
 /// Microseconds since 1970-01-01T00:00:00, naive (no zone).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct NaiveTime(pub i64);
@@ -15,30 +17,6 @@ const MONTHS: [&str; 12] = [
 
 const MICROS_PER_SECOND: i64 = 1_000_000;
 const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SECOND;
-
-/// Days from 1970-01-01 to the given civil date (proleptic Gregorian).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
 
 fn days_in_month(year: i64, month: u32) -> u32 {
     match month {
@@ -75,7 +53,7 @@ impl NaiveTime {
         {
             return None;
         }
-        let days = days_from_civil(p.year, p.month, p.day);
+        let days = days_from_civil(p.year, i64::from(p.month), i64::from(p.day));
         let seconds = i64::from(p.hour * 3600 + p.minute * 60 + p.second);
         Some(NaiveTime(
             days * MICROS_PER_DAY + seconds * MICROS_PER_SECOND + i64::from(p.micro),
@@ -89,8 +67,8 @@ impl NaiveTime {
         let seconds = (rest / MICROS_PER_SECOND) as u32;
         Parts {
             year,
-            month,
-            day,
+            month: month as u32,
+            day: day as u32,
             hour: seconds / 3600,
             minute: seconds / 60 % 60,
             second: seconds % 60,
