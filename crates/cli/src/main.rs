@@ -9,8 +9,10 @@ mod cat_cmd;
 mod common;
 mod halog_cmd;
 mod hla_cmd;
+mod load_cmd;
 mod progress;
 mod report_cmd;
+mod testserver_cmd;
 
 /// Fast HAProxy log analysis: a byte-exact halog drop-in, and more.
 ///
@@ -45,6 +47,8 @@ enum Command {
     Report(Box<report_cmd::ReportArgs>),
     Cat(cat_cmd::CatArgs),
     Hla(hla_cmd::HlaArgs),
+    Load(Box<load_cmd::LoadArgs>),
+    Testserver(testserver_cmd::TestServerArgs),
 }
 
 fn main() {
@@ -96,6 +100,8 @@ fn run_subcommand(args: Vec<OsString>) -> i32 {
         Command::Report(args) => report_cmd::run(*args),
         Command::Cat(args) => cat_cmd::run(args),
         Command::Hla(args) => hla_cmd::run(args),
+        Command::Load(args) => load_cmd::run(*args),
+        Command::Testserver(args) => testserver_cmd::run(args),
     }
 }
 

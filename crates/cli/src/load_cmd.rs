@@ -1,0 +1,767 @@
+//! `haplog load`: ghz's command line, on haplog's engine.
+
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Args, ValueEnum};
+use haplog_load::connect::ConnectOptions;
+use haplog_load::data::{DataInput, Metadata, Payload, TemplateOptions};
+use haplog_load::report::{self, Echo, Report, ReportSettings};
+use haplog_load::run::{self, DurationStop, Live, RunOptions, StreamOptions};
+use haplog_load::schedule::Schedule;
+use haplog_load::schema;
+use haplog_load::units::{parse_bytes, parse_go_duration};
+use haplog_load::LoadError;
+
+use crate::common::write_failed;
+
+/// Load-test a gRPC service: ghz's command line, open-loop and honest.
+///
+/// Any ghz command line works with `haplog load` in place of `ghz`:
+///
+///   haplog load --insecure --async --proto ng_tts.proto \
+///       --call maum.brain.tts.NgTtsService/SpeakWav \
+///       -B ./TtsRequest.bin -n 100 --rps 2 HOST:50051
+///
+/// The schema comes from --proto (compiled at run time), --protoset, or the
+/// server's reflection service when neither is given. Calls start on a
+/// schedule (--rps, --load-schedule) and are measured both from their
+/// actual send, as ghz does, and from their intended start, so a stalled
+/// server cannot hide its queueing. The summary keeps ghz's layout and
+/// numbers and adds time to first message, messages and bytes per stream,
+/// and the generator's own dispatch lag.
+///
+/// Try it on the demo service:
+///
+///   haplog testserver --listen 127.0.0.1:50051 &
+///   haplog load --insecure --call haplog.demo.Tts/SpeakWav \
+///       -d '{"text":"hello"}' -n 200 --rps 50 127.0.0.1:50051
+///
+/// Exit status: 0 when the run completed (whatever the calls returned, as
+/// ghz), 2 for a bad flag, schema or data, 1 when the report cannot be
+/// written.
+#[derive(Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct LoadArgs {
+    /// The server: host:port
+    #[arg(value_name = "HOST")]
+    host: String,
+
+    // --- Schema and method ---
+    /// The method to call: package.Service/Method or package.Service.Method
+    #[arg(long, value_name = "METHOD", help_heading = "Schema")]
+    call: String,
+
+    /// The .proto file that defines the service, compiled at run time
+    #[arg(long, value_name = "FILE", help_heading = "Schema")]
+    proto: Option<PathBuf>,
+
+    /// A compiled descriptor set (protoc --descriptor_set_out)
+    #[arg(long, value_name = "FILE", help_heading = "Schema")]
+    protoset: Option<PathBuf>,
+
+    /// Import paths for --proto, comma separated (after the file's own
+    /// directory and ".")
+    #[arg(
+        short = 'i',
+        long = "import-paths",
+        value_name = "PATHS",
+        value_delimiter = ',',
+        help_heading = "Schema"
+    )]
+    import_paths: Vec<PathBuf>,
+
+    /// Metadata sent with the reflection request only (JSON object)
+    #[arg(
+        long = "reflect-metadata",
+        value_name = "JSON",
+        help_heading = "Schema"
+    )]
+    reflect_metadata: Option<String>,
+
+    // --- Data ---
+    /// Request data as JSON: an object, or an array (round-robin for unary
+    /// and server streaming, one stream for client streaming and bidi);
+    /// `@` reads standard input. Go-template actions like
+    /// {{.RequestNumber}} are rendered per call.
+    #[arg(short = 'd', long, value_name = "JSON", help_heading = "Data")]
+    data: Option<String>,
+
+    /// Request data from a JSON file
+    #[arg(
+        short = 'D',
+        long = "data-file",
+        value_name = "FILE",
+        help_heading = "Data"
+    )]
+    data_file: Option<PathBuf>,
+
+    /// Request data as serialized protobuf from standard input
+    #[arg(short = 'b', long, help_heading = "Data")]
+    binary: bool,
+
+    /// Request data as serialized protobuf from a file: one message, or
+    /// varint-length-delimited messages (ghz's rule)
+    #[arg(
+        short = 'B',
+        long = "binary-file",
+        value_name = "FILE",
+        help_heading = "Data"
+    )]
+    binary_file: Option<PathBuf>,
+
+    /// Request metadata as a JSON object of strings, rendered per call
+    #[arg(short = 'm', long, value_name = "JSON", help_heading = "Data")]
+    metadata: Option<String>,
+
+    /// Request metadata from a JSON file
+    #[arg(
+        short = 'M',
+        long = "metadata-file",
+        value_name = "FILE",
+        help_heading = "Data"
+    )]
+    metadata_file: Option<PathBuf>,
+
+    /// Send -d and -m as they are, with no template rendering
+    #[arg(long = "disable-template-data", help_heading = "Data")]
+    disable_template_data: bool,
+
+    /// Refuse template functions (newUUID, randomString, randomInt)
+    #[arg(long = "disable-template-functions", help_heading = "Data")]
+    disable_template_functions: bool,
+
+    // --- Load ---
+    /// Number of calls
+    #[arg(
+        short = 'n',
+        long,
+        value_name = "N",
+        default_value_t = 200,
+        help_heading = "Load"
+    )]
+    total: u64,
+
+    /// Workers taking calls; without --async, the most calls in flight
+    #[arg(
+        short = 'c',
+        long,
+        value_name = "N",
+        default_value_t = 50,
+        help_heading = "Load"
+    )]
+    concurrency: usize,
+
+    /// Calls per second for the whole run (0: as fast as the workers go)
+    #[arg(
+        short = 'r',
+        long,
+        value_name = "RATE",
+        default_value_t = 0.0,
+        help_heading = "Load"
+    )]
+    rps: f64,
+
+    /// Start each call on schedule without waiting for earlier ones (no
+    /// limit on calls in flight)
+    #[arg(long = "async", help_heading = "Load")]
+    async_mode: bool,
+
+    /// Run for this long instead of -n calls (e.g. 30s)
+    #[arg(short = 'z', long, value_name = "DURATION", value_parser = parse_go_duration, help_heading = "Load")]
+    duration: Option<Duration>,
+
+    /// Stop at -n calls or after this long, whichever comes first
+    #[arg(short = 'x', long = "max-duration", value_name = "DURATION", value_parser = parse_go_duration, help_heading = "Load")]
+    max_duration: Option<Duration>,
+
+    /// What -z does with calls still running: close (they fail as
+    /// Canceled), wait (let them finish), ignore (leave them out)
+    #[arg(
+        long = "duration-stop",
+        value_name = "MODE",
+        default_value = "close",
+        help_heading = "Load"
+    )]
+    duration_stop: StopMode,
+
+    /// Per-call deadline, sent as grpc-timeout; it covers a whole stream
+    /// (0: none)
+    #[arg(short = 't', long, value_name = "DURATION", default_value = "20s", value_parser = parse_go_duration, help_heading = "Load")]
+    timeout: Duration,
+
+    /// Rate schedule: const (--rps), step or line
+    #[arg(
+        long = "load-schedule",
+        value_name = "KIND",
+        default_value = "const",
+        help_heading = "Load"
+    )]
+    load_schedule: ScheduleKind,
+
+    /// Starting rate of a step or line schedule
+    #[arg(
+        long = "load-start",
+        value_name = "RATE",
+        default_value_t = 0.0,
+        help_heading = "Load"
+    )]
+    load_start: f64,
+
+    /// Final rate of a step or line schedule (0 with a ramp down ends the run)
+    #[arg(
+        long = "load-end",
+        value_name = "RATE",
+        default_value_t = 0.0,
+        help_heading = "Load"
+    )]
+    load_end: f64,
+
+    /// Rate change per step (step) or per second (line)
+    #[arg(
+        long = "load-step",
+        value_name = "RATE",
+        default_value_t = 0.0,
+        allow_hyphen_values = true,
+        help_heading = "Load"
+    )]
+    load_step: f64,
+
+    /// How long each step lasts
+    #[arg(long = "load-step-duration", value_name = "DURATION", value_parser = parse_go_duration, help_heading = "Load")]
+    load_step_duration: Option<Duration>,
+
+    /// End the ramp after this long, then hold --load-end
+    #[arg(long = "load-max-duration", value_name = "DURATION", value_parser = parse_go_duration, help_heading = "Load")]
+    load_max_duration: Option<Duration>,
+
+    /// Worker schedule: only const is supported
+    #[arg(
+        long = "concurrency-schedule",
+        value_name = "KIND",
+        default_value = "const",
+        help_heading = "Load"
+    )]
+    concurrency_schedule: ScheduleKind,
+
+    /// Worker threads of the generator (default: all cores)
+    #[arg(long, value_name = "N", help_heading = "Load")]
+    cpus: Option<usize>,
+
+    /// Leave the first N finished calls out of every figure
+    #[arg(
+        long = "skipFirst",
+        value_name = "N",
+        default_value_t = 0,
+        help_heading = "Load"
+    )]
+    skip_first: usize,
+
+    /// Count failed calls in fastest, slowest, histogram and percentiles
+    #[arg(long = "count-errors", help_heading = "Load")]
+    count_errors: bool,
+
+    // --- Streaming ---
+    /// Pause between messages sent on client and bidi streams
+    #[arg(long = "stream-interval", value_name = "DURATION", value_parser = parse_go_duration, help_heading = "Streaming")]
+    stream_interval: Option<Duration>,
+
+    /// Client/bidi: stop sending after this long; server streaming: cancel
+    /// the call after this long
+    #[arg(long = "stream-call-duration", value_name = "DURATION", value_parser = parse_go_duration, help_heading = "Streaming")]
+    stream_call_duration: Option<Duration>,
+
+    /// Client/bidi: send this many messages; server streaming: cancel after
+    /// receiving this many
+    #[arg(
+        long = "stream-call-count",
+        value_name = "N",
+        help_heading = "Streaming"
+    )]
+    stream_call_count: Option<u64>,
+
+    // --- Connection ---
+    /// Plaintext HTTP/2 (h2c) instead of TLS
+    #[arg(long, help_heading = "Connection")]
+    insecure: bool,
+
+    /// PEM file of the CA that signed the server's certificate
+    #[arg(long, value_name = "FILE", help_heading = "Connection")]
+    cacert: Option<PathBuf>,
+
+    /// Client certificate (PEM), with --key
+    #[arg(long, value_name = "FILE", help_heading = "Connection")]
+    cert: Option<PathBuf>,
+
+    /// Client private key (PEM), with --cert
+    #[arg(long, value_name = "FILE", help_heading = "Connection")]
+    key: Option<PathBuf>,
+
+    /// The server name to check the certificate against
+    #[arg(long, value_name = "NAME", help_heading = "Connection")]
+    cname: Option<String>,
+
+    /// Do not verify the server's certificate
+    #[arg(long = "skipTLS", help_heading = "Connection")]
+    skip_tls: bool,
+
+    /// The :authority header to send
+    #[arg(long, value_name = "AUTHORITY", help_heading = "Connection")]
+    authority: Option<String>,
+
+    /// HTTP/2 connections; worker i uses connection i mod N
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1,
+        help_heading = "Connection"
+    )]
+    connections: usize,
+
+    /// Connect timeout
+    #[arg(long = "connect-timeout", value_name = "DURATION", default_value = "10s", value_parser = parse_go_duration, help_heading = "Connection")]
+    connect_timeout: Duration,
+
+    /// HTTP/2 keepalive ping interval (and timeout)
+    #[arg(long, value_name = "DURATION", value_parser = parse_go_duration, help_heading = "Connection")]
+    keepalive: Option<Duration>,
+
+    /// gzip requests and accept gzip responses
+    #[arg(short = 'e', long = "enable-compression", help_heading = "Connection")]
+    enable_compression: bool,
+
+    /// Largest response message accepted (e.g. 42 MB; default unlimited)
+    #[arg(long = "max-recv-message-size", value_name = "SIZE", value_parser = parse_bytes, help_heading = "Connection")]
+    max_recv_message_size: Option<u64>,
+
+    /// Largest request message sent (default unlimited)
+    #[arg(long = "max-send-message-size", value_name = "SIZE", value_parser = parse_bytes, help_heading = "Connection")]
+    max_send_message_size: Option<u64>,
+
+    // --- Output ---
+    /// Report format: summary, csv, json, pretty
+    #[arg(
+        short = 'O',
+        long = "format",
+        value_name = "FORMAT",
+        default_value = "summary",
+        help_heading = "Output"
+    )]
+    format: OutputFormat,
+
+    /// Write the report to this file instead of standard output
+    #[arg(short = 'o', long, value_name = "FILE", help_heading = "Output")]
+    output: Option<PathBuf>,
+
+    /// A name for the run, shown in the report
+    #[arg(long, value_name = "NAME", help_heading = "Output")]
+    name: Option<String>,
+
+    /// Tags for the JSON report: a JSON object of strings
+    #[arg(long, value_name = "JSON", help_heading = "Output")]
+    tags: Option<String>,
+
+    /// No progress line on stderr
+    #[arg(long, help_heading = "Output")]
+    quiet: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum StopMode {
+    Close,
+    Wait,
+    Ignore,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
+enum ScheduleKind {
+    Const,
+    Step,
+    Line,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
+enum OutputFormat {
+    Summary,
+    Csv,
+    Json,
+    Pretty,
+}
+
+impl ScheduleKind {
+    fn name(self) -> &'static str {
+        match self {
+            ScheduleKind::Const => "const",
+            ScheduleKind::Step => "step",
+            ScheduleKind::Line => "line",
+        }
+    }
+}
+
+pub fn run(args: LoadArgs) -> i32 {
+    match prepare_and_run(args) {
+        Ok(code) => code,
+        Err(Failure::Usage(message)) => {
+            eprintln!("haplog load: {message}");
+            2
+        }
+        Err(Failure::Output(message)) => {
+            eprintln!("haplog load: {message}");
+            1
+        }
+    }
+}
+
+enum Failure {
+    Usage(String),
+    Output(String),
+}
+
+impl From<LoadError> for Failure {
+    fn from(e: LoadError) -> Self {
+        Failure::Usage(e.to_string())
+    }
+}
+
+fn usage(message: impl Into<String>) -> Failure {
+    Failure::Usage(message.into())
+}
+
+fn read_file(path: &PathBuf, flag: &str) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path).map_err(|e| usage(format!("{flag} {}: {e}", path.display())))
+}
+
+fn read_stdin(flag: &str) -> Result<Vec<u8>, Failure> {
+    let mut bytes = Vec::new();
+    io::stdin()
+        .read_to_end(&mut bytes)
+        .map_err(|e| usage(format!("{flag}: cannot read standard input: {e}")))?;
+    Ok(bytes)
+}
+
+fn text(bytes: Vec<u8>, flag: &str) -> Result<String, Failure> {
+    String::from_utf8(bytes).map_err(|_| usage(format!("{flag}: not UTF-8 text")))
+}
+
+fn data_input(args: &LoadArgs) -> Result<DataInput, Failure> {
+    let given = [
+        args.data.is_some(),
+        args.data_file.is_some(),
+        args.binary,
+        args.binary_file.is_some(),
+    ];
+    if given.iter().filter(|g| **g).count() > 1 {
+        return Err(usage("give request data once: -d, -D, -b or -B"));
+    }
+    Ok(if let Some(data) = &args.data {
+        let text = if data == "@" {
+            text(read_stdin("-d @")?, "-d @")?
+        } else {
+            data.clone()
+        };
+        DataInput::Json { flag: "-d", text }
+    } else if let Some(path) = &args.data_file {
+        DataInput::Json {
+            flag: "-D",
+            text: text(read_file(path, "-D")?, "-D")?,
+        }
+    } else if args.binary {
+        DataInput::Binary {
+            flag: "-b",
+            bytes: read_stdin("-b")?,
+        }
+    } else if let Some(path) = &args.binary_file {
+        DataInput::Binary {
+            flag: "-B",
+            bytes: read_file(path, "-B")?,
+        }
+    } else {
+        DataInput::None
+    })
+}
+
+fn schedule(args: &LoadArgs) -> Result<Schedule, Failure> {
+    if args.rps < 0.0 {
+        return Err(usage("--rps cannot be negative"));
+    }
+    match args.load_schedule {
+        ScheduleKind::Const => Ok(Schedule::constant(args.rps)),
+        kind => {
+            let every = match kind {
+                ScheduleKind::Line => Duration::from_secs(1),
+                _ => args
+                    .load_step_duration
+                    .ok_or_else(|| usage("--load-schedule step needs --load-step-duration"))?,
+            };
+            Schedule::step(
+                args.load_start,
+                args.load_step,
+                every,
+                args.load_end,
+                args.load_max_duration,
+            )
+            .map_err(|e| usage(format!("--load-schedule {}: {e}", kind.name())))
+        }
+    }
+}
+
+fn string_map(text: &str, flag: &str) -> Result<Vec<(String, String)>, Failure> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| usage(format!("{flag}: not JSON: {e}")))?;
+    let object = value
+        .as_object()
+        .ok_or_else(|| usage(format!("{flag}: expected a JSON object of strings")))?;
+    object
+        .iter()
+        .map(|(k, v)| {
+            v.as_str()
+                .map(|s| (k.clone(), s.to_string()))
+                .ok_or_else(|| usage(format!("{flag}: the value of {k:?} is not a string")))
+        })
+        .collect()
+}
+
+fn prepare_and_run(args: LoadArgs) -> Result<i32, Failure> {
+    if args.concurrency == 0 {
+        return Err(usage("-c must be at least 1"));
+    }
+    if args.connections == 0 || args.connections > args.concurrency {
+        return Err(usage(
+            "--connections must be between 1 and the concurrency (-c)",
+        ));
+    }
+    if args.concurrency_schedule != ScheduleKind::Const {
+        return Err(usage(
+            "--concurrency-schedule: only const is supported; use --load-schedule to ramp the rate",
+        ));
+    }
+    if args.duration.is_none() && args.skip_first as u64 > args.total {
+        return Err(usage("--skipFirst cannot be more than -n"));
+    }
+    let schedule = schedule(&args)?;
+    let data = data_input(&args)?;
+    let templates = TemplateOptions {
+        disable_data: args.disable_template_data,
+        disable_functions: args.disable_template_functions || args.disable_template_data,
+    };
+    let metadata_text = match (&args.metadata, &args.metadata_file) {
+        (Some(_), Some(_)) => return Err(usage("give metadata once: -m or -M")),
+        (Some(text), None) => Some(("-m", text.clone())),
+        (None, Some(path)) => Some(("-M", text(read_file(path, "-M")?, "-M")?)),
+        (None, None) => None,
+    };
+    let metadata = match &metadata_text {
+        Some((flag, text)) => Metadata::new(flag, text, templates)?,
+        None => Metadata::none(),
+    };
+    let tags = match &args.tags {
+        Some(text) => string_map(text, "--tags")?,
+        None => Vec::new(),
+    };
+    let reflect_metadata = match &args.reflect_metadata {
+        Some(text) => {
+            let value: serde_json::Value = serde_json::from_str(text)
+                .map_err(|e| usage(format!("--reflect-metadata: not JSON: {e}")))?;
+            haplog_load::data::metadata_map(&value)
+                .map_err(|e| usage(format!("--reflect-metadata: {e}")))?
+        }
+        None => tonic::metadata::MetadataMap::new(),
+    };
+    let connect = ConnectOptions {
+        target: args.host.clone(),
+        insecure: args.insecure,
+        cacert: args.cacert.clone(),
+        cert: args.cert.clone(),
+        key: args.key.clone(),
+        cname: args.cname.clone(),
+        skip_tls_verify: args.skip_tls,
+        authority: args.authority.clone(),
+        connect_timeout: Some(args.connect_timeout),
+        keepalive: args.keepalive,
+        connections: args.connections,
+    };
+    let cpus = args
+        .cpus
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cpus)
+        .enable_all()
+        .build()
+        .map_err(|e| usage(format!("cannot start the runtime: {e}")))?;
+
+    let max = |size: Option<u64>| size.map_or(usize::MAX, |s| s.min(usize::MAX as u64) as usize);
+    let options = RunOptions {
+        total: if args.duration.is_some() {
+            None
+        } else {
+            Some(args.total)
+        },
+        concurrency: args.concurrency,
+        schedule: schedule.clone(),
+        async_mode: args.async_mode,
+        duration: args.duration.or(args.max_duration),
+        duration_stop: match args.duration_stop {
+            StopMode::Close => DurationStop::Close,
+            StopMode::Wait => DurationStop::Wait,
+            StopMode::Ignore => DurationStop::Ignore,
+        },
+        timeout: Some(args.timeout),
+        stream: StreamOptions {
+            interval: args.stream_interval,
+            call_duration: args.stream_call_duration,
+            call_count: args.stream_call_count,
+        },
+        name: args.name.clone(),
+        compression: args.enable_compression,
+        max_receive: max(args.max_recv_message_size),
+        max_send: max(args.max_send_message_size),
+    };
+
+    let report = runtime.block_on(async {
+        let channels = connect.channels()?;
+        let pool = if let Some(proto) = &args.proto {
+            schema::pool_from_proto(proto, &args.import_paths)?
+        } else if let Some(protoset) = &args.protoset {
+            schema::pool_from_protoset(protoset)?
+        } else {
+            let (service, _) = schema::split_call(&args.call)?;
+            schema::pool_from_reflection(
+                channels[0].clone(),
+                service,
+                &reflect_metadata,
+                &args.host,
+            )
+            .await?
+        };
+        let method = schema::find_method(&pool, &args.call)?;
+        let payload = Payload::new(data, &method, templates)?;
+        for note in &payload.notes {
+            eprintln!("haplog load: {note}");
+        }
+        let echo = echo(&args, &payload, &metadata, cpus);
+        let live = Arc::new(Live::default());
+        let progress = (!args.quiet && io::stderr().is_terminal()).then(|| {
+            tokio::spawn(show_progress(
+                live.clone(),
+                args.duration.is_none().then_some(args.total),
+            ))
+        });
+        let interrupt = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        let outcome = run::run(
+            method, payload, metadata, options, channels, live, interrupt,
+        )
+        .await;
+        if let Some(progress) = progress {
+            progress.abort();
+            eprint!("\r\x1b[K");
+        }
+        let settings = ReportSettings {
+            name: args.name.clone(),
+            skip_first: args.skip_first,
+            count_errors: args.count_errors,
+            tags,
+            echo,
+        };
+        Ok::<Report, Failure>(Report::new(
+            outcome,
+            settings,
+            schedule != Schedule::Unpaced,
+        ))
+    })?;
+
+    let text = match args.format {
+        OutputFormat::Summary => report::summary(&report),
+        OutputFormat::Csv => report::csv(&report),
+        OutputFormat::Json => report::json(&report),
+        OutputFormat::Pretty => report::indent(&report::json(&report)),
+    };
+    let written = match &args.output {
+        Some(path) => std::fs::write(path, text.as_bytes())
+            .map_err(|e| Failure::Output(format!("-o {}: {e}", path.display()))),
+        None => {
+            let mut out = io::stdout().lock();
+            out.write_all(text.as_bytes())
+                .and_then(|()| out.flush())
+                .or_else(|e| write_failed(e).map(|_| ()).map_err(io::Error::other))
+                .map_err(|e| Failure::Output(e.to_string()))
+        }
+    };
+    written.map(|()| 0)
+}
+
+async fn show_progress(live: Arc<Live>, total: Option<u64>) {
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    loop {
+        let done = live.completed.load(Ordering::Relaxed);
+        let failed = live.failed.load(Ordering::Relaxed);
+        let in_flight = live.in_flight.load(Ordering::Relaxed);
+        let of = total.map(|t| format!("/{t}")).unwrap_or_default();
+        eprint!(
+            "\r\x1b[Khaplog load: {done}{of} calls, {failed} failed, {in_flight} in flight, {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn echo(args: &LoadArgs, payload: &Payload, metadata: &Metadata, cpus: usize) -> Echo {
+    let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
+    Echo {
+        call: args.call.clone(),
+        host: args.host.clone(),
+        proto: path(&args.proto),
+        protoset: path(&args.protoset),
+        import_paths: args
+            .import_paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+        enable_compression: args.enable_compression,
+        cacert: path(&args.cacert),
+        cert: path(&args.cert),
+        key: path(&args.key),
+        cname: args.cname.clone(),
+        skip_tls: args.skip_tls,
+        insecure: args.insecure,
+        authority: args.authority.clone(),
+        rps: args.rps as u64,
+        load_schedule: args.load_schedule.name().to_string(),
+        load_start: args.load_start as u64,
+        load_end: args.load_end as u64,
+        load_step: args.load_step as i64,
+        load_step_duration: args.load_step_duration.unwrap_or_default(),
+        load_max_duration: args.load_max_duration.unwrap_or_default(),
+        concurrency: args.concurrency as u64,
+        concurrency_schedule: args.concurrency_schedule.name().to_string(),
+        concurrency_start: args.concurrency as u64,
+        concurrency_end: 0,
+        concurrency_step: 0,
+        concurrency_step_duration: Duration::ZERO,
+        concurrency_max_duration: Duration::ZERO,
+        total: if args.duration.is_some() {
+            0
+        } else {
+            args.total
+        },
+        async_mode: args.async_mode,
+        connections: args.connections as u64,
+        duration: args.duration.or(args.max_duration).unwrap_or_default(),
+        timeout: args.timeout,
+        dial_timeout: args.connect_timeout,
+        keepalive: args.keepalive.unwrap_or_default(),
+        data: payload.json.clone(),
+        binary: payload.binary,
+        metadata: metadata.json.clone(),
+        cpus: cpus as u64,
+        name: args.name.clone(),
+        skip_first: args.skip_first as u64,
+        count_errors: args.count_errors,
+    }
+}

@@ -1,0 +1,114 @@
+//! The connections a run uses: `--connections` HTTP/2 connections to the
+//! target, plaintext (`--insecure`) or TLS.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+
+use crate::error::LoadError;
+
+#[derive(Clone, Debug, Default)]
+pub struct ConnectOptions {
+    /// `host:port`, or a URI with a scheme.
+    pub target: String,
+    pub insecure: bool,
+    pub cacert: Option<PathBuf>,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    pub cname: Option<String>,
+    pub skip_tls_verify: bool,
+    pub authority: Option<String>,
+    pub connect_timeout: Option<Duration>,
+    pub keepalive: Option<Duration>,
+    pub connections: usize,
+}
+
+impl ConnectOptions {
+    /// The endpoint of one connection. Connections are made lazily, like
+    /// ghz's non-blocking dial: the first calls pay for the handshake.
+    pub fn endpoint(&self) -> Result<Endpoint, LoadError> {
+        let fail = |message: String| LoadError::Connect {
+            target: self.target.clone(),
+            message,
+        };
+        let uri = if self.target.contains("://") {
+            self.target.clone()
+        } else if self.insecure {
+            format!("http://{}", self.target)
+        } else {
+            format!("https://{}", self.target)
+        };
+        let mut endpoint = Endpoint::from_shared(uri)
+            .map_err(|e| fail(format!("not a host:port or URI ({e})")))?
+            .tcp_nodelay(true)
+            .http2_adaptive_window(true)
+            .user_agent(concat!("haplog-load/", env!("CARGO_PKG_VERSION")))
+            .map_err(|e| fail(e.to_string()))?;
+        if let Some(timeout) = self.connect_timeout.filter(|t| !t.is_zero()) {
+            endpoint = endpoint.connect_timeout(timeout);
+        }
+        if let Some(interval) = self.keepalive.filter(|k| !k.is_zero()) {
+            endpoint = endpoint
+                .http2_keep_alive_interval(interval)
+                .keep_alive_timeout(interval)
+                .keep_alive_while_idle(true);
+        }
+        if let Some(authority) = &self.authority {
+            let scheme = if self.insecure { "http" } else { "https" };
+            let origin = format!("{scheme}://{authority}").parse().map_err(|_| {
+                LoadError::flag(
+                    "--authority",
+                    format!("{authority:?} is not a valid authority"),
+                )
+            })?;
+            endpoint = endpoint.origin(origin);
+        }
+        if !self.insecure {
+            if self.skip_tls_verify {
+                return Err(LoadError::flag(
+                    "--skipTLS",
+                    "not supported yet; give the server's CA with --cacert",
+                ));
+            }
+            let mut tls = ClientTlsConfig::new().with_native_roots();
+            if let Some(path) = &self.cacert {
+                tls = tls.ca_certificate(Certificate::from_pem(read(path)?));
+            }
+            match (&self.cert, &self.key) {
+                (Some(cert), Some(key)) => {
+                    tls = tls.identity(Identity::from_pem(read(cert)?, read(key)?));
+                }
+                (None, None) => {}
+                _ => {
+                    return Err(LoadError::flag(
+                        "--cert/--key",
+                        "a client certificate needs both --cert and --key",
+                    ))
+                }
+            }
+            if let Some(name) = &self.cname {
+                tls = tls.domain_name(name.clone());
+            }
+            endpoint = endpoint
+                .tls_config(tls)
+                .map_err(|e| fail(format!("TLS: {e}")))?;
+        }
+        Ok(endpoint)
+    }
+
+    /// `--connections` lazily connected channels.
+    pub fn channels(&self) -> Result<Vec<Channel>, LoadError> {
+        let endpoint = self.endpoint()?;
+        Ok((0..self.connections.max(1))
+            .map(|_| endpoint.connect_lazy())
+            .collect())
+    }
+}
+
+fn read(path: &PathBuf) -> Result<Vec<u8>, LoadError> {
+    std::fs::read(path).map_err(|source| LoadError::Read {
+        path: path.clone(),
+        source,
+    })
+}

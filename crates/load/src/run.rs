@@ -1,0 +1,604 @@
+//! The engine: workers take call numbers first come, first served (ghz's
+//! model since v0.70), wait for each call's intended start, and either run
+//! the call (sync: at most `-c` in flight) or start it and move on
+//! (`--async`). Every call is measured from its intended start, its actual
+//! send, its first response message and its end.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use futures::StreamExt;
+use tokio::sync::{mpsc, Notify};
+use tonic::codec::CompressionEncoding;
+use tonic::transport::Channel;
+use tonic::{Code, Status};
+
+use crate::codec::RawCodec;
+use crate::data::{Metadata, Payload};
+use crate::schedule::{Schedule, Slot};
+use crate::schema::{CallKind, Method};
+use crate::template::CallContext;
+
+/// What ghz's `--duration-stop` does with calls still running at `-z`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DurationStop {
+    /// Cut them off; they count as `Canceled`.
+    #[default]
+    Close,
+    /// Let them finish (each still bound by `-t`).
+    Wait,
+    /// Cut them off and leave them out of the report.
+    Ignore,
+}
+
+/// Streaming options (`--stream-*`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StreamOptions {
+    /// Pause between sent messages (client streaming and bidi).
+    pub interval: Option<Duration>,
+    /// Client and bidi: stop sending after this long. Server streaming:
+    /// cancel the call after this long.
+    pub call_duration: Option<Duration>,
+    /// Client and bidi: send this many messages, cycling the data. Server
+    /// streaming: cancel after receiving this many.
+    pub call_count: Option<u64>,
+}
+
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// `-n`; `None` runs until `-z` or the end of the schedule.
+    pub total: Option<u64>,
+    pub concurrency: usize,
+    pub schedule: Schedule,
+    pub async_mode: bool,
+    pub duration: Option<Duration>,
+    pub duration_stop: DurationStop,
+    /// Per-call deadline, sent as `grpc-timeout`; covers a whole stream.
+    pub timeout: Option<Duration>,
+    pub stream: StreamOptions,
+    /// Prefix of `{{.WorkerID}}` (`--name`).
+    pub name: Option<String>,
+    pub compression: bool,
+    pub max_receive: usize,
+    pub max_send: usize,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            total: Some(200),
+            concurrency: 50,
+            schedule: Schedule::Unpaced,
+            async_mode: false,
+            duration: None,
+            duration_stop: DurationStop::Close,
+            timeout: Some(Duration::from_secs(20)),
+            stream: StreamOptions::default(),
+            name: None,
+            compression: false,
+            max_receive: usize::MAX,
+            max_send: usize::MAX,
+        }
+    }
+}
+
+/// One finished call. Times are nanoseconds since the run started.
+#[derive(Clone, Debug)]
+pub struct CallRecord {
+    pub request_number: u64,
+    pub intended_ns: u64,
+    pub sent_ns: u64,
+    /// When the first response message arrived (`u64::MAX`: none did).
+    pub first_message_ns: u64,
+    pub end_ns: u64,
+    pub code: Code,
+    /// grpc-go's error text, for failed calls.
+    pub error: Option<Arc<str>>,
+    pub messages_sent: u32,
+    pub messages_received: u32,
+    pub bytes_received: u64,
+}
+
+impl CallRecord {
+    /// ghz's latency: from the actual send to the end.
+    pub fn latency_ns(&self) -> u64 {
+        self.end_ns.saturating_sub(self.sent_ns)
+    }
+
+    /// Latency as the user of an open-loop schedule sees it.
+    pub fn from_intended_ns(&self) -> u64 {
+        self.end_ns.saturating_sub(self.intended_ns)
+    }
+
+    pub fn dispatch_lag_ns(&self) -> u64 {
+        self.sent_ns.saturating_sub(self.intended_ns)
+    }
+
+    pub fn time_to_first_message_ns(&self) -> Option<u64> {
+        (self.first_message_ns != u64::MAX)
+            .then(|| self.first_message_ns.saturating_sub(self.sent_ns))
+    }
+}
+
+/// Why the run ended, as ghz's `endReason` says it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndReason {
+    Normal,
+    Cancel,
+    Timeout,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Normal => "normal",
+            EndReason::Cancel => "cancel",
+            EndReason::Timeout => "timeout",
+        }
+    }
+}
+
+/// Everything a run measured.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// In completion order.
+    pub records: Vec<CallRecord>,
+    pub started: SystemTime,
+    pub total: Duration,
+    pub end_reason: EndReason,
+    pub peak_in_flight: usize,
+}
+
+/// Counters a caller can watch while the run goes (for a progress line).
+#[derive(Debug, Default)]
+pub struct Live {
+    pub completed: AtomicU64,
+    pub failed: AtomicU64,
+    pub in_flight: AtomicUsize,
+}
+
+/// A one-way latch tasks can wait on.
+#[derive(Default)]
+struct Latch {
+    fired: AtomicBool,
+    notify: Notify,
+}
+
+impl Latch {
+    fn fire(&self) {
+        self.fired.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    fn is_fired(&self) -> bool {
+        self.fired.load(Ordering::SeqCst)
+    }
+
+    async fn wait(&self) {
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.is_fired() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+struct Shared {
+    method: Method,
+    payload: Payload,
+    metadata: Metadata,
+    options: RunOptions,
+    start: Instant,
+    next_call: AtomicU64,
+    /// No more calls are to start.
+    stop_dispatch: Latch,
+    /// Calls in flight are to be cut off.
+    abort: Latch,
+    live: Arc<Live>,
+    peak_in_flight: AtomicUsize,
+    names: Names,
+}
+
+/// Names the templates need, computed once.
+struct Names {
+    full: String,
+    method: String,
+    service: String,
+    input: String,
+    output: String,
+}
+
+/// Runs the load. `interrupt` resolving (Ctrl-C) ends the run early; the
+/// calls in flight are then cut off and the report still covers the rest.
+pub async fn run(
+    method: Method,
+    payload: Payload,
+    metadata: Metadata,
+    options: RunOptions,
+    channels: Vec<Channel>,
+    live: Arc<Live>,
+    interrupt: impl Future<Output = ()>,
+) -> RunOutcome {
+    let names = Names {
+        full: method.full_name(),
+        method: method.descriptor.name().to_string(),
+        service: method.descriptor.parent_service().name().to_string(),
+        input: method.descriptor.input().name().to_string(),
+        output: method.descriptor.output().name().to_string(),
+    };
+    let started = SystemTime::now();
+    let start = Instant::now();
+    let shared = Arc::new(Shared {
+        method,
+        payload,
+        metadata,
+        options,
+        start,
+        next_call: AtomicU64::new(0),
+        stop_dispatch: Latch::default(),
+        abort: Latch::default(),
+        live,
+        peak_in_flight: AtomicUsize::new(0),
+        names,
+    });
+    let (sender, mut receiver) = mpsc::unbounded_channel::<CallRecord>();
+    let concurrency = shared.options.concurrency.max(1);
+    let mut workers = tokio::task::JoinSet::new();
+    for worker in 0..concurrency {
+        let channel = channels[worker % channels.len()].clone();
+        let connection = worker % channels.len();
+        let worker_id = match &shared.options.name {
+            Some(name) => format!("{name}:g{worker}c{connection}"),
+            None => format!("g{worker}c{connection}"),
+        };
+        workers.spawn(work(shared.clone(), worker_id, channel, sender.clone()));
+    }
+    drop(sender);
+
+    let deadline = shared.options.duration.map(|z| start + z);
+    let mut end_reason = EndReason::Normal;
+    let mut records = Vec::new();
+    tokio::pin!(interrupt);
+    let mut interrupted = false;
+    let mut timed_out = false;
+    loop {
+        tokio::select! {
+            record = receiver.recv() => match record {
+                Some(record) => records.push(record),
+                None => break,
+            },
+            () = &mut interrupt, if !interrupted => {
+                interrupted = true;
+                end_reason = EndReason::Cancel;
+                shared.stop_dispatch.fire();
+                shared.abort.fire();
+            }
+            () = sleep_until_opt(deadline), if !timed_out && deadline.is_some() => {
+                timed_out = true;
+                if end_reason == EndReason::Normal {
+                    end_reason = EndReason::Timeout;
+                }
+                shared.stop_dispatch.fire();
+                if shared.options.duration_stop != DurationStop::Wait {
+                    shared.abort.fire();
+                }
+            }
+        }
+    }
+    while workers.join_next().await.is_some() {}
+    RunOutcome {
+        records,
+        started,
+        total: start.elapsed(),
+        end_reason,
+        peak_in_flight: shared.peak_in_flight.load(Ordering::Relaxed),
+    }
+}
+
+async fn sleep_until_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// One worker: takes the next call number, waits for its slot, runs it.
+async fn work(
+    shared: Arc<Shared>,
+    worker_id: String,
+    channel: Channel,
+    records: mpsc::UnboundedSender<CallRecord>,
+) {
+    let worker_id: Arc<str> = worker_id.into();
+    let mut in_flight = tokio::task::JoinSet::new();
+    let deadline = shared.options.duration.map(|z| shared.start + z);
+    loop {
+        if shared.stop_dispatch.is_fired() {
+            break;
+        }
+        let k = shared.next_call.fetch_add(1, Ordering::Relaxed);
+        if shared.options.total.is_some_and(|n| k >= n) {
+            break;
+        }
+        let intended = match shared.options.schedule.slot(k) {
+            Slot::Now => Instant::now(),
+            Slot::At(offset) => shared.start + offset,
+            Slot::End => break,
+        };
+        if deadline.is_some_and(|d| intended >= d) {
+            break;
+        }
+        if intended > Instant::now() {
+            tokio::select! {
+                () = tokio::time::sleep_until(intended.into()) => {}
+                () = shared.stop_dispatch.wait() => break,
+            }
+        }
+        let call = call(
+            shared.clone(),
+            worker_id.clone(),
+            channel.clone(),
+            k,
+            intended,
+            records.clone(),
+        );
+        if shared.options.async_mode {
+            in_flight.spawn(call);
+            // Reap finished calls so the set stays small on long runs.
+            while in_flight.try_join_next().is_some() {}
+        } else {
+            call.await;
+        }
+    }
+    while in_flight.join_next().await.is_some() {}
+}
+
+/// What a call driver saw.
+#[derive(Default)]
+struct Exchange {
+    first_message: Option<Instant>,
+    messages_sent: u32,
+    messages_received: u32,
+    bytes_received: u64,
+}
+
+async fn call(
+    shared: Arc<Shared>,
+    worker_id: Arc<str>,
+    channel: Channel,
+    k: u64,
+    intended: Instant,
+    records: mpsc::UnboundedSender<CallRecord>,
+) {
+    let now_in_flight = shared.live.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+    shared
+        .peak_in_flight
+        .fetch_max(now_in_flight, Ordering::Relaxed);
+    let names = &shared.names;
+    let context = CallContext {
+        worker_id: &worker_id,
+        request_number: k,
+        fully_qualified_name: &names.full,
+        method_name: &names.method,
+        service_name: &names.service,
+        input_name: &names.input,
+        output_name: &names.output,
+        is_client_streaming: shared.method.kind.client_streams(),
+        is_server_streaming: shared.method.kind.server_streams(),
+        now: SystemTime::now(),
+    };
+    let prepared = shared
+        .payload
+        .messages(&context)
+        .and_then(|m| Ok((m, shared.metadata.for_call(&context)?)));
+    let sent = Instant::now();
+    let mut exchange = Exchange::default();
+    let result = match prepared {
+        Err(message) => Err(Status::new(Code::InvalidArgument, message)),
+        Ok((messages, metadata)) => {
+            let driven = drive(&shared, channel, messages, metadata, &mut exchange);
+            let timed = async {
+                match shared.options.timeout.filter(|t| !t.is_zero()) {
+                    Some(limit) => tokio::time::timeout(limit, driven)
+                        .await
+                        .unwrap_or_else(|_| {
+                            Err(Status::new(
+                                Code::DeadlineExceeded,
+                                "context deadline exceeded",
+                            ))
+                        }),
+                    None => driven.await,
+                }
+            };
+            tokio::select! {
+                result = timed => result,
+                () = shared.abort.wait() => {
+                    if shared.options.duration_stop == DurationStop::Ignore {
+                        shared.live.in_flight.fetch_sub(1, Ordering::Relaxed);
+                        return;
+                    }
+                    Err(Status::new(Code::Cancelled, "grpc: the client connection is closing"))
+                }
+            }
+        }
+    };
+    let end = Instant::now();
+    shared.live.in_flight.fetch_sub(1, Ordering::Relaxed);
+    shared.live.completed.fetch_add(1, Ordering::Relaxed);
+    if result.is_err() {
+        shared.live.failed.fetch_add(1, Ordering::Relaxed);
+    }
+    let since_start = |at: Instant| at.saturating_duration_since(shared.start).as_nanos() as u64;
+    let (code, error) = match &result {
+        Ok(()) => (Code::Ok, None),
+        Err(status) => (
+            status.code(),
+            Some(Arc::from(crate::status::error_text(
+                status.code(),
+                status.message(),
+            ))),
+        ),
+    };
+    let _ = records.send(CallRecord {
+        request_number: k,
+        intended_ns: since_start(intended),
+        sent_ns: since_start(sent),
+        first_message_ns: exchange.first_message.map_or(u64::MAX, since_start),
+        end_ns: since_start(end),
+        code,
+        error,
+        messages_sent: exchange.messages_sent,
+        messages_received: exchange.messages_received,
+        bytes_received: exchange.bytes_received,
+    });
+}
+
+/// Runs one call of the method's kind.
+async fn drive(
+    shared: &Shared,
+    channel: Channel,
+    messages: Vec<Bytes>,
+    metadata: tonic::metadata::MetadataMap,
+    exchange: &mut Exchange,
+) -> Result<(), Status> {
+    let options = &shared.options;
+    let mut grpc = tonic::client::Grpc::new(channel)
+        .max_decoding_message_size(options.max_receive)
+        .max_encoding_message_size(options.max_send);
+    if options.compression {
+        grpc = grpc
+            .send_compressed(CompressionEncoding::Gzip)
+            .accept_compressed(CompressionEncoding::Gzip);
+    }
+    grpc.ready()
+        .await
+        .map_err(|e| Status::new(Code::Unavailable, e.to_string()))?;
+    let path = shared.method.path.clone();
+    let stream = options.stream;
+    match shared.method.kind {
+        CallKind::Unary | CallKind::ServerStreaming => {
+            let message = messages.into_iter().next().unwrap_or_default();
+            let mut request = tonic::Request::new(message);
+            prepare(&mut request, metadata, options.timeout);
+            exchange.messages_sent = 1;
+            if shared.method.kind == CallKind::Unary {
+                let response = grpc.unary(request, path, RawCodec).await?;
+                exchange.first_message = Some(Instant::now());
+                exchange.messages_received = 1;
+                exchange.bytes_received = response.get_ref().len() as u64;
+                return Ok(());
+            }
+            let response = grpc.server_streaming(request, path, RawCodec).await?;
+            let cut_at = stream.call_duration.map(|d| Instant::now() + d);
+            receive(response.into_inner(), exchange, stream.call_count, cut_at).await
+        }
+        CallKind::ClientStreaming | CallKind::Bidi => {
+            let sent_counter = Arc::new(AtomicU64::new(0));
+            let outgoing = send_stream(messages, stream, sent_counter.clone());
+            let mut request = tonic::Request::new(outgoing);
+            prepare(&mut request, metadata, options.timeout);
+            let result = if shared.method.kind == CallKind::ClientStreaming {
+                grpc.client_streaming(request, path, RawCodec)
+                    .await
+                    .map(|response| {
+                        exchange.first_message = Some(Instant::now());
+                        exchange.messages_received = 1;
+                        exchange.bytes_received = response.get_ref().len() as u64;
+                    })
+            } else {
+                match grpc.streaming(request, path, RawCodec).await {
+                    Ok(response) => receive(response.into_inner(), exchange, None, None).await,
+                    Err(status) => Err(status),
+                }
+            };
+            exchange.messages_sent = sent_counter.load(Ordering::Relaxed) as u32;
+            result
+        }
+    }
+}
+
+fn prepare<T>(
+    request: &mut tonic::Request<T>,
+    metadata: tonic::metadata::MetadataMap,
+    timeout: Option<Duration>,
+) {
+    *request.metadata_mut() = metadata;
+    if let Some(limit) = timeout.filter(|t| !t.is_zero()) {
+        request.set_timeout(limit);
+    }
+}
+
+/// Reads a response stream to its end, or until `count` messages or the
+/// `cut_at` time, which cancel the call as ghz does.
+async fn receive(
+    mut incoming: tonic::Streaming<Bytes>,
+    exchange: &mut Exchange,
+    count: Option<u64>,
+    cut_at: Option<Instant>,
+) -> Result<(), Status> {
+    let canceled = || Err(Status::new(Code::Cancelled, "context canceled"));
+    loop {
+        let next = async {
+            match cut_at {
+                Some(at) => tokio::time::timeout_at(at.into(), incoming.message())
+                    .await
+                    .ok(),
+                None => Some(incoming.message().await),
+            }
+        };
+        match next.await {
+            None => return canceled(),
+            Some(Ok(Some(message))) => {
+                exchange.first_message.get_or_insert_with(Instant::now);
+                exchange.messages_received += 1;
+                exchange.bytes_received += message.len() as u64;
+                if count.is_some_and(|c| u64::from(exchange.messages_received) >= c) {
+                    return canceled();
+                }
+            }
+            Some(Ok(None)) => return Ok(()),
+            Some(Err(status)) => return Err(status),
+        }
+    }
+}
+
+/// The messages of a client or bidi stream: the data in order, cycled up to
+/// `--stream-call-count`, with `--stream-interval` between them, ending at
+/// `--stream-call-duration`.
+fn send_stream(
+    messages: Vec<Bytes>,
+    options: StreamOptions,
+    sent: Arc<AtomicU64>,
+) -> impl futures::Stream<Item = Bytes> + Send + 'static {
+    let total = options.call_count.unwrap_or(messages.len() as u64);
+    let end = options.call_duration.map(|d| Instant::now() + d);
+    let messages: Arc<[Bytes]> = messages.into();
+    futures::stream::unfold(0u64, move |index| {
+        let messages = messages.clone();
+        let sent = sent.clone();
+        async move {
+            if index >= total || messages.is_empty() {
+                return None;
+            }
+            if index > 0 {
+                if let Some(pause) = options.interval.filter(|p| !p.is_zero()) {
+                    tokio::time::sleep(pause).await;
+                }
+            }
+            if end.is_some_and(|e| Instant::now() >= e) {
+                return None;
+            }
+            sent.fetch_add(1, Ordering::Relaxed);
+            let message = messages[(index % messages.len() as u64) as usize].clone();
+            Some((message, index + 1))
+        }
+    })
+    .boxed()
+}

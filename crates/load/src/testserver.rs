@@ -1,0 +1,538 @@
+//! `haplog testserver`: a TTS-like gRPC service to try `haplog load` on and
+//! to test it against. It serves `haplog.demo.Tts` (see
+//! `proto/haplog/demo/tts.proto`) and server reflection, so
+//! `haplog load --call haplog.demo.Tts/Speak -d '{"text":"hi"}'` needs no
+//! `--proto`. No code is generated: messages go through the raw codec and
+//! are encoded by hand.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use futures::stream::BoxStream;
+use futures::{FutureExt, StreamExt};
+use tokio::net::TcpListener;
+use tonic::codegen::BoxFuture;
+use tonic::server::NamedService;
+use tonic::{Code, Status, Streaming};
+
+use crate::codec::RawCodec;
+use crate::status::parse_code;
+use crate::template::splitmix64;
+
+/// The demo service's schema, shipped in the binary.
+pub const DEMO_PROTO: &str = include_str!("../proto/haplog/demo/tts.proto");
+/// Its file name, as reflection reports it.
+pub const DEMO_PROTO_NAME: &str = "haplog/demo/tts.proto";
+
+/// How the demo service behaves.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Wait before answering: before the unary response, before the first
+    /// chunk of a stream. Response headers wait too, as grpc-go and
+    /// grpc-python servers hold them until the first message.
+    pub latency: Duration,
+    /// Up to this much more, at random, on top of `latency`.
+    pub jitter: Duration,
+    /// Gap between stream chunks.
+    pub chunk_interval: Duration,
+    /// Chunks per `SpeakWav` stream (and in a `Speak` response).
+    pub chunks: u32,
+    /// Bytes of audio per chunk; the first chunk starts with the 44-byte
+    /// WAV header.
+    pub chunk_size: usize,
+    /// Fraction of calls (0 to 1) that fail with `error_code`.
+    pub error_rate: f64,
+    pub error_code: Code,
+    /// HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS (HAProxy's front end says 100).
+    pub max_concurrent_streams: Option<u32>,
+    /// Sent back in the `x-served-by` header, to tell servers apart.
+    pub name: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            latency: Duration::ZERO,
+            jitter: Duration::ZERO,
+            chunk_interval: Duration::ZERO,
+            chunks: 10,
+            chunk_size: 3200,
+            error_rate: 0.0,
+            error_code: Code::Unavailable,
+            max_concurrent_streams: None,
+            name: "testserver".to_string(),
+        }
+    }
+}
+
+struct State {
+    config: ServerConfig,
+    /// The chunks of one utterance at the default sample rate.
+    chunks: Vec<Bytes>,
+    /// All of them in one `SpeakResponse`.
+    whole: Bytes,
+    calls: AtomicU64,
+    seed: u64,
+}
+
+/// The 44-byte header of a 16-bit mono PCM WAV file.
+fn wav_header(sample_rate: u32, data_len: u32) -> [u8; 44] {
+    let mut h = [0u8; 44];
+    h[0..4].copy_from_slice(b"RIFF");
+    h[4..8].copy_from_slice(&(36 + data_len).to_le_bytes());
+    h[8..16].copy_from_slice(b"WAVEfmt ");
+    h[16..20].copy_from_slice(&16u32.to_le_bytes());
+    h[20..22].copy_from_slice(&1u16.to_le_bytes()); // PCM
+    h[22..24].copy_from_slice(&1u16.to_le_bytes()); // mono
+    h[24..28].copy_from_slice(&sample_rate.to_le_bytes());
+    h[28..32].copy_from_slice(&(sample_rate * 2).to_le_bytes());
+    h[32..34].copy_from_slice(&2u16.to_le_bytes());
+    h[34..36].copy_from_slice(&16u16.to_le_bytes());
+    h[36..40].copy_from_slice(b"data");
+    h[40..44].copy_from_slice(&data_len.to_le_bytes());
+    h
+}
+
+/// Audio bytes (header, then silence) cut into `count` encoded
+/// `SpeakResponse` messages of `size` bytes each.
+fn wav_chunks(sample_rate: u32, count: u32, size: usize) -> Vec<Bytes> {
+    let total = count as usize * size;
+    let header = wav_header(sample_rate, total.saturating_sub(44) as u32);
+    let mut audio = vec![0u8; total.max(44)];
+    audio[..44].copy_from_slice(&header);
+    audio
+        .chunks(size.max(1))
+        .take(count as usize)
+        .map(speak_response)
+        .collect()
+}
+
+/// `SpeakResponse { media_data = 1 }`, encoded.
+fn speak_response(media: &[u8]) -> Bytes {
+    let mut out = BytesMut::with_capacity(media.len() + 6);
+    out.put_u8(0x0a);
+    prost::encoding::encode_varint(media.len() as u64, &mut out);
+    out.put_slice(media);
+    out.freeze()
+}
+
+/// The fields of a `SpeakRequest` the server acts on.
+#[derive(Debug, Default, PartialEq)]
+struct SpeakRequest {
+    text: String,
+    sample_rate: u32,
+}
+
+fn decode_request(mut bytes: &[u8]) -> Result<SpeakRequest, Status> {
+    let bad = |what: &str| Status::invalid_argument(format!("bad SpeakRequest: {what}"));
+    let mut request = SpeakRequest::default();
+    while bytes.has_remaining() {
+        let key = prost::encoding::decode_varint(&mut bytes).map_err(|_| bad("key"))?;
+        let (field, wire) = (key >> 3, key & 7);
+        match wire {
+            0 => {
+                let value =
+                    prost::encoding::decode_varint(&mut bytes).map_err(|_| bad("varint"))?;
+                if field == 3 {
+                    request.sample_rate = value as u32;
+                }
+            }
+            2 => {
+                let len = prost::encoding::decode_varint(&mut bytes).map_err(|_| bad("length"))?;
+                let len = usize::try_from(len).map_err(|_| bad("length"))?;
+                if len > bytes.len() {
+                    return Err(bad("truncated"));
+                }
+                if field == 1 {
+                    request.text = String::from_utf8_lossy(&bytes[..len]).into_owned();
+                }
+                bytes.advance(len);
+            }
+            1 => bytes.advance(8.min(bytes.len())),
+            5 => bytes.advance(4.min(bytes.len())),
+            _ => return Err(bad("wire type")),
+        }
+    }
+    Ok(request)
+}
+
+impl State {
+    fn new(config: ServerConfig) -> State {
+        let chunks = wav_chunks(16_000, config.chunks, config.chunk_size);
+        let whole = whole_response(&chunks);
+        State {
+            config,
+            chunks,
+            whole,
+            calls: AtomicU64::new(0),
+            seed: splitmix64(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or(7),
+            ),
+        }
+    }
+
+    /// Checks a request: a text "error:CODE" fails with that code, and
+    /// `--error-rate` fails that share of calls at random.
+    fn admit(&self, request: &SpeakRequest) -> Result<(), Status> {
+        if let Some(code) = request.text.strip_prefix("error:") {
+            let code = parse_code(code.trim()).unwrap_or(Code::Unknown);
+            return Err(Status::new(code, "requested by the client"));
+        }
+        let n = self.calls.fetch_add(1, Ordering::Relaxed);
+        if self.config.error_rate > 0.0 {
+            let draw = splitmix64(self.seed ^ n) as f64 / u64::MAX as f64;
+            if draw < self.config.error_rate {
+                return Err(Status::new(self.config.error_code, "injected failure"));
+            }
+        }
+        Ok(())
+    }
+
+    async fn think(&self) {
+        let mut wait = self.config.latency;
+        if !self.config.jitter.is_zero() {
+            let draw = splitmix64(self.seed.wrapping_add(self.calls.load(Ordering::Relaxed)));
+            wait += Duration::from_nanos(draw % self.config.jitter.as_nanos().max(1) as u64);
+        }
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    fn chunks_for(&self, request: &SpeakRequest) -> Vec<Bytes> {
+        if request.sample_rate == 0 || request.sample_rate == 16_000 {
+            self.chunks.clone()
+        } else {
+            wav_chunks(
+                request.sample_rate,
+                self.config.chunks,
+                self.config.chunk_size,
+            )
+        }
+    }
+
+    fn respond<T>(&self, message: T) -> tonic::Response<T> {
+        let mut response = tonic::Response::new(message);
+        if let Ok(name) = self.config.name.parse() {
+            response.metadata_mut().insert("x-served-by", name);
+        }
+        response
+    }
+}
+
+fn whole_response(chunks: &[Bytes]) -> Bytes {
+    let mut media = Vec::new();
+    for chunk in chunks {
+        let mut body = chunk.clone();
+        // Strip the field key and length: the chunks are encoded messages.
+        let _ = body.get_u8();
+        let _ = prost::encoding::decode_varint(&mut body);
+        media.extend_from_slice(&body);
+    }
+    speak_response(&media)
+}
+
+/// The demo service, routed by method path.
+#[derive(Clone)]
+pub struct DemoService {
+    state: Arc<State>,
+}
+
+impl NamedService for DemoService {
+    const NAME: &'static str = "haplog.demo.Tts";
+}
+
+impl DemoService {
+    pub fn new(config: ServerConfig) -> DemoService {
+        DemoService {
+            state: Arc::new(State::new(config)),
+        }
+    }
+}
+
+impl tower_service::Service<http::Request<tonic::body::Body>> for DemoService {
+    type Response = http::Response<tonic::body::Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<Self::Response, Self::Error>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
+        let state = self.state.clone();
+        Box::pin(async move {
+            let mut grpc = tonic::server::Grpc::new(RawCodec);
+            let response = match request.uri().path() {
+                "/haplog.demo.Tts/Speak" => grpc.unary(Speak(state), request).await,
+                "/haplog.demo.Tts/SpeakWav" => {
+                    grpc.server_streaming(SpeakWav(state), request).await
+                }
+                "/haplog.demo.Tts/SpeakBatch" => {
+                    grpc.client_streaming(SpeakBatch(state), request).await
+                }
+                "/haplog.demo.Tts/SpeakLive" => grpc.streaming(SpeakLive(state), request).await,
+                path => Status::unimplemented(format!("unknown method {path}")).into_http(),
+            };
+            Ok(response)
+        })
+    }
+}
+
+struct Speak(Arc<State>);
+
+impl tonic::server::UnaryService<Bytes> for Speak {
+    type Response = Bytes;
+    type Future = BoxFuture<tonic::Response<Bytes>, Status>;
+
+    fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
+        let state = self.0.clone();
+        async move {
+            let speak = decode_request(request.get_ref())?;
+            state.admit(&speak)?;
+            state.think().await;
+            let whole = if speak.sample_rate == 0 || speak.sample_rate == 16_000 {
+                state.whole.clone()
+            } else {
+                whole_response(&state.chunks_for(&speak))
+            };
+            Ok(state.respond(whole))
+        }
+        .boxed()
+    }
+}
+
+type ChunkStream = BoxStream<'static, Result<Bytes, Status>>;
+
+/// The chunks, `interval` apart (the first goes at once).
+fn paced(chunks: Vec<Bytes>, interval: Duration) -> ChunkStream {
+    futures::stream::iter(chunks.into_iter().enumerate())
+        .then(move |(i, chunk)| async move {
+            if i > 0 && !interval.is_zero() {
+                tokio::time::sleep(interval).await;
+            }
+            Ok(chunk)
+        })
+        .boxed()
+}
+
+struct SpeakWav(Arc<State>);
+
+impl tonic::server::ServerStreamingService<Bytes> for SpeakWav {
+    type Response = Bytes;
+    type ResponseStream = ChunkStream;
+    type Future = BoxFuture<tonic::Response<ChunkStream>, Status>;
+
+    fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
+        let state = self.0.clone();
+        async move {
+            let speak = decode_request(request.get_ref())?;
+            state.admit(&speak)?;
+            state.think().await;
+            let chunks = state.chunks_for(&speak);
+            Ok(state.respond(paced(chunks, state.config.chunk_interval)))
+        }
+        .boxed()
+    }
+}
+
+struct SpeakBatch(Arc<State>);
+
+impl tonic::server::ClientStreamingService<Bytes> for SpeakBatch {
+    type Response = Bytes;
+    type Future = BoxFuture<tonic::Response<Bytes>, Status>;
+
+    fn call(&mut self, request: tonic::Request<Streaming<Bytes>>) -> Self::Future {
+        let state = self.0.clone();
+        async move {
+            let mut incoming = request.into_inner();
+            let mut texts = 0usize;
+            while let Some(message) = incoming.message().await? {
+                let speak = decode_request(&message)?;
+                // The first text counts as the call for --error-rate; any
+                // text can ask for an error.
+                if texts == 0 || speak.text.starts_with("error:") {
+                    state.admit(&speak)?;
+                }
+                texts += 1;
+            }
+            state.think().await;
+            // One chunk of audio for every text received.
+            let chunk_count = texts.max(1) as u32;
+            let chunks = wav_chunks(16_000, chunk_count, state.config.chunk_size);
+            Ok(state.respond(whole_response(&chunks)))
+        }
+        .boxed()
+    }
+}
+
+struct SpeakLive(Arc<State>);
+
+impl tonic::server::StreamingService<Bytes> for SpeakLive {
+    type Response = Bytes;
+    type ResponseStream = ChunkStream;
+    type Future = BoxFuture<tonic::Response<ChunkStream>, Status>;
+
+    fn call(&mut self, request: tonic::Request<Streaming<Bytes>>) -> Self::Future {
+        let state = self.0.clone();
+        async move {
+            let incoming = request.into_inner();
+            let chunk = state.chunks.first().cloned().unwrap_or_default();
+            let reply_state = state.clone();
+            // One chunk back for every text, as it arrives.
+            let replies = incoming
+                .then(move |message| {
+                    let state = reply_state.clone();
+                    let chunk = chunk.clone();
+                    async move {
+                        let speak = decode_request(&message?)?;
+                        state.admit(&speak)?;
+                        state.think().await;
+                        Ok(chunk)
+                    }
+                })
+                .boxed();
+            Ok(state.respond(replies))
+        }
+        .boxed()
+    }
+}
+
+/// The encoded descriptor set of the demo service, for reflection.
+pub fn demo_descriptor_set() -> Vec<u8> {
+    use prost::Message;
+    crate::schema::fds_from_sources(&[(DEMO_PROTO_NAME, DEMO_PROTO)])
+        .expect("the shipped demo proto compiles")
+        .encode_to_vec()
+}
+
+/// Serves the demo service and reflection on `listener` until `shutdown`
+/// resolves.
+pub async fn serve(
+    listener: TcpListener,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), tonic::transport::Error> {
+    let descriptors = demo_descriptor_set();
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(&descriptors)
+        .build_v1()
+        .expect("the demo descriptor set is valid");
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(&descriptors)
+        .build_v1alpha()
+        .expect("the demo descriptor set is valid");
+    let streams = config.max_concurrent_streams;
+    tonic::transport::Server::builder()
+        .max_concurrent_streams(streams)
+        .tcp_nodelay(true)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(DemoService::new(config))
+        .serve_with_incoming_shutdown(
+            tokio_stream::wrappers::TcpListenerStream::new(listener),
+            shutdown,
+        )
+        .await
+}
+
+/// A server running in the background of the current runtime, for tests
+/// and benchmarks; it stops when dropped.
+pub struct BackgroundServer {
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), tonic::transport::Error>>>,
+}
+
+impl BackgroundServer {
+    /// Binds `127.0.0.1:0` and serves there.
+    pub async fn start(config: ServerConfig) -> std::io::Result<BackgroundServer> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(serve(listener, config, async {
+            let _ = stopped.await;
+        }));
+        Ok(BackgroundServer {
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for BackgroundServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wav_chunks_start_with_a_header_and_add_up() {
+        let chunks = wav_chunks(16_000, 3, 100);
+        assert_eq!(chunks.len(), 3);
+        let whole = whole_response(&chunks);
+        // 0x0a, varint 300 (2 bytes), 300 bytes of audio.
+        assert_eq!(whole.len(), 303);
+        assert_eq!(&whole[3..7], b"RIFF");
+        assert_eq!(&whole[11..15], b"WAVE");
+        assert_eq!(u32::from_le_bytes(whole[43..47].try_into().unwrap()), 256);
+    }
+
+    #[test]
+    fn decodes_requests() {
+        // text = "hi", sample_rate = 8000, lang = "ko"
+        let bytes = [0x0a, 2, b'h', b'i', 0x12, 2, b'k', b'o', 0x18, 0xc0, 0x3e];
+        assert_eq!(
+            decode_request(&bytes).unwrap(),
+            SpeakRequest {
+                text: "hi".into(),
+                sample_rate: 8000
+            }
+        );
+        assert!(decode_request(&[0x0a, 9, b'h']).is_err());
+    }
+
+    #[test]
+    fn error_texts_and_rates() {
+        let state = State::new(ServerConfig {
+            error_rate: 0.25,
+            ..ServerConfig::default()
+        });
+        let err = state
+            .admit(&SpeakRequest {
+                text: "error:deadline_exceeded".into(),
+                sample_rate: 0,
+            })
+            .unwrap_err();
+        assert_eq!(err.code(), Code::DeadlineExceeded);
+        let failures = (0..4000)
+            .filter(|_| state.admit(&SpeakRequest::default()).is_err())
+            .count();
+        assert!((800..1200).contains(&failures), "{failures}");
+    }
+}
