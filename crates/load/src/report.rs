@@ -135,6 +135,8 @@ pub struct Extra {
     pub messages_received: u64,
     pub bytes_received: u64,
     pub peak_in_flight: u64,
+    /// Calls started per second, from the first send to the last.
+    pub send_rate: f64,
     /// The generator fell behind its schedule (lag p99 above 5 ms).
     pub generator_bound: bool,
     pub paced: bool,
@@ -255,6 +257,11 @@ impl Report {
         );
         extra.dispatch_lag = Spread::of(results.iter().map(CallRecord::dispatch_lag_ns).collect());
         extra.generator_bound = paced && extra.dispatch_lag.p99 > LAG_WARNING_NS;
+        let first_send = results.iter().map(|r| r.sent_ns).min().unwrap_or(0);
+        let last_send = results.iter().map(|r| r.sent_ns).max().unwrap_or(0);
+        if results.len() > 1 && last_send > first_send {
+            extra.send_rate = (results.len() - 1) as f64 / go_seconds(last_send - first_send);
+        }
 
         Report {
             date: SystemTime::now(),
@@ -514,6 +521,11 @@ fn extra_text(report: &Report) -> String {
         out,
         "  {:<31}{}",
         "Peak calls in flight:", extra.peak_in_flight
+    );
+    let _ = writeln!(
+        out,
+        "  {:<31}{:.2}",
+        "Calls started per second:", extra.send_rate
     );
     if extra.generator_bound {
         let _ = writeln!(
@@ -847,6 +859,7 @@ pub fn json(report: &Report) -> String {
         .number("messagesSent", extra.messages_sent)
         .number("messagesReceived", extra.messages_received)
         .number("bytesReceived", extra.bytes_received)
+        .raw("sendRate", go_float(extra.send_rate))
         .number("peakInFlight", extra.peak_in_flight)
         .flag("generatorBound", extra.generator_bound);
     o.raw("haplog", h.finish());

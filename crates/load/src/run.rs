@@ -203,6 +203,8 @@ struct Shared {
     abort: Latch,
     live: Arc<Live>,
     peak_in_flight: AtomicUsize,
+    /// A worker stopped because the next call fell past `-z`.
+    reached_duration: AtomicBool,
     names: Names,
 }
 
@@ -246,6 +248,7 @@ pub async fn run(
         abort: Latch::default(),
         live,
         peak_in_flight: AtomicUsize::new(0),
+        reached_duration: AtomicBool::new(false),
         names,
     });
     let (sender, mut receiver) = mpsc::unbounded_channel::<CallRecord>();
@@ -293,6 +296,9 @@ pub async fn run(
         }
     }
     while workers.join_next().await.is_some() {}
+    if end_reason == EndReason::Normal && shared.reached_duration.load(Ordering::Relaxed) {
+        end_reason = EndReason::Timeout;
+    }
     RunOutcome {
         records,
         started,
@@ -333,6 +339,7 @@ async fn work(
             Slot::End => break,
         };
         if deadline.is_some_and(|d| intended >= d) {
+            shared.reached_duration.store(true, Ordering::Relaxed);
             break;
         }
         if intended > Instant::now() {
@@ -436,6 +443,15 @@ async fn call(
         shared.live.failed.fetch_add(1, Ordering::Relaxed);
     }
     let since_start = |at: Instant| at.saturating_duration_since(shared.start).as_nanos() as u64;
+    // Tonic's client enforces grpc-timeout itself and calls it Cancelled;
+    // grpc-go (and so ghz) calls a missed deadline DeadlineExceeded.
+    let result = result.map_err(|status| {
+        if status.code() == Code::Cancelled && status.message() == "Timeout expired" {
+            Status::new(Code::DeadlineExceeded, "context deadline exceeded")
+        } else {
+            status
+        }
+    });
     let (code, error) = match &result {
         Ok(()) => (Code::Ok, None),
         Err(status) => (

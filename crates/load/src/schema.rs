@@ -143,15 +143,12 @@ pub fn pool_from_proto(path: &Path, import_paths: &[PathBuf]) -> Result<Descript
     }
     includes.push(PathBuf::from("."));
     includes.extend(import_paths.iter().cloned());
-    let name = path.file_name().ok_or_else(|| fail("not a file".into()))?;
     if !path.is_file() {
         return Err(fail("no such file".into()));
     }
     let mut compiler = protox::Compiler::new(&includes).map_err(|e| fail(e.to_string()))?;
     compiler.include_imports(true);
-    compiler
-        .open_file(Path::new(name))
-        .map_err(|e| fail(e.to_string()))?;
+    compiler.open_file(path).map_err(|e| fail(e.to_string()))?;
     Ok(compiler.descriptor_pool())
 }
 

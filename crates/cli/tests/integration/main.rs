@@ -7,4 +7,5 @@ mod halog_golden;
 mod halog_real;
 mod hla;
 mod inputs;
+mod load;
 mod report;

@@ -1,0 +1,608 @@
+//! `haplog load` and `haplog testserver`, end to end on loopback: every call
+//! kind, each data source, pacing, async, -z, errors, deadlines, and the
+//! report formats. Every run is bounded by -n or -z and talks to
+//! 127.0.0.1 only.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value;
+
+const DEMO_PROTO: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../load/proto/haplog/demo/tts.proto"
+);
+
+/// A `haplog testserver` child on a free loopback port; killed on drop.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Server {
+    fn start(flags: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_haplog"))
+            .args(["testserver", "--listen", "127.0.0.1:0"])
+            .args(flags)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start haplog testserver");
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        stderr.read_line(&mut line).unwrap();
+        let addr = line
+            .trim()
+            .rsplit(' ')
+            .next()
+            .filter(|a| a.starts_with("127.0.0.1:"))
+            .unwrap_or_else(|| panic!("testserver said {line:?}"))
+            .to_string();
+        Server { child, addr }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn load_in(dir: Option<&Path>, args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_haplog"));
+    command.arg("load").args(args).stdin(Stdio::null());
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    command.output().expect("run haplog load")
+}
+
+fn load(args: &[&str]) -> Output {
+    load_in(None, args)
+}
+
+/// Runs a load and reads its JSON report.
+fn load_json(server: &Server, args: &[&str]) -> Value {
+    let mut all: Vec<&str> = vec!["--insecure", "-O", "json"];
+    all.extend_from_slice(args);
+    all.push(&server.addr);
+    let out = load(&all);
+    assert!(
+        out.status.success(),
+        "haplog load {all:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the JSON report parses")
+}
+
+fn statuses(report: &Value) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = report["statusCodeDistribution"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, n)| (k.clone(), n.as_u64().unwrap()))
+        .collect();
+    v.sort();
+    v
+}
+
+fn ok(n: u64) -> Vec<(String, u64)> {
+    vec![("OK".to_string(), n)]
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("haplog-load-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `SpeakRequest { text }`, serialized by hand.
+fn speak_request(text: &str) -> Vec<u8> {
+    let mut out = vec![0x0a, text.len() as u8];
+    out.extend_from_slice(text.as_bytes());
+    out
+}
+
+#[test]
+fn every_call_kind_through_reflection() {
+    let server = Server::start(&["--chunks", "4", "--chunk-size", "1000"]);
+    let d = r#"[{"text":"a"},{"text":"b"},{"text":"c"}]"#;
+    // (method, messages received per call, messages sent per call)
+    let kinds = [
+        ("Speak", 1, 1),
+        ("SpeakWav", 4, 1),
+        ("SpeakBatch", 1, 3),
+        ("SpeakLive", 3, 3),
+    ];
+    for (method, received, sent) in kinds {
+        let call = format!("haplog.demo.Tts/{method}");
+        let report = load_json(&server, &["--call", &call, "-d", d, "-n", "12", "-c", "3"]);
+        assert_eq!(report["count"], 12, "{method}");
+        assert_eq!(statuses(&report), ok(12), "{method}");
+        let extra = &report["haplog"];
+        assert_eq!(extra["messagesReceived"], 12 * received, "{method}");
+        assert_eq!(extra["messagesSent"], 12 * sent, "{method}");
+        assert_eq!(extra["timeToFirstMessage"]["count"], 12, "{method}");
+        assert!(
+            report["details"].as_array().unwrap().len() == 12,
+            "{method}"
+        );
+    }
+    // A SpeakWav stream carries 4 chunks of 1000 bytes (+ 3 bytes of framing each).
+    let report = load_json(&server, &["--call", "haplog.demo.Tts/SpeakWav", "-n", "5"]);
+    assert_eq!(report["haplog"]["bytesReceived"], 5 * 4 * 1003);
+}
+
+#[test]
+fn the_users_ghz_line_works_unchanged() {
+    // ghz --insecure --async --proto ng_tts.proto --call ... -B ./TtsRequest.bin -n 100 --rps 2 HOST
+    // with the demo service in place of theirs, and a shorter run.
+    let server = Server::start(&["--chunks", "3", "--latency", "10ms"]);
+    let dir = temp_dir("users-line");
+    std::fs::copy(DEMO_PROTO, dir.join("tts.proto")).unwrap();
+    std::fs::write(dir.join("TtsRequest.bin"), speak_request("안녕하세요")).unwrap();
+    let out = load_in(
+        Some(&dir),
+        &[
+            "--insecure",
+            "--async",
+            "--proto",
+            "tts.proto",
+            "--call",
+            "haplog.demo.Tts/SpeakWav",
+            "-B",
+            "./TtsRequest.bin",
+            "-n",
+            "10",
+            "--rps",
+            "20",
+            &server.addr,
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with("\nSummary:\n  Count:\t10\n  Total:\t"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\nStatus code distribution:\n  [OK]   10 responses   \n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\nLatency distribution:\n  10 % in "),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Time to first message:"), "{stdout}");
+    // The first call waits one interval (50 ms), the tenth goes at 500 ms.
+    let total: f64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("  Total:\t"))
+        .and_then(|t| t.strip_suffix(" ms"))
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!((500.0..2000.0).contains(&total), "{total}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn binary_data_single_and_delimited() {
+    let server = Server::start(&[]);
+    let dir = temp_dir("binary");
+    let single = dir.join("one.bin");
+    std::fs::write(&single, speak_request("error:not_found")).unwrap();
+    let report = load_json(
+        &server,
+        &[
+            "--proto",
+            DEMO_PROTO,
+            "--call",
+            "haplog.demo.Tts/Speak",
+            "-B",
+            single.to_str().unwrap(),
+            "-n",
+            "4",
+        ],
+    );
+    // The text reached the server: it asked for NotFound.
+    assert_eq!(statuses(&report), vec![("NotFound".to_string(), 4)]);
+
+    // Two delimited messages, used round-robin: one fails, one succeeds.
+    let mut delimited = Vec::new();
+    for text in ["error:aborted", "fine"] {
+        let m = speak_request(text);
+        delimited.push(m.len() as u8);
+        delimited.extend_from_slice(&m);
+    }
+    let path = dir.join("two.bin");
+    std::fs::write(&path, delimited).unwrap();
+    let report = load_json(
+        &server,
+        &[
+            "--proto",
+            DEMO_PROTO,
+            "--call",
+            "haplog.demo.Tts/Speak",
+            "-B",
+            path.to_str().unwrap(),
+            "-n",
+            "6",
+            "-c",
+            "1",
+        ],
+    );
+    assert_eq!(
+        statuses(&report),
+        vec![("Aborted".to_string(), 3), ("OK".to_string(), 3)]
+    );
+    assert_eq!(report["options"]["binary"], true);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn templates_and_metadata_per_call() {
+    let server = Server::start(&[]);
+    // Every third call asks for an error through its own request number.
+    let report = load_json(
+        &server,
+        &[
+            "--call",
+            "haplog.demo.Tts/Speak",
+            "-n",
+            "9",
+            "-c",
+            "1",
+            "-d",
+            r#"[{"text":"call {{.RequestNumber}} by {{.WorkerID}}"},{"text":"ok"},{"text":"error:internal"}]"#,
+            "-m",
+            r#"{"request-id":"{{.RequestNumber}}"}"#,
+        ],
+    );
+    assert_eq!(
+        statuses(&report),
+        vec![("Internal".to_string(), 3), ("OK".to_string(), 6)]
+    );
+    assert_eq!(
+        report["options"]["metadata"],
+        r#"{"request-id":"{{.RequestNumber}}"}"#
+    );
+}
+
+#[test]
+fn rps_pacing_is_accurate() {
+    let server = Server::start(&["--chunks", "2"]);
+    // 300 calls at 100/s: 3 seconds of schedule.
+    let report = load_json(
+        &server,
+        &[
+            "--call",
+            "haplog.demo.Tts/SpeakWav",
+            "-d",
+            r#"{"text":"x"}"#,
+            "-n",
+            "300",
+            "--rps",
+            "100",
+            "--async",
+        ],
+    );
+    assert_eq!(statuses(&report), ok(300));
+    let rate = report["haplog"]["sendRate"].as_f64().unwrap();
+    assert!(
+        (rate - 100.0).abs() <= 2.0,
+        "achieved {rate}/s for 100/s asked"
+    );
+    // ghz's Requests/sec: count over the whole run, a little under the rate.
+    let rps = report["rps"].as_f64().unwrap();
+    assert!(rps > 90.0 && rps <= 100.5, "{rps}");
+    let lag = report["haplog"]["dispatchLag"]["p50"].as_u64().unwrap();
+    assert!(lag < 20_000_000, "dispatch lag p50 {lag} ns");
+}
+
+#[test]
+fn async_is_open_loop_and_sync_is_capped_by_workers() {
+    let server = Server::start(&["--latency", "200ms"]);
+    let common = [
+        "--call",
+        "haplog.demo.Tts/Speak",
+        "-n",
+        "20",
+        "--rps",
+        "40",
+        "-c",
+        "2",
+    ];
+    let sync = load_json(&server, &common);
+    let mut async_args = common.to_vec();
+    async_args.push("--async");
+    let open = load_json(&server, &async_args);
+    assert_eq!(statuses(&sync), ok(20));
+    assert_eq!(statuses(&open), ok(20));
+    assert!(sync["haplog"]["peakInFlight"].as_u64().unwrap() <= 2);
+    assert!(open["haplog"]["peakInFlight"].as_u64().unwrap() >= 4);
+    // Two workers at 200 ms a call manage 10/s, not 40: the calls queue in
+    // the generator, which only the intended-start latency shows.
+    let sync_rate = sync["haplog"]["sendRate"].as_f64().unwrap();
+    let open_rate = open["haplog"]["sendRate"].as_f64().unwrap();
+    assert!(sync_rate < 12.0, "{sync_rate}");
+    assert!(open_rate > 35.0, "{open_rate}");
+    let sync_p99 = sync["haplog"]["latencyFromIntended"]["p99"]
+        .as_u64()
+        .unwrap();
+    let sync_ghz = sync["haplog"]["latency"]["p99"].as_u64().unwrap();
+    assert!(sync_p99 > 3 * sync_ghz, "{sync_p99} vs {sync_ghz}");
+    assert!(sync["haplog"]["generatorBound"].as_bool().unwrap());
+}
+
+#[test]
+fn duration_ends_the_run() {
+    let server = Server::start(&[]);
+    let report = load_json(
+        &server,
+        &["--call", "haplog.demo.Tts/Speak", "-z", "1s", "--rps", "50"],
+    );
+    assert_eq!(report["endReason"], "timeout");
+    let count = report["count"].as_u64().unwrap();
+    assert!((45..=50).contains(&count), "{count}");
+    // -x keeps -n as documented: 5 calls end the run long before 10 s.
+    let report = load_json(
+        &server,
+        &["--call", "haplog.demo.Tts/Speak", "-x", "10s", "-n", "5"],
+    );
+    assert_eq!(report["count"], 5);
+    assert_eq!(report["endReason"], "normal");
+}
+
+#[test]
+fn errors_and_deadlines() {
+    let server = Server::start(&["--latency", "500ms"]);
+    let report = load_json(
+        &server,
+        &["--call", "haplog.demo.Tts/Speak", "-n", "4", "-t", "100ms"],
+    );
+    assert_eq!(statuses(&report), vec![("DeadlineExceeded".to_string(), 4)]);
+    let errors = report["errorDistribution"].as_object().unwrap();
+    assert_eq!(
+        errors.get("rpc error: code = DeadlineExceeded desc = context deadline exceeded"),
+        Some(&Value::from(4))
+    );
+    let average = report["average"].as_u64().unwrap();
+    assert!((100_000_000..400_000_000).contains(&average), "{average}");
+    // No OK call: ghz's null distributions.
+    assert!(report["latencyDistribution"].is_null());
+
+    let flaky = Server::start(&["--error-rate", "0.5", "--error-code", "resource_exhausted"]);
+    let report = load_json(&flaky, &["--call", "haplog.demo.Tts/Speak", "-n", "200"]);
+    let s = statuses(&report);
+    assert_eq!(s.iter().map(|(_, n)| n).sum::<u64>(), 200);
+    let failed = s
+        .iter()
+        .find(|(k, _)| k == "ResourceExhausted")
+        .map_or(0, |(_, n)| *n);
+    assert!((60..140).contains(&failed), "{s:?}");
+
+    // Nobody listening: every call fails Unavailable, and the run still reports.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    };
+    let out = load(&[
+        "--insecure",
+        "--proto",
+        DEMO_PROTO,
+        "--call",
+        "haplog.demo.Tts/Speak",
+        "-n",
+        "3",
+        "-O",
+        "json",
+        &closed,
+    ]);
+    assert!(out.status.success());
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(statuses(&report), vec![("Unavailable".to_string(), 3)]);
+}
+
+#[test]
+fn stream_count_and_duration_cancel_server_streams() {
+    let server = Server::start(&["--chunks", "50", "--chunk-interval", "20ms"]);
+    let report = load_json(
+        &server,
+        &[
+            "--call",
+            "haplog.demo.Tts/SpeakWav",
+            "-n",
+            "3",
+            "--stream-call-count",
+            "2",
+        ],
+    );
+    assert_eq!(statuses(&report), vec![("Canceled".to_string(), 3)]);
+    assert_eq!(report["haplog"]["messagesReceived"], 6);
+    let report = load_json(
+        &server,
+        &[
+            "--call",
+            "haplog.demo.Tts/SpeakLive",
+            "-n",
+            "2",
+            "-d",
+            r#"{"text":"x"}"#,
+            "--stream-call-count",
+            "5",
+            "--stream-interval",
+            "10ms",
+        ],
+    );
+    assert_eq!(statuses(&report), ok(2));
+    assert_eq!(report["haplog"]["messagesSent"], 10);
+    assert_eq!(report["haplog"]["messagesReceived"], 10);
+}
+
+#[test]
+fn json_report_schema() {
+    let server = Server::start(&[]);
+    let report = load_json(
+        &server,
+        &[
+            "--call",
+            "haplog.demo.Tts/Speak",
+            "-n",
+            "10",
+            "--name",
+            "smoke",
+            "--tags",
+            r#"{"env":"ci"}"#,
+        ],
+    );
+    for key in [
+        "date",
+        "endReason",
+        "options",
+        "errorDistribution",
+        "statusCodeDistribution",
+        "haplog",
+    ] {
+        assert!(!report[key].is_null(), "{key}");
+    }
+    for key in ["count", "total", "average", "fastest", "slowest"] {
+        assert!(report[key].is_u64(), "{key}: integer nanoseconds");
+    }
+    assert!(report["rps"].is_number());
+    assert_eq!(report["name"], "smoke");
+    assert_eq!(report["tags"]["env"], "ci");
+    assert_eq!(report["options"]["call"], "haplog.demo.Tts/Speak");
+    assert_eq!(report["options"]["insecure"], true);
+    assert_eq!(report["options"]["total"], 10);
+    assert_eq!(report["options"]["timeout"], 20_000_000_000u64);
+    let pct: Vec<u64> = report["latencyDistribution"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["percentage"].as_u64().unwrap())
+        .collect();
+    assert_eq!(pct, [10, 25, 50, 75, 90, 95, 99]);
+    let histogram = report["histogram"].as_array().unwrap();
+    assert_eq!(histogram.len(), 11);
+    assert_eq!(
+        histogram
+            .iter()
+            .map(|b| b["count"].as_u64().unwrap())
+            .sum::<u64>(),
+        10
+    );
+    let detail = &report["details"][0];
+    assert!(detail["timestamp"].as_str().unwrap().ends_with('Z'));
+    assert!(detail["latency"].is_u64());
+    assert_eq!(detail["status"], "OK");
+    assert_eq!(detail["error"], "");
+    // -O pretty is the same document, indented.
+    let out = load(&[
+        "--insecure",
+        "-O",
+        "pretty",
+        "--call",
+        "haplog.demo.Tts/Speak",
+        "-n",
+        "2",
+        &server.addr,
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("{\n  \"date\": "), "{text}");
+    serde_json::from_str::<Value>(&text).unwrap();
+    // -O csv: a header and one row per call.
+    let out = load(&[
+        "--insecure",
+        "-O",
+        "csv",
+        "--call",
+        "haplog.demo.Tts/Speak",
+        "-n",
+        "3",
+        &server.addr,
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(rows[..2], ["", "duration (ms),status,error"]);
+    assert_eq!(rows.len(), 5);
+    assert!(rows[2].ends_with(",OK,"), "{text}");
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    let server = Server::start(&[]);
+    let addr = server.addr.as_str();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["--call", "haplog.demo.Tts/Sing", addr],
+            "has no method \"Sing\"",
+        ),
+        (vec!["--call", "nope.Svc/Speak", addr], "server reflection"),
+        (
+            vec!["--call", "haplog.demo.Tts/Speak", "-d", "{", addr],
+            "-d: not JSON",
+        ),
+        (
+            vec![
+                "--call",
+                "haplog.demo.Tts/Speak",
+                "-d",
+                r#"{"txt":1}"#,
+                addr,
+            ],
+            "-d: not a haplog.demo.SpeakRequest",
+        ),
+        (
+            vec![
+                "--call",
+                "haplog.demo.Tts/Speak",
+                "--proto",
+                "/nonexistent/x.proto",
+                addr,
+            ],
+            "--proto /nonexistent/x.proto",
+        ),
+        (
+            vec!["--call", "haplog.demo.Tts/Speak", "--proto", "x.txt", addr],
+            "must end in .proto",
+        ),
+        (
+            vec!["--call", "haplog.demo.Tts/Speak", "-t", "soon", addr],
+            "not a duration",
+        ),
+        (
+            vec!["--call", "haplog.demo.Tts/Speak", "-d", "{{.Nope}}", addr],
+            "unknown template field",
+        ),
+        (
+            vec![
+                "--call",
+                "haplog.demo.Tts/Speak",
+                "--connections",
+                "9",
+                "-c",
+                "2",
+                addr,
+            ],
+            "--connections",
+        ),
+        (vec!["--call", "a/b/c", addr], "more than one '/'"),
+    ];
+    for (args, want) in cases {
+        let mut all = vec!["--insecure"];
+        all.extend(args.iter().copied());
+        let out = load(&all);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{all:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{all:?}: {stderr}");
+        assert!(stderr.contains(want), "{all:?}: {stderr}");
+    }
+}
