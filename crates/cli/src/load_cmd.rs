@@ -16,7 +16,8 @@ use haplog_load::schema;
 use haplog_load::units::{parse_bytes, parse_go_duration};
 use haplog_load::LoadError;
 
-use crate::common::write_failed;
+use crate::common::{write_failed, FormatArgs};
+use crate::report_cmd::parse_offset;
 
 /// Load-test a gRPC service: ghz's command line, open-loop and honest.
 ///
@@ -367,6 +368,30 @@ pub struct LoadArgs {
     /// No progress line on stderr
     #[arg(long, help_heading = "Output")]
     quiet: bool,
+
+    // --- HAProxy ---
+    /// After the run, read this HAProxy log and add the proxy's side: the
+    /// run's requests per server, their termination states in words, and
+    /// HAProxy's Tw/Tc/Tr/Ta next to the client's own times
+    #[arg(long = "haproxy-log", value_name = "FILE", help_heading = "HAProxy")]
+    haproxy_log: Option<PathBuf>,
+
+    /// Wait up to this long for the run's last lines to reach the log
+    #[arg(long = "haproxy-log-wait", value_name = "DURATION", default_value = "2s", value_parser = parse_go_duration, help_heading = "HAProxy")]
+    haproxy_log_wait: Duration,
+
+    /// The zone of log dates written without one: local, UTC, or an offset
+    /// like +0200
+    #[arg(
+        long = "utc-offset",
+        value_name = "ZONE",
+        default_value = "local",
+        help_heading = "HAProxy"
+    )]
+    utc_offset: String,
+
+    #[command(flatten)]
+    log_format: FormatArgs,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -543,6 +568,23 @@ fn prepare_and_run(args: LoadArgs) -> Result<i32, Failure> {
     }
     let schedule = schedule(&args)?;
     let data = data_input(&args)?;
+    let proxy_log = match &args.haproxy_log {
+        Some(path) => {
+            if !path.is_file() {
+                return Err(usage(format!(
+                    "--haproxy-log {}: no such file",
+                    path.display()
+                )));
+            }
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
+            let offset = parse_offset(&args.utc_offset, now).map_err(usage)?;
+            let formats = args.log_format.formats("load", false).map_err(usage)?;
+            Some((path.clone(), offset, formats))
+        }
+        None => None,
+    };
     let templates = TemplateOptions {
         disable_data: args.disable_template_data,
         disable_functions: args.disable_template_functions || args.disable_template_data,
@@ -638,6 +680,7 @@ fn prepare_and_run(args: LoadArgs) -> Result<i32, Failure> {
             .await?
         };
         let method = schema::find_method(&pool, &args.call)?;
+        let method_path = method.path.as_str().as_bytes().to_vec();
         let payload = Payload::new(data, &method, templates)?;
         for note in &payload.notes {
             eprintln!("haplog load: {note}");
@@ -668,11 +711,20 @@ fn prepare_and_run(args: LoadArgs) -> Result<i32, Failure> {
             tags,
             echo,
         };
-        Ok::<Report, Failure>(Report::new(
-            outcome,
-            settings,
-            schedule != Schedule::Unpaced,
-        ))
+        let mut report = Report::new(outcome, settings, schedule != Schedule::Unpaced);
+        if let Some((path, offset, formats)) = &proxy_log {
+            let side = read_proxy_side(
+                &report,
+                path,
+                *offset,
+                formats,
+                &method_path,
+                args.haproxy_log_wait,
+            )
+            .await?;
+            report.proxy = Some(side);
+        }
+        Ok::<Report, Failure>(report)
     })?;
 
     let text = match args.format {
@@ -693,6 +745,39 @@ fn prepare_and_run(args: LoadArgs) -> Result<i32, Failure> {
         }
     };
     written.map(|()| 0)
+}
+
+/// The proxy's side of the run, once the log holds a line for every call
+/// (or `wait` has passed: lines of aborted calls may come late or never).
+async fn read_proxy_side(
+    report: &Report,
+    path: &PathBuf,
+    offset_minutes: i32,
+    formats: &haplog_format::Formats,
+    method_path: &[u8],
+    wait: Duration,
+) -> Result<haplog_load::proxy::ProxySide, Failure> {
+    let (start, end) = report.window();
+    let ms = |t: std::time::SystemTime| {
+        t.duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64)
+    };
+    let window = haplog_load::proxy::Window {
+        start_utc_ms: ms(start),
+        end_utc_ms: ms(end),
+        path: method_path.to_vec(),
+        offset_minutes,
+    };
+    let deadline = Instant::now() + wait;
+    loop {
+        let bytes = std::fs::read(path)
+            .map_err(|e| usage(format!("--haproxy-log {}: {e}", path.display())))?;
+        let side = haplog_load::proxy::read(&bytes, formats, &window, &path.display().to_string());
+        if side.requests >= report.count || Instant::now() >= deadline {
+            return Ok(side);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 async fn show_progress(live: Arc<Live>, total: Option<u64>) {

@@ -244,7 +244,7 @@ pub fn run(args: ReportArgs) -> i32 {
 }
 
 /// The local zone's offset from UTC now, in minutes east.
-fn local_offset_minutes(now_secs: i64) -> i32 {
+pub(crate) fn local_offset_minutes(now_secs: i64) -> i32 {
     // SAFETY: localtime_r only writes the `tm` it is given.
     unsafe {
         let t: libc::time_t = now_secs as libc::time_t;
@@ -256,7 +256,7 @@ fn local_offset_minutes(now_secs: i64) -> i32 {
     }
 }
 
-fn parse_offset(s: &str, now_secs: i64) -> Result<i32, String> {
+pub(crate) fn parse_offset(s: &str, now_secs: i64) -> Result<i32, String> {
     let bad = || {
         format!(
             "--utc-offset: `{s}` is not a zone; use local, UTC, or an offset like +0200 or -05:30"

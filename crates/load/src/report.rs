@@ -165,6 +165,8 @@ pub struct Report {
     pub started: SystemTime,
     pub tags: Vec<(String, String)>,
     pub extra: Extra,
+    /// What the proxy's log says about the run (`--haproxy-log`).
+    pub proxy: Option<crate::proxy::ProxySide>,
 }
 
 /// Go's `Duration.Seconds()`.
@@ -282,6 +284,7 @@ impl Report {
             started,
             tags: settings.tags,
             extra,
+            proxy: None,
         }
     }
 
@@ -436,6 +439,14 @@ pub fn summary(report: &Report) -> String {
     }
     out.push('\n');
     out.push_str(&extra_text(report));
+    if let Some(side) = &report.proxy {
+        out.push_str(&crate::proxy::text(
+            side,
+            report.count,
+            &report.extra.latency,
+            &report.extra.time_to_first_message,
+        ));
+    }
     out
 }
 
@@ -528,13 +539,24 @@ fn extra_text(report: &Report) -> String {
         "Calls started per second:", extra.send_rate
     );
     if extra.generator_bound {
-        let _ = writeln!(
-            out,
-            "  Warning: the generator fell behind its schedule (dispatch lag p99 {}); \
-             calls started late because of haplog or this machine, not the server. \
-             Use --async, a higher -c, or more --cpus.",
-            format_duration(extra.dispatch_lag.p99)
-        );
+        let lag = format_duration(extra.dispatch_lag.p99);
+        let workers = report.echo.concurrency;
+        let capped = !report.echo.async_mode && workers > 0 && extra.peak_in_flight >= workers;
+        let _ = if capped {
+            writeln!(
+                out,
+                "  Warning: all {workers} workers were busy, so calls started late (dispatch lag \
+                 p99 {lag}). ghz's numbers leave that wait out; the latency from the intended \
+                 start includes it. Use --async or a higher -c."
+            )
+        } else {
+            writeln!(
+                out,
+                "  Warning: the generator fell behind its schedule (dispatch lag p99 {lag}): \
+                 calls started late because of haplog or this machine, not the server. \
+                 Give it more --cpus or run it on another machine."
+            )
+        };
     }
     out.push('\n');
     out
@@ -862,6 +884,9 @@ pub fn json(report: &Report) -> String {
         .raw("sendRate", go_float(extra.send_rate))
         .number("peakInFlight", extra.peak_in_flight)
         .flag("generatorBound", extra.generator_bound);
+    if let Some(side) = &report.proxy {
+        h.raw("proxy", crate::proxy::json(side).to_string());
+    }
     o.raw("haplog", h.finish());
     o.finish()
 }

@@ -8,4 +8,5 @@ mod halog_real;
 mod hla;
 mod inputs;
 mod load;
+mod load_haproxy;
 mod report;

@@ -1,0 +1,220 @@
+//! `haplog load --haproxy-log` through a real HAProxy: Debian's
+//! `/usr/sbin/haproxy` 2.6 (installed by `scripts/test.sh`) on loopback in
+//! HTTP mode, HTTP/2 on both sides, round-robin over two `haplog
+//! testserver`s, logging to a file. The proxy section must count every call
+//! of the run, per server, with the termination states HAProxy wrote.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const HAPROXY: &str = "/usr/sbin/haproxy";
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn testserver(name: &str, port: u16) -> Killed {
+    let child = Command::new(env!("CARGO_BIN_EXE_haplog"))
+        .args([
+            "testserver",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--name",
+            name,
+        ])
+        .args([
+            "--chunks",
+            "20",
+            "--chunk-interval",
+            "20ms",
+            "--chunk-size",
+            "800",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start haplog testserver");
+    Killed(child)
+}
+
+fn wait_for_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn haproxy(dir: &Path, front: u16, servers: [u16; 2]) -> Killed {
+    let config = format!(
+        "global
+    log stdout format raw local0
+defaults
+    mode http
+    log global
+    option httplog
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe_grpc
+    bind 127.0.0.1:{front} proto h2
+    default_backend be_tts
+backend be_tts
+    balance roundrobin
+    server tts1 127.0.0.1:{} proto h2
+    server tts2 127.0.0.1:{} proto h2
+",
+        servers[0], servers[1]
+    );
+    std::fs::write(dir.join("haproxy.cfg"), config).unwrap();
+    let log = std::fs::File::create(dir.join("haproxy.log")).unwrap();
+    let child = Command::new(HAPROXY)
+        .args(["-f", "haproxy.cfg", "-db"])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{HAPROXY}: {e} (scripts/test.sh installs Debian's haproxy)"));
+    Killed(child)
+}
+
+fn run_load(dir: &Path, front: u16, extra: &[&str]) -> Value {
+    let log = dir.join("haproxy.log");
+    let out = Command::new(env!("CARGO_BIN_EXE_haplog"))
+        .args([
+            "load",
+            "--insecure",
+            "-O",
+            "json",
+            "--call",
+            "haplog.demo.Tts/SpeakWav",
+        ])
+        .args([
+            "-d",
+            r#"{"text":"bonjour"}"#,
+            "--utc-offset",
+            "local",
+            "--haproxy-log",
+        ])
+        .arg(&log)
+        .args(extra)
+        .arg(format!("127.0.0.1:{front}"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn per_server(proxy: &Value) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = proxy["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                format!(
+                    "{}/{}",
+                    s["backend"].as_str().unwrap(),
+                    s["server"].as_str().unwrap()
+                ),
+                s["requests"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn terminations(proxy: &Value) -> Vec<(String, u64)> {
+    proxy["terminations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["state"].as_str().unwrap().to_string(),
+                t["count"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_proxy_section_counts_every_call_per_server() {
+    let dir = std::env::temp_dir().join(format!("haplog-e2e-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (p1, p2, front) = (free_port(), free_port(), free_port());
+    let _servers = [testserver("tts1", p1), testserver("tts2", p2)];
+    wait_for_port(p1);
+    wait_for_port(p2);
+    let _proxy = haproxy(&dir, front, [p1, p2]);
+    wait_for_port(front);
+
+    // 40 whole streams, open loop: every one ends normally ("--").
+    let report = run_load(&dir, front, &["-n", "40", "--rps", "100", "--async"]);
+    assert_eq!(report["statusCodeDistribution"]["OK"], 40);
+    assert_eq!(report["haplog"]["messagesReceived"], 40 * 20);
+    let proxy = &report["haplog"]["proxy"];
+    assert_eq!(proxy["requests"], 40, "{proxy:#}");
+    // Round robin, per stream: an even split. The reflection call went
+    // through HAProxy too, and is counted apart.
+    assert_eq!(
+        per_server(proxy),
+        [("be_tts/tts1".into(), 20), ("be_tts/tts2".into(), 20)]
+    );
+    assert_eq!(terminations(proxy), [("--".to_string(), 40)]);
+    assert_eq!(proxy["statuses"][0]["status"], 200);
+    assert!(proxy["otherRequests"].as_u64().unwrap() >= 1);
+    // HAProxy's view of a stream (Ta) is close to the client's.
+    let ta = proxy["ta"]["p50"].as_u64().unwrap();
+    let client = report["haplog"]["latency"]["p50"].as_u64().unwrap();
+    assert!(
+        ta.abs_diff(client) < 100_000_000,
+        "Ta {ta} vs client {client}"
+    );
+
+    // 10 streams the client cancels after 2 chunks: HAProxy says the
+    // client aborted during the data transfer ("CD"), on both servers.
+    let report = run_load(
+        &dir,
+        front,
+        &["-n", "10", "-c", "2", "--stream-call-count", "2"],
+    );
+    assert_eq!(report["statusCodeDistribution"]["Canceled"], 10);
+    let proxy = &report["haplog"]["proxy"];
+    assert_eq!(proxy["requests"], 10, "{proxy:#}");
+    assert_eq!(
+        per_server(proxy),
+        [("be_tts/tts1".into(), 5), ("be_tts/tts2".into(), 5)]
+    );
+    assert_eq!(terminations(proxy), [("CD".to_string(), 10)]);
+    assert!(proxy["terminations"][0]["meaning"]
+        .as_str()
+        .unwrap()
+        .contains("client aborted"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

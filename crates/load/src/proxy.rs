@@ -1,0 +1,329 @@
+//! The proxy's side of a run: the HAProxy log lines of the run's calls
+//! (its method path, inside its time window), summed up per server, by
+//! status and termination state, with HAProxy's own timers, so they can sit
+//! next to the client's numbers.
+
+use std::fmt::Write as _;
+
+use haplog_analyze::{ReadOptions, Request};
+use haplog_format::time::DateCache;
+use haplog_format::{Formats, LineParser};
+
+use crate::report::{format_duration, Spread};
+
+/// Which log lines belong to the run.
+#[derive(Clone, Debug)]
+pub struct Window {
+    /// The run's first and last moments, in ms since the epoch (UTC). A
+    /// request is the run's when it started before the run's end and ended
+    /// after its start: a log's request date can precede the first send
+    /// (HAProxy dates the first stream of a connection from the connection
+    /// and its idle time), but its end cannot.
+    pub start_utc_ms: i64,
+    pub end_utc_ms: i64,
+    /// The method's path, `/package.Service/Method`.
+    pub path: Vec<u8>,
+    /// The zone of log dates written without one, minutes east of UTC.
+    pub offset_minutes: i32,
+}
+
+/// One server's share.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ServerShare {
+    pub backend: String,
+    pub server: String,
+    pub requests: u64,
+    /// Requests with a termination state other than `--`.
+    pub abnormal: u64,
+    pub ta: Spread,
+}
+
+/// What the log says about the run's calls. Timers are in milliseconds
+/// (HAProxy's unit) inside [`Spread`]s of nanoseconds.
+#[derive(Clone, Debug, Default)]
+pub struct ProxySide {
+    pub source: String,
+    pub lines: u64,
+    /// Traffic lines of the run: its path, in its window.
+    pub requests: u64,
+    /// Traffic lines of anything else (other paths, other times).
+    pub other_requests: u64,
+    /// Lines that are not traffic or could not be read.
+    pub other_lines: u64,
+    /// By count, most first.
+    pub servers: Vec<ServerShare>,
+    pub statuses: Vec<(i64, u64)>,
+    pub terminations: Vec<([u8; 2], u64)>,
+    pub tw: Spread,
+    pub tc: Spread,
+    pub tr: Spread,
+    pub ta: Spread,
+}
+
+const MS: u64 = 1_000_000;
+
+/// Reads the lines of a HAProxy log that belong to `window`.
+pub fn read(log: &[u8], formats: &Formats, window: &Window, source: &str) -> ProxySide {
+    let mut side = ProxySide {
+        source: source.to_string(),
+        ..ProxySide::default()
+    };
+    let mut parser = LineParser::new(formats, None);
+    let mut dates = DateCache::default();
+    let options = ReadOptions::default();
+    let (mut tw, mut tc, mut tr, mut ta) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut per_server: Vec<(ServerShare, Vec<u64>)> = Vec::new();
+    for raw in log.split(|&b| b == b'\n') {
+        // A log truncated while HAProxy held it open starts with NULs.
+        let line = trim_line(raw);
+        if line.is_empty() {
+            continue;
+        }
+        side.lines += 1;
+        let record = parser.parse(line);
+        let Some(request) = Request::from_record(&record, &mut dates, &options) else {
+            side.other_lines += 1;
+            continue;
+        };
+        let in_window = request.time.is_some_and(|t| {
+            let began = t.utc_ms(window.offset_minutes);
+            let ended = began + request.tt.unwrap_or(0).max(0);
+            began <= window.end_utc_ms && ended >= window.start_utc_ms
+        });
+        if !in_window || request.path != window.path.as_slice() {
+            side.other_requests += 1;
+            continue;
+        }
+        side.requests += 1;
+        bump(&mut side.statuses, request.status.unwrap_or(-1));
+        let termination = request.termination.unwrap_or(*b"??");
+        bump(&mut side.terminations, termination);
+        let keep = |v: Option<i64>, into: &mut Vec<u64>| {
+            if let Some(ms) = v.filter(|ms| *ms >= 0) {
+                into.push(ms as u64 * MS);
+            }
+        };
+        keep(request.tw, &mut tw);
+        keep(request.tc, &mut tc);
+        keep(request.tr, &mut tr);
+        keep(request.tt, &mut ta);
+        let backend = String::from_utf8_lossy(request.backend);
+        let server = String::from_utf8_lossy(request.server);
+        let index = match per_server
+            .iter()
+            .position(|(s, _)| s.backend == backend && s.server == server)
+        {
+            Some(i) => i,
+            None => {
+                per_server.push((
+                    ServerShare {
+                        backend: backend.into_owned(),
+                        server: server.into_owned(),
+                        ..ServerShare::default()
+                    },
+                    Vec::new(),
+                ));
+                per_server.len() - 1
+            }
+        };
+        let (share, times) = &mut per_server[index];
+        share.requests += 1;
+        if termination != *b"--" {
+            share.abnormal += 1;
+        }
+        keep(request.tt, times);
+    }
+    side.tw = Spread::of(tw);
+    side.tc = Spread::of(tc);
+    side.tr = Spread::of(tr);
+    side.ta = Spread::of(ta);
+    side.servers = per_server
+        .into_iter()
+        .map(|(mut share, times)| {
+            share.ta = Spread::of(times);
+            share
+        })
+        .collect();
+    side.servers.sort_by(|a, b| {
+        b.requests
+            .cmp(&a.requests)
+            .then_with(|| (&a.backend, &a.server).cmp(&(&b.backend, &b.server)))
+    });
+    side.statuses
+        .sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    side.terminations
+        .sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    side
+}
+
+fn trim_line(raw: &[u8]) -> &[u8] {
+    let start = raw.iter().position(|&b| b != 0).unwrap_or(raw.len());
+    let line = &raw[start..];
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+fn bump<K: PartialEq>(counts: &mut Vec<(K, u64)>, key: K) {
+    match counts.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, n)) => *n += 1,
+        None => counts.push((key, 1)),
+    }
+}
+
+fn state_text(state: [u8; 2]) -> String {
+    String::from_utf8_lossy(&state).into_owned()
+}
+
+/// The section printed after the summary: HAProxy's view next to the
+/// client's. `client` is the client's latency (from send) and time to
+/// first message.
+pub fn text(
+    side: &ProxySide,
+    calls: u64,
+    client_latency: &Spread,
+    client_first: &Spread,
+) -> String {
+    let mut out = format!(
+        "HAProxy's side ({}: {} of the run's {} calls logged",
+        side.source, side.requests, calls
+    );
+    if side.other_requests > 0 {
+        let _ = write!(out, "; {} other requests left out", side.other_requests);
+    }
+    out.push_str("):\n");
+    if side.requests == 0 {
+        out.push_str(
+            "  No line of this run's method in its time window. Is it the log of the proxy \
+             the calls went through, and are its clock and zone right (--utc-offset)?\n\n",
+        );
+        return out;
+    }
+    out.push_str("  Servers:\n");
+    let width = side
+        .servers
+        .iter()
+        .map(|s| s.backend.len() + s.server.len() + 1)
+        .max()
+        .unwrap_or(0)
+        .max(6);
+    for share in &side.servers {
+        let name = format!("{}/{}", share.backend, share.server);
+        let _ = writeln!(
+            out,
+            "    {name:<width$}  {:>6} requests  {:>5.1} %  {:>6} abnormal  Ta p50 {}, p99 {}",
+            share.requests,
+            share.requests as f64 * 100.0 / side.requests as f64,
+            share.abnormal,
+            format_duration(share.ta.p50),
+            format_duration(share.ta.p99)
+        );
+    }
+    out.push_str("  HTTP status:\n");
+    for (status, n) in &side.statuses {
+        let _ = writeln!(out, "    {status:<6} {n}");
+    }
+    out.push_str("  Termination states:\n");
+    for (state, n) in &side.terminations {
+        let _ = writeln!(
+            out,
+            "    {}  {n:>6}  {}",
+            state_text(*state),
+            haplog_report::termination::explain(*state)
+        );
+    }
+    out.push_str("  Where the time went              p50        p90        p99        max\n");
+    let row = |out: &mut String, label: &str, s: &Spread| {
+        if s.count == 0 {
+            let _ = writeln!(out, "    {label:<30}{:>10}", "none");
+        } else {
+            let _ = writeln!(
+                out,
+                "    {label:<30}{:>10} {:>10} {:>10} {:>10}",
+                format_duration(s.p50),
+                format_duration(s.p90),
+                format_duration(s.p99),
+                format_duration(s.max)
+            );
+        }
+    };
+    row(&mut out, "Tw  queue in HAProxy", &side.tw);
+    row(&mut out, "Tc  connect to the server", &side.tc);
+    row(&mut out, "Tr  server's response headers", &side.tr);
+    row(&mut out, "Ta  whole request in HAProxy", &side.ta);
+    row(&mut out, "client: first message", client_first);
+    row(&mut out, "client: whole call", client_latency);
+    out.push('\n');
+    out
+}
+
+/// The same as a JSON object (for the `haplog.proxy` key).
+pub fn json(side: &ProxySide) -> serde_json::Value {
+    use serde_json::json;
+    let spread = |s: &Spread| json!({"count": s.count, "p50": s.p50, "p90": s.p90, "p99": s.p99, "p99.9": s.p999, "max": s.max});
+    json!({
+        "source": side.source,
+        "lines": side.lines,
+        "requests": side.requests,
+        "otherRequests": side.other_requests,
+        "otherLines": side.other_lines,
+        "servers": side.servers.iter().map(|s| json!({
+            "backend": s.backend,
+            "server": s.server,
+            "requests": s.requests,
+            "abnormal": s.abnormal,
+            "ta": spread(&s.ta),
+        })).collect::<Vec<_>>(),
+        "statuses": side.statuses.iter().map(|(status, n)| json!({"status": status, "count": n})).collect::<Vec<_>>(),
+        "terminations": side.terminations.iter().map(|(state, n)| json!({
+            "state": state_text(*state),
+            "count": n,
+            "meaning": haplog_report::termination::explain(*state),
+        })).collect::<Vec<_>>(),
+        "tw": spread(&side.tw),
+        "tc": spread(&side.tc),
+        "tr": spread(&side.tr),
+        "ta": spread(&side.ta),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use haplog_format::FormatOptions;
+
+    const LOG: &str = "\x00\x00127.0.0.1:57908 [24/Nov/2026:23:14:14.282] fe_grpc be_tts/tts1 0/0/0/0/42 200 627 - - ---- 1/1/0/0/0 0/0 \"POST http://127.0.0.1:51000/grpc.reflection.v1.ServerReflection/ServerReflectionInfo HTTP/2.0\"
+127.0.0.1:57908 [24/Nov/2026:23:14:14.325] fe_grpc be_tts/tts2 0/0/0/1/52 200 6524 - - CD-- 1/1/1/0/0 0/0 \"POST http://127.0.0.1:51000/haplog.demo.Tts/SpeakWav HTTP/2.0\"
+127.0.0.1:57908 [24/Nov/2026:23:14:14.325] fe_grpc be_tts/tts1 0/0/0/0/51 200 6524 - - CD-- 1/1/0/0/0 0/0 \"POST http://127.0.0.1:51000/haplog.demo.Tts/SpeakWav HTTP/2.0\"
+127.0.0.1:57910 [24/Nov/2026:23:14:14.425] fe_grpc be_tts/tts2 0/2/1/3/201 200 12940 - - ---- 1/1/1/0/0 0/0 \"POST http://127.0.0.1:51000/haplog.demo.Tts/SpeakWav HTTP/2.0\"
+127.0.0.1:57910 [24/Nov/2026:23:19:14.425] fe_grpc be_tts/tts2 0/0/0/0/201 200 12940 - - ---- 1/1/1/0/0 0/0 \"POST http://127.0.0.1:51000/haplog.demo.Tts/SpeakWav HTTP/2.0\"
+Proxy fe_grpc started.
+";
+
+    #[test]
+    fn counts_the_runs_lines_only() {
+        let formats = Formats::new(&FormatOptions::default()).unwrap();
+        // 2026-11-24T23:14:14Z to 23:14:15Z.
+        let start = 1_795_562_054_000;
+        let window = Window {
+            start_utc_ms: start,
+            end_utc_ms: start + 1_000,
+            path: b"/haplog.demo.Tts/SpeakWav".to_vec(),
+            offset_minutes: 0,
+        };
+        let side = read(LOG.as_bytes(), &formats, &window, "h.log");
+        assert_eq!(side.lines, 6);
+        assert_eq!(side.requests, 3);
+        // The reflection call (other path) and the line 5 minutes later.
+        assert_eq!(side.other_requests, 2);
+        assert_eq!(side.other_lines, 1);
+        assert_eq!(side.servers[0].server, "tts2");
+        assert_eq!(side.servers[0].requests, 2);
+        assert_eq!(side.servers[0].abnormal, 1);
+        assert_eq!(side.terminations, vec![(*b"CD", 2), (*b"--", 1)]);
+        assert_eq!(side.statuses, vec![(200, 3)]);
+        assert_eq!(side.ta.max, 201 * MS);
+        assert_eq!(side.tw.max, 2 * MS);
+        let text = text(&side, 3, &Spread::default(), &Spread::default());
+        assert!(text.contains("be_tts/tts2"), "{text}");
+        assert!(text.contains("CD       2  the client aborted"), "{text}");
+    }
+}
