@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs every check haplog has, the way CI does (.ci/run calls this).
 # Installs what the tests need when it is missing: Debian's haproxy package,
-# whose /usr/sbin/halog is the reference the differential test runs against.
+# whose /usr/sbin/halog is the reference the differential test runs against
+# and whose /usr/sbin/haproxy carries the end-to-end `haplog load` test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -x /usr/sbin/halog ]; then
-    echo "test.sh: installing Debian's haproxy for /usr/sbin/halog" >&2
+if [ ! -x /usr/sbin/halog ] || [ ! -x /usr/sbin/haproxy ]; then
+    echo "test.sh: installing Debian's haproxy for /usr/sbin/halog and /usr/sbin/haproxy" >&2
     sudo=""
     if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
     $sudo apt-get update -qq
