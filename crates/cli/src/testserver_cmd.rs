@@ -69,6 +69,14 @@ pub struct TestServerArgs {
     /// Name sent back in the x-served-by header
     #[arg(long, value_name = "NAME", default_value = "testserver")]
     name: String,
+
+    /// Serve TLS with this PEM certificate (chain), with --tls-key
+    #[arg(long = "tls-cert", value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+
+    /// The PEM private key of --tls-cert
+    #[arg(long = "tls-key", value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
 }
 
 pub fn run(args: TestServerArgs) -> i32 {
@@ -83,7 +91,23 @@ pub fn run(args: TestServerArgs) -> i32 {
         );
         return 2;
     };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            let read = |p: &std::path::PathBuf, flag: &str| {
+                std::fs::read(p).map_err(|e| format!("{flag} {}: {e}", p.display()))
+            };
+            match (read(cert, "--tls-cert"), read(key, "--tls-key")) {
+                (Ok(c), Ok(k)) => Some((c, k)),
+                (Err(e), _) | (_, Err(e)) => {
+                    eprintln!("haplog testserver: {e}");
+                    return 2;
+                }
+            }
+        }
+        _ => None,
+    };
     let config = ServerConfig {
+        tls,
         latency: args.latency,
         jitter: args.jitter,
         chunk_interval: args.chunk_interval,
@@ -113,7 +137,12 @@ pub fn run(args: TestServerArgs) -> i32 {
             }
         };
         if let Ok(addr) = listener.local_addr() {
-            eprintln!("haplog testserver: serving haplog.demo.Tts on {addr}");
+            let tls = if config.tls.is_some() {
+                " over TLS"
+            } else {
+                ""
+            };
+            eprintln!("haplog testserver: serving haplog.demo.Tts{tls} on {addr}");
         }
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;

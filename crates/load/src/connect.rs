@@ -32,9 +32,11 @@ impl ConnectOptions {
             target: self.target.clone(),
             message,
         };
+        // With --skipTLS the connector does TLS itself, so tonic must see
+        // a plain URI.
         let uri = if self.target.contains("://") {
             self.target.clone()
-        } else if self.insecure {
+        } else if self.insecure || self.skip_tls_verify {
             format!("http://{}", self.target)
         } else {
             format!("https://{}", self.target)
@@ -64,13 +66,7 @@ impl ConnectOptions {
             })?;
             endpoint = endpoint.origin(origin);
         }
-        if !self.insecure {
-            if self.skip_tls_verify {
-                return Err(LoadError::flag(
-                    "--skipTLS",
-                    "not supported yet; give the server's CA with --cacert",
-                ));
-            }
+        if !self.insecure && !self.skip_tls_verify {
             let mut tls = ClientTlsConfig::new().with_native_roots();
             if let Some(path) = &self.cacert {
                 tls = tls.ca_certificate(Certificate::from_pem(read(path)?));
@@ -100,8 +96,31 @@ impl ConnectOptions {
     /// `--connections` lazily connected channels.
     pub fn channels(&self) -> Result<Vec<Channel>, LoadError> {
         let endpoint = self.endpoint()?;
-        Ok((0..self.connections.max(1))
-            .map(|_| endpoint.connect_lazy())
+        let count = self.connections.max(1);
+        if self.insecure || !self.skip_tls_verify {
+            return Ok((0..count).map(|_| endpoint.connect_lazy()).collect());
+        }
+        let identity = match (&self.cert, &self.key) {
+            (Some(cert), Some(key)) => Some((read(cert)?, read(key)?)),
+            (None, None) => None,
+            _ => {
+                return Err(LoadError::flag(
+                    "--cert/--key",
+                    "a client certificate needs both --cert and --key",
+                ))
+            }
+        };
+        let config = crate::tls::insecure_client_config(
+            identity.as_ref().map(|(c, k)| (c.as_slice(), k.as_slice())),
+        )
+        .map_err(|message| LoadError::flag("--skipTLS", message))?;
+        let connector = crate::tls::SkipVerifyConnector {
+            config: std::sync::Arc::new(config),
+            server_name: self.cname.clone(),
+            timeout: self.connect_timeout.filter(|t| !t.is_zero()),
+        };
+        Ok((0..count)
+            .map(|_| endpoint.connect_with_connector_lazy(connector.clone()))
             .collect())
     }
 }

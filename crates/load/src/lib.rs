@@ -19,6 +19,7 @@ pub mod schema;
 pub mod status;
 pub mod template;
 pub mod testserver;
+pub mod tls;
 pub mod units;
 
 pub use error::LoadError;

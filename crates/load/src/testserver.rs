@@ -53,6 +53,8 @@ pub struct ServerConfig {
     pub max_concurrent_streams: Option<u32>,
     /// Sent back in the `x-served-by` header, to tell servers apart.
     pub name: String,
+    /// Serve TLS with this PEM certificate chain and key.
+    pub tls: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 impl Default for ServerConfig {
@@ -67,6 +69,7 @@ impl Default for ServerConfig {
             error_code: Code::Unavailable,
             max_concurrent_streams: None,
             name: "testserver".to_string(),
+            tls: None,
         }
     }
 }
@@ -432,7 +435,13 @@ pub async fn serve(
         .build_v1alpha()
         .expect("the demo descriptor set is valid");
     let streams = config.max_concurrent_streams;
-    tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some((cert, key)) = &config.tls {
+        let identity = tonic::transport::Identity::from_pem(cert, key);
+        builder =
+            builder.tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))?;
+    }
+    builder
         .max_concurrent_streams(streams)
         .tcp_nodelay(true)
         .add_service(reflection_v1)

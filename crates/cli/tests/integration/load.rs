@@ -606,3 +606,127 @@ fn bad_input_is_one_line_and_exit_2() {
         assert!(stderr.contains(want), "{all:?}: {stderr}");
     }
 }
+
+#[test]
+fn ctrl_c_ends_the_run_and_still_reports() {
+    let server = Server::start(&["--latency", "50ms"]);
+    let child = Command::new(env!("CARGO_BIN_EXE_haplog"))
+        .args([
+            "load",
+            "--insecure",
+            "-O",
+            "json",
+            "--call",
+            "haplog.demo.Tts/Speak",
+        ])
+        .args(["-n", "100000", "--rps", "50", "--async", &server.addr])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // SAFETY: kill only sends a signal to the child we started.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["endReason"], "cancel");
+    let count = report["count"].as_u64().unwrap();
+    assert!((30..=100).contains(&count), "{count}");
+    // Calls still in flight were cut off and count as Canceled; the rest
+    // finished normally.
+    let s = statuses(&report);
+    assert!(s.iter().all(|(k, _)| k == "OK" || k == "Canceled"), "{s:?}");
+}
+
+#[test]
+fn tls_with_a_ca_a_server_name_or_no_verification() {
+    let dir = temp_dir("tls");
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl makes the test certificate");
+    assert!(made.success());
+    let server = Server::start(&[
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ]);
+    let cacert = cert.to_str().unwrap();
+    for flags in [
+        vec!["--cacert", cacert],
+        vec!["--cacert", cacert, "--cname", "localhost"],
+        vec!["--skipTLS"],
+    ] {
+        let mut args = flags.clone();
+        args.extend([
+            "-O",
+            "json",
+            "--call",
+            "haplog.demo.Tts/Speak",
+            "-n",
+            "5",
+            &server.addr,
+        ]);
+        let out = load(&args);
+        assert!(
+            out.status.success(),
+            "{flags:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(statuses(&report), ok(5), "{flags:?}");
+    }
+    // A certificate nobody vouches for, or the wrong name: every call fails.
+    for flags in [
+        vec![],
+        vec!["--cacert", cacert, "--cname", "elsewhere.example"],
+    ] {
+        let mut args = flags.clone();
+        args.extend([
+            "--proto",
+            DEMO_PROTO,
+            "-O",
+            "json",
+            "--call",
+            "haplog.demo.Tts/Speak",
+            "-n",
+            "2",
+            &server.addr,
+        ]);
+        let out = load(&args);
+        assert!(out.status.success(), "{flags:?}");
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            statuses(&report),
+            vec![("Unavailable".to_string(), 2)],
+            "{flags:?}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
