@@ -11,7 +11,7 @@ use haplog_load::connect::ConnectOptions;
 use haplog_load::data::{DataInput, Metadata, Payload, TemplateOptions};
 use haplog_load::report::{self, Echo, Report, ReportSettings};
 use haplog_load::run::{self, DurationStop, Live, RunOptions, StreamOptions};
-use haplog_load::schedule::Schedule;
+use haplog_load::schedule::{Schedule, Workers};
 use haplog_load::schema;
 use haplog_load::units::{parse_bytes, parse_go_duration};
 use haplog_load::LoadError;
@@ -239,7 +239,8 @@ pub struct LoadArgs {
     #[arg(long = "load-max-duration", value_name = "DURATION", value_parser = parse_go_duration, help_heading = "Load")]
     load_max_duration: Option<Duration>,
 
-    /// Worker schedule: only const is supported
+    /// Worker schedule: const (-c), step or line (workers added or removed
+    /// over time; a removed worker stops after its current call)
     #[arg(
         long = "concurrency-schedule",
         value_name = "KIND",
@@ -247,6 +248,42 @@ pub struct LoadArgs {
         help_heading = "Load"
     )]
     concurrency_schedule: ScheduleKind,
+
+    /// Starting workers of a step or line worker schedule
+    #[arg(
+        long = "concurrency-start",
+        value_name = "N",
+        default_value_t = 1,
+        help_heading = "Load"
+    )]
+    concurrency_start: usize,
+
+    /// Final workers of a step or line worker schedule
+    #[arg(
+        long = "concurrency-end",
+        value_name = "N",
+        default_value_t = 0,
+        help_heading = "Load"
+    )]
+    concurrency_end: usize,
+
+    /// Workers added per step (negative: removed)
+    #[arg(
+        long = "concurrency-step",
+        value_name = "N",
+        default_value_t = 1,
+        allow_hyphen_values = true,
+        help_heading = "Load"
+    )]
+    concurrency_step: i64,
+
+    /// How long each worker step lasts
+    #[arg(long = "concurrency-step-duration", value_name = "DURATION", value_parser = parse_go_duration, help_heading = "Load")]
+    concurrency_step_duration: Option<Duration>,
+
+    /// End the worker ramp after this long, then hold --concurrency-end
+    #[arg(long = "concurrency-max-duration", value_name = "DURATION", value_parser = parse_go_duration, help_heading = "Load")]
+    concurrency_max_duration: Option<Duration>,
 
     /// Worker threads of the generator (default: all cores)
     #[arg(long, value_name = "N", help_heading = "Load")]
@@ -533,6 +570,28 @@ fn schedule(args: &LoadArgs) -> Result<Schedule, Failure> {
     }
 }
 
+fn workers(args: &LoadArgs) -> Result<Workers, Failure> {
+    match args.concurrency_schedule {
+        ScheduleKind::Const => Ok(Workers::constant(args.concurrency)),
+        kind => {
+            let every = match kind {
+                ScheduleKind::Line => Duration::from_secs(1),
+                _ => args.concurrency_step_duration.ok_or_else(|| {
+                    usage("--concurrency-schedule step needs --concurrency-step-duration")
+                })?,
+            };
+            Workers::step(
+                args.concurrency_start,
+                args.concurrency_step,
+                every,
+                args.concurrency_end,
+                args.concurrency_max_duration,
+            )
+            .map_err(|e| usage(format!("--concurrency-schedule {}: {e}", kind.name())))
+        }
+    }
+}
+
 fn string_map(text: &str, flag: &str) -> Result<Vec<(String, String)>, Failure> {
     let value: serde_json::Value =
         serde_json::from_str(text).map_err(|e| usage(format!("{flag}: not JSON: {e}")))?;
@@ -553,14 +612,10 @@ fn prepare_and_run(args: LoadArgs) -> Result<i32, Failure> {
     if args.concurrency == 0 {
         return Err(usage("-c must be at least 1"));
     }
-    if args.connections == 0 || args.connections > args.concurrency {
+    let workers = workers(&args)?;
+    if args.connections == 0 || args.connections > workers.most() {
         return Err(usage(
             "--connections must be between 1 and the concurrency (-c)",
-        ));
-    }
-    if args.concurrency_schedule != ScheduleKind::Const {
-        return Err(usage(
-            "--concurrency-schedule: only const is supported; use --load-schedule to ramp the rate",
         ));
     }
     if args.duration.is_none() && args.skip_first as u64 > args.total {
@@ -642,7 +697,7 @@ fn prepare_and_run(args: LoadArgs) -> Result<i32, Failure> {
         } else {
             Some(args.total)
         },
-        concurrency: args.concurrency,
+        workers,
         schedule: schedule.clone(),
         async_mode: args.async_mode,
         duration: args.duration.or(args.max_duration),
@@ -825,11 +880,11 @@ fn echo(args: &LoadArgs, payload: &Payload, metadata: &Metadata, cpus: usize) ->
         load_max_duration: args.load_max_duration.unwrap_or_default(),
         concurrency: args.concurrency as u64,
         concurrency_schedule: args.concurrency_schedule.name().to_string(),
-        concurrency_start: args.concurrency as u64,
-        concurrency_end: 0,
-        concurrency_step: 0,
-        concurrency_step_duration: Duration::ZERO,
-        concurrency_max_duration: Duration::ZERO,
+        concurrency_start: args.concurrency_start as u64,
+        concurrency_end: args.concurrency_end as u64,
+        concurrency_step: args.concurrency_step,
+        concurrency_step_duration: args.concurrency_step_duration.unwrap_or_default(),
+        concurrency_max_duration: args.concurrency_max_duration.unwrap_or_default(),
         total: if args.duration.is_some() {
             0
         } else {

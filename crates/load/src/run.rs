@@ -18,7 +18,7 @@ use tonic::{Code, Status};
 
 use crate::codec::RawCodec;
 use crate::data::{Metadata, Payload};
-use crate::schedule::{Schedule, Slot};
+use crate::schedule::{Schedule, Slot, Workers};
 use crate::schema::{CallKind, Method};
 use crate::template::CallContext;
 
@@ -51,7 +51,8 @@ pub struct StreamOptions {
 pub struct RunOptions {
     /// `-n`; `None` runs until `-z` or the end of the schedule.
     pub total: Option<u64>,
-    pub concurrency: usize,
+    /// When each worker works (`-c`, or `--concurrency-schedule`).
+    pub workers: Workers,
     pub schedule: Schedule,
     pub async_mode: bool,
     pub duration: Option<Duration>,
@@ -70,7 +71,7 @@ impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
             total: Some(200),
-            concurrency: 50,
+            workers: Workers::constant(50),
             schedule: Schedule::Unpaced,
             async_mode: false,
             duration: None,
@@ -252,16 +253,28 @@ pub async fn run(
         names,
     });
     let (sender, mut receiver) = mpsc::unbounded_channel::<CallRecord>();
-    let concurrency = shared.options.concurrency.max(1);
     let mut workers = tokio::task::JoinSet::new();
-    for worker in 0..concurrency {
+    for (worker, window) in shared
+        .options
+        .workers
+        .windows
+        .clone()
+        .into_iter()
+        .enumerate()
+    {
         let channel = channels[worker % channels.len()].clone();
         let connection = worker % channels.len();
         let worker_id = match &shared.options.name {
             Some(name) => format!("{name}:g{worker}c{connection}"),
             None => format!("g{worker}c{connection}"),
         };
-        workers.spawn(work(shared.clone(), worker_id, channel, sender.clone()));
+        workers.spawn(work(
+            shared.clone(),
+            worker_id,
+            window,
+            channel,
+            sender.clone(),
+        ));
     }
     drop(sender);
 
@@ -319,14 +332,22 @@ async fn sleep_until_opt(deadline: Option<Instant>) {
 async fn work(
     shared: Arc<Shared>,
     worker_id: String,
+    (from, until): (Duration, Option<Duration>),
     channel: Channel,
     records: mpsc::UnboundedSender<CallRecord>,
 ) {
     let worker_id: Arc<str> = worker_id.into();
     let mut in_flight = tokio::task::JoinSet::new();
     let deadline = shared.options.duration.map(|z| shared.start + z);
+    if !from.is_zero() {
+        tokio::select! {
+            () = tokio::time::sleep_until((shared.start + from).into()) => {}
+            () = shared.stop_dispatch.wait() => return,
+        }
+    }
+    let retire = until.map(|u| shared.start + u);
     loop {
-        if shared.stop_dispatch.is_fired() {
+        if shared.stop_dispatch.is_fired() || retire.is_some_and(|r| Instant::now() >= r) {
             break;
         }
         let k = shared.next_call.fetch_add(1, Ordering::Relaxed);

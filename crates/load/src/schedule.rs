@@ -50,6 +50,131 @@ struct Segment {
 /// The most steps a ramp may have before it must have reached its end.
 const MAX_STEPS: usize = 1_000_000;
 
+/// ghz's step ramp, shared by the rate and the worker schedules: the value
+/// is `start + step * floor(t / every)`, never below 0, until it passes
+/// `end` (when `end` is above 0) or `max_duration` ends the ramp; then it
+/// stays at `end`, and an `end` of 0 ends the schedule.
+#[derive(Clone, Debug, PartialEq)]
+struct Staircase {
+    /// (start, length, value) of each step, in seconds.
+    steps: Vec<(f64, f64, f64)>,
+    end_time: f64,
+    final_value: f64,
+}
+
+impl Staircase {
+    fn new(
+        start: f64,
+        step: f64,
+        every: Duration,
+        end: f64,
+        max_duration: Option<Duration>,
+    ) -> Result<Staircase, String> {
+        if every.is_zero() {
+            return Err("the step schedule needs a step duration above 0".into());
+        }
+        if step == 0.0 {
+            return Err("the step schedule needs a step other than 0".into());
+        }
+        if start == end {
+            return Err("the start and end values must differ".into());
+        }
+        if start < 0.0 || end < 0.0 {
+            return Err("the values cannot be negative".into());
+        }
+        let rising = step > 0.0;
+        if rising && end <= 0.0 && max_duration.is_none() {
+            return Err("a rising schedule needs an end value or a maximum duration".into());
+        }
+        let every = every.as_secs_f64();
+        let limit = max_duration.map(|d| d.as_secs_f64());
+        let mut steps = Vec::new();
+        let mut t = 0.0;
+        for index in 0..MAX_STEPS {
+            let value = (start + step * index as f64).max(0.0);
+            let passed = end > 0.0 && if rising { value >= end } else { value <= end };
+            if passed || limit.is_some_and(|l| t >= l) || (!rising && value == 0.0) {
+                return Ok(Staircase {
+                    steps,
+                    end_time: t,
+                    final_value: end,
+                });
+            }
+            let length = limit.map_or(every, |l| every.min(l - t));
+            steps.push((t, length, value));
+            t += length;
+        }
+        Err(format!(
+            "the ramp does not reach its end within {MAX_STEPS} steps"
+        ))
+    }
+}
+
+/// When each worker is at work: ghz's `--concurrency-schedule`. Worker i
+/// starts when the worker count first exceeds i and stops (after its
+/// current call) when the count falls to i or below.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Workers {
+    /// Per worker: from, and until (`None`: to the end of the run).
+    pub windows: Vec<(Duration, Option<Duration>)>,
+}
+
+/// The most workers a schedule may ask for.
+pub const MAX_WORKERS: usize = 100_000;
+
+impl Workers {
+    /// `count` workers for the whole run (`-c`).
+    pub fn constant(count: usize) -> Workers {
+        Workers {
+            windows: vec![(Duration::ZERO, None); count.max(1)],
+        }
+    }
+
+    /// Workers added or removed in steps (`step`; `line` is `every` = 1 s).
+    pub fn step(
+        start: usize,
+        step: i64,
+        every: Duration,
+        end: usize,
+        max_duration: Option<Duration>,
+    ) -> Result<Workers, String> {
+        let ramp = Staircase::new(start as f64, step as f64, every, end as f64, max_duration)?;
+        let mut counts: Vec<(f64, usize)> = ramp
+            .steps
+            .iter()
+            .map(|&(t, _, value)| (t, value as usize))
+            .collect();
+        counts.push((ramp.end_time, ramp.final_value as usize));
+        let most = counts.iter().map(|c| c.1).max().unwrap_or(0);
+        if most == 0 {
+            return Err("the schedule never has a worker".into());
+        }
+        if most > MAX_WORKERS {
+            return Err(format!(
+                "the schedule asks for {most} workers; at most {MAX_WORKERS}"
+            ));
+        }
+        let windows = (0..most)
+            .map(|worker| {
+                let from = counts
+                    .iter()
+                    .position(|&(_, c)| c > worker)
+                    .expect("most > worker");
+                let until = counts[from..]
+                    .iter()
+                    .find(|&&(_, c)| c <= worker)
+                    .map(|&(t, _)| Duration::from_secs_f64(t));
+                (Duration::from_secs_f64(counts[from].0), until)
+            })
+            .collect();
+        Ok(Workers { windows })
+    }
+
+    pub fn most(&self) -> usize {
+        self.windows.len()
+    }
+}
+
 impl Schedule {
     pub fn constant(rps: f64) -> Schedule {
         if rps > 0.0 {
@@ -71,59 +196,23 @@ impl Schedule {
         end: f64,
         max_duration: Option<Duration>,
     ) -> Result<Schedule, String> {
-        if every.is_zero() {
-            return Err("the step schedule needs a step duration above 0".into());
-        }
-        if step == 0.0 {
-            return Err("the step schedule needs a step other than 0".into());
-        }
-        if start == end {
-            return Err("the start and end rates must differ".into());
-        }
-        if start < 0.0 || end < 0.0 {
-            return Err("rates cannot be negative".into());
-        }
-        let rising = step > 0.0;
-        if rising && end <= 0.0 && max_duration.is_none() {
-            return Err("a rising schedule needs an end rate or a maximum duration".into());
-        }
-        let every = every.as_secs_f64();
-        let limit = max_duration.map(|d| d.as_secs_f64());
-        let mut segments = Vec::new();
-        let mut t = 0.0;
+        let ramp = Staircase::new(start, step, every, end, max_duration)?;
+        let mut segments = Vec::with_capacity(ramp.steps.len());
         let mut hits = 0.0;
-        for index in 0..MAX_STEPS {
-            let mut rate = (start + step * index as f64).max(0.0);
-            let passed = end > 0.0 && if rising { rate >= end } else { rate <= end };
-            if passed {
-                rate = end;
-            }
-            if passed || limit.is_some_and(|l| t >= l) || (!rising && rate == 0.0) {
-                break;
-            }
-            let mut length = every;
-            if let Some(limit) = limit {
-                length = length.min(limit - t);
-            }
+        for &(start, length, rate) in &ramp.steps {
             segments.push(Segment {
-                start: t,
+                start,
                 hits_before: hits,
                 rate,
                 length,
             });
-            t += length;
             hits += rate * length;
-            if index + 1 == MAX_STEPS {
-                return Err(format!(
-                    "the ramp does not reach its end within {MAX_STEPS} steps"
-                ));
-            }
         }
         Ok(Schedule::Steps(Steps {
             segments,
-            tail_start: t,
+            tail_start: ramp.end_time,
             tail_hits: hits,
-            tail_rate: end,
+            tail_rate: ramp.final_value,
         }))
     }
 
@@ -237,6 +326,25 @@ mod tests {
         assert_eq!(secs(s.slot(9)), 1.0);
         assert_eq!(secs(s.slot(29)), 2.0);
         assert_eq!(s.slot(30), Slot::End);
+    }
+
+    #[test]
+    fn workers_join_and_leave_in_steps() {
+        let second = Duration::from_secs(1);
+        // 2 workers, then 4, then 6 held.
+        let w = Workers::step(2, 2, second, 6, None).unwrap();
+        let starts: Vec<u64> = w.windows.iter().map(|(from, _)| from.as_secs()).collect();
+        assert_eq!(starts, [0, 0, 1, 1, 2, 2]);
+        assert!(w.windows.iter().all(|(_, until)| until.is_none()));
+        // 3 workers, then 2, then 1, then none.
+        let w = Workers::step(3, -1, second, 0, None).unwrap();
+        let untils: Vec<Option<u64>> = w
+            .windows
+            .iter()
+            .map(|(_, u)| u.map(|d| d.as_secs()))
+            .collect();
+        assert_eq!(untils, [Some(3), Some(2), Some(1)]);
+        assert_eq!(Workers::constant(4).most(), 4);
     }
 
     #[test]

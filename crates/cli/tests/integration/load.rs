@@ -730,3 +730,56 @@ fn tls_with_a_ca_a_server_name_or_no_verification() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn worker_schedules_add_and_remove_workers() {
+    let server = Server::start(&["--latency", "100ms"]);
+    // 1, 2, 3, then 4 workers, 300 ms apart, for 1.5 s of 100 ms calls.
+    let report = load_json(
+        &server,
+        &[
+            "--call",
+            "haplog.demo.Tts/Speak",
+            "-z",
+            "1500ms",
+            "--concurrency-schedule",
+            "step",
+            "--concurrency-start",
+            "1",
+            "--concurrency-step",
+            "1",
+            "--concurrency-step-duration",
+            "300ms",
+            "--concurrency-end",
+            "4",
+        ],
+    );
+    assert_eq!(report["haplog"]["peakInFlight"], 4);
+    let count = report["count"].as_u64().unwrap();
+    // 3 + 6 + 9 + 24 = 42 calls with no overhead at all.
+    assert!((25..=44).contains(&count), "{count}");
+    assert_eq!(report["options"]["concurrency-schedule"], "step");
+    // 3, 2, 1, then no worker: the run ends by itself, long before -n.
+    let report = load_json(
+        &server,
+        &[
+            "--call",
+            "haplog.demo.Tts/Speak",
+            "-n",
+            "1000",
+            "--concurrency-schedule",
+            "step",
+            "--concurrency-start",
+            "3",
+            "--concurrency-step",
+            "-1",
+            "--concurrency-step-duration",
+            "200ms",
+            "--concurrency-end",
+            "0",
+        ],
+    );
+    assert_eq!(report["endReason"], "normal");
+    let count = report["count"].as_u64().unwrap();
+    assert!((8..=15).contains(&count), "{count}");
+}
