@@ -43,6 +43,9 @@ pub struct ServerShare {
 #[derive(Clone, Debug, Default)]
 pub struct ProxySide {
     pub source: String,
+    /// The window read, ms since the epoch (UTC).
+    pub start_utc_ms: i64,
+    pub end_utc_ms: i64,
     pub lines: u64,
     /// Traffic lines of the run: its path, in its window.
     pub requests: u64,
@@ -66,6 +69,8 @@ const MS: u64 = 1_000_000;
 pub fn read(log: &[u8], formats: &Formats, window: &Window, source: &str) -> ProxySide {
     let mut side = ProxySide {
         source: source.to_string(),
+        start_utc_ms: window.start_utc_ms,
+        end_utc_ms: window.end_utc_ms,
         ..ProxySide::default()
     };
     let mut parser = LineParser::new(formats, None);
@@ -251,8 +256,25 @@ pub fn text(
     row(&mut out, "Ta  whole request in HAProxy", &side.ta);
     row(&mut out, "client: first message", client_first);
     row(&mut out, "client: whole call", client_latency);
+    let _ = writeln!(
+        out,
+        "  Everything the log says about this window:\n    haplog report --since {} --until {} {}",
+        whole_second(side.start_utc_ms - 1000, false),
+        whole_second(side.end_utc_ms + 1000, true),
+        side.source
+    );
     out.push('\n');
     out
+}
+
+/// An ISO-8601 UTC date-time, rounded to a whole second.
+fn whole_second(ms: i64, up: bool) -> String {
+    let seconds = if up {
+        (ms + 999).div_euclid(1000)
+    } else {
+        ms.div_euclid(1000)
+    };
+    crate::template::rfc3339(seconds, None)
 }
 
 /// The same as a JSON object (for the `haplog.proxy` key).
@@ -261,6 +283,8 @@ pub fn json(side: &ProxySide) -> serde_json::Value {
     let spread = |s: &Spread| json!({"count": s.count, "p50": s.p50, "p90": s.p90, "p99": s.p99, "p99.9": s.p999, "max": s.max});
     json!({
         "source": side.source,
+        "since": whole_second(side.start_utc_ms - 1000, false),
+        "until": whole_second(side.end_utc_ms + 1000, true),
         "lines": side.lines,
         "requests": side.requests,
         "otherRequests": side.other_requests,
@@ -325,5 +349,11 @@ Proxy fe_grpc started.
         let text = text(&side, 3, &Spread::default(), &Spread::default());
         assert!(text.contains("be_tts/tts2"), "{text}");
         assert!(text.contains("CD       2  the client aborted"), "{text}");
+        assert!(
+            text.contains(
+                "haplog report --since 2026-11-24T23:14:13Z --until 2026-11-24T23:14:16Z h.log"
+            ),
+            "{text}"
+        );
     }
 }

@@ -783,3 +783,41 @@ fn worker_schedules_add_and_remove_workers() {
     let count = report["count"].as_u64().unwrap();
     assert!((8..=15).contains(&count), "{count}");
 }
+
+#[test]
+fn skip_first_and_count_errors() {
+    let server = Server::start(&[]);
+    let data = r#"[{"text":"ok"},{"text":"error:internal"}]"#;
+    let base = [
+        "--call",
+        "haplog.demo.Tts/Speak",
+        "-n",
+        "10",
+        "-c",
+        "1",
+        "-d",
+        data,
+    ];
+    let plain = load_json(&server, &base);
+    let histogram_total = |r: &Value| {
+        r["histogram"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["count"].as_u64().unwrap())
+            .sum::<u64>()
+    };
+    // Failed calls count in Count and Average, not in the histogram...
+    assert_eq!(plain["count"], 10);
+    assert_eq!(histogram_total(&plain), 5);
+    // ... unless --count-errors.
+    let mut args = base.to_vec();
+    args.push("--count-errors");
+    assert_eq!(histogram_total(&load_json(&server, &args)), 10);
+    // --skipFirst leaves the first finished calls out of everything.
+    let mut args = base.to_vec();
+    args.extend(["--skipFirst", "4"]);
+    let skipped = load_json(&server, &args);
+    assert_eq!(skipped["count"], 6);
+    assert_eq!(skipped["details"].as_array().unwrap().len(), 6);
+}

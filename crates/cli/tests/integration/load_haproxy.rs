@@ -189,6 +189,39 @@ fn the_proxy_section_counts_every_call_per_server() {
     assert_eq!(terminations(proxy), [("--".to_string(), 40)]);
     assert_eq!(proxy["statuses"][0]["status"], 200);
     assert!(proxy["otherRequests"].as_u64().unwrap() >= 1);
+    // The report command the section suggests sees the same split.
+    let out = Command::new(env!("CARGO_BIN_EXE_haplog"))
+        .args([
+            "report",
+            "--json",
+            "--section",
+            "servers",
+            "--utc-offset",
+            "local",
+        ])
+        .args(["--path-prefix", "/haplog.demo.Tts/SpeakWav", "--since"])
+        .arg(proxy["since"].as_str().unwrap())
+        .arg("--until")
+        .arg(proxy["until"].as_str().unwrap())
+        .arg(dir.join("haproxy.log"))
+        .output()
+        .unwrap();
+    let full: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let split: Vec<(String, u64)> = full["servers"]["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["server"].as_str().unwrap().to_string(),
+                r["requests"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        split,
+        [("be_tts/tts1".into(), 20), ("be_tts/tts2".into(), 20)]
+    );
     // HAProxy's view of a stream (Ta) is close to the client's.
     let ta = proxy["ta"]["p50"].as_u64().unwrap();
     let client = report["haplog"]["latency"]["p50"].as_u64().unwrap();
