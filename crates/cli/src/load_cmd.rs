@@ -33,7 +33,9 @@ use crate::report_cmd::parse_offset;
 /// actual send, as ghz does, and from their intended start, so a stalled
 /// server cannot hide its queueing. The summary keeps ghz's layout and
 /// numbers and adds time to first message, messages and bytes per stream,
-/// and the generator's own dispatch lag.
+/// and the generator's own dispatch lag. Through HAProxy, --haproxy-log
+/// adds the proxy's side of the same run: requests per server, termination
+/// states in words, and HAProxy's Tw/Tc/Tr/Ta next to the client's times.
 ///
 /// Try it on the demo service:
 ///
@@ -427,7 +429,7 @@ pub struct LoadArgs {
     )]
     utc_offset: String,
 
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "HAProxy")]
     log_format: FormatArgs,
 }
 

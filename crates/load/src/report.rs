@@ -538,6 +538,19 @@ fn extra_text(report: &Report) -> String {
         "  {:<31}{:.2}",
         "Calls started per second:", extra.send_rate
     );
+    let past_deadline = report
+        .status_distribution
+        .iter()
+        .find(|(code, _)| code == "DeadlineExceeded")
+        .map_or(0, |(_, n)| *n);
+    if past_deadline > 0 && !report.echo.timeout.is_zero() {
+        let _ = writeln!(
+            out,
+            "  Note: {past_deadline} calls ran past the -t deadline of {}, which covers a whole \
+             stream; -t 0 sets no deadline.",
+            format_duration(report.echo.timeout.as_nanos() as u64)
+        );
+    }
     if extra.generator_bound {
         let lag = format_duration(extra.dispatch_lag.p99);
         let workers = report.echo.concurrency;
