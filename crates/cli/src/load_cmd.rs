@@ -718,6 +718,7 @@ fn prepare_and_run(args: LoadArgs) -> Result<i32, Failure> {
         compression: args.enable_compression,
         max_receive: max(args.max_recv_message_size),
         max_send: max(args.max_send_message_size),
+        keep: report::MAX_DETAILS.saturating_add(args.skip_first),
     };
 
     let report = runtime.block_on(async {

@@ -183,26 +183,36 @@ impl Report {
     pub fn new(outcome: RunOutcome, settings: ReportSettings, paced: bool) -> Report {
         let RunOutcome {
             records,
+            overflow,
             started,
             total,
             end_reason,
             peak_in_flight,
         } = outcome;
         let mut results: Vec<CallRecord> = records.into_iter().skip(settings.skip_first).collect();
-        let count = results.len() as u64;
-        let mut latency_sum = 0.0;
+        let count = results.len() as u64 + overflow.count;
+        let mut latency_sum = overflow.latency_seconds;
         let mut statuses: Vec<(String, u64)> = Vec::new();
         let mut errors: Vec<(String, u64)> = Vec::new();
+        for (code, n) in &overflow.statuses {
+            add(&mut statuses, code_name(*code), *n);
+        }
+        for (error, n) in &overflow.errors {
+            add(&mut errors, error, *n);
+        }
         let mut extra = Extra {
             peak_in_flight: peak_in_flight as u64,
             paced,
+            messages_sent: overflow.messages_sent,
+            messages_received: overflow.messages_received,
+            bytes_received: overflow.bytes_received,
             ..Extra::default()
         };
         for record in &results {
             latency_sum += go_seconds(record.latency_ns());
-            bump(&mut statuses, code_name(record.code));
+            add(&mut statuses, code_name(record.code), 1);
             if let Some(error) = &record.error {
-                bump(&mut errors, error);
+                add(&mut errors, error, 1);
             }
             extra.messages_sent += u64::from(record.messages_sent);
             extra.messages_received += u64::from(record.messages_received);
@@ -210,6 +220,7 @@ impl Report {
         }
         sort_distribution(&mut statuses);
         sort_distribution(&mut errors);
+        let last_overflow_send = overflow.last_sent_ns;
         results.truncate(MAX_DETAILS);
 
         let counted = |r: &&CallRecord| r.code == Code::Ok || settings.count_errors;
@@ -227,7 +238,7 @@ impl Report {
             histogram = Some(ghz_histogram(&ok_latencies, slowest, fastest));
             latency_distribution = Some(ghz_percentiles(&ok_latencies));
         }
-        let (average_ns, rps) = if results.is_empty() {
+        let (average_ns, rps) = if count == 0 {
             (0, 0.0)
         } else {
             (
@@ -260,9 +271,14 @@ impl Report {
         extra.dispatch_lag = Spread::of(results.iter().map(CallRecord::dispatch_lag_ns).collect());
         extra.generator_bound = paced && extra.dispatch_lag.p99 > LAG_WARNING_NS;
         let first_send = results.iter().map(|r| r.sent_ns).min().unwrap_or(0);
-        let last_send = results.iter().map(|r| r.sent_ns).max().unwrap_or(0);
-        if results.len() > 1 && last_send > first_send {
-            extra.send_rate = (results.len() - 1) as f64 / go_seconds(last_send - first_send);
+        let last_send = results
+            .iter()
+            .map(|r| r.sent_ns)
+            .max()
+            .unwrap_or(0)
+            .max(last_overflow_send);
+        if count > 1 && last_send > first_send {
+            extra.send_rate = (count - 1) as f64 / go_seconds(last_send - first_send);
         }
 
         Report {
@@ -294,10 +310,10 @@ impl Report {
     }
 }
 
-fn bump(counts: &mut Vec<(String, u64)>, key: &str) {
+fn add(counts: &mut Vec<(String, u64)>, key: &str, by: u64) {
     match counts.iter_mut().find(|(k, _)| k == key) {
-        Some((_, n)) => *n += 1,
-        None => counts.push((key.to_string(), 1)),
+        Some((_, n)) => *n += by,
+        None => counts.push((key.to_string(), by)),
     }
 }
 
@@ -988,6 +1004,7 @@ mod tests {
         records.extend((0..failures).map(|_| record(5, Code::Unavailable)));
         let outcome = RunOutcome {
             records,
+            overflow: Default::default(),
             started: UNIX_EPOCH + Duration::from_secs(1_700_000_000),
             total: Duration::from_millis(2000),
             end_reason: EndReason::Normal,
@@ -1018,6 +1035,30 @@ mod tests {
             [("OK".to_string(), 100), ("Unavailable".to_string(), 2)]
         );
         assert_eq!(report.error_distribution[0].1, 2);
+    }
+
+    #[test]
+    fn calls_past_the_kept_ones_still_count() {
+        let mut outcome = RunOutcome {
+            records: vec![record(10, Code::Ok), record(20, Code::Ok)],
+            overflow: Default::default(),
+            started: UNIX_EPOCH,
+            total: Duration::from_secs(1),
+            end_reason: EndReason::Normal,
+            peak_in_flight: 1,
+        };
+        outcome.overflow.add(&record(30, Code::Unavailable));
+        outcome.overflow.add(&record(40, Code::Ok));
+        let report = Report::new(outcome, ReportSettings::default(), false);
+        assert_eq!(report.count, 4);
+        assert_eq!(report.average_ns, 25_000_000);
+        assert_eq!(
+            report.status_distribution,
+            [("OK".to_string(), 3), ("Unavailable".to_string(), 1)]
+        );
+        assert_eq!(report.error_distribution.len(), 1);
+        // The histogram covers the kept calls only, as ghz's covers its first million.
+        assert_eq!(report.slowest_ns, 20_000_000);
     }
 
     #[test]

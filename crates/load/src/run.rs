@@ -65,6 +65,8 @@ pub struct RunOptions {
     pub compression: bool,
     pub max_receive: usize,
     pub max_send: usize,
+    /// How many calls to keep one by one (the rest are totalled).
+    pub keep: usize,
 }
 
 impl Default for RunOptions {
@@ -82,6 +84,7 @@ impl Default for RunOptions {
             compression: false,
             max_receive: usize::MAX,
             max_send: usize::MAX,
+            keep: crate::report::MAX_DETAILS,
         }
     }
 }
@@ -145,12 +148,51 @@ impl EndReason {
 /// Everything a run measured.
 #[derive(Debug)]
 pub struct RunOutcome {
-    /// In completion order.
+    /// The first [`RunOptions::keep`] calls, in completion order.
     pub records: Vec<CallRecord>,
+    /// The calls after those, as totals: a long `-z` run keeps its memory
+    /// bounded and still counts every call.
+    pub overflow: Overflow,
     pub started: SystemTime,
     pub total: Duration,
     pub end_reason: EndReason,
     pub peak_in_flight: usize,
+}
+
+/// The totals of the calls not kept one by one.
+#[derive(Clone, Debug, Default)]
+pub struct Overflow {
+    pub count: u64,
+    /// Sum of latencies in seconds, as ghz sums them for its average.
+    pub latency_seconds: f64,
+    pub statuses: Vec<(Code, u64)>,
+    pub errors: Vec<(Arc<str>, u64)>,
+    pub messages_sent: u64,
+    pub messages_received: u64,
+    pub bytes_received: u64,
+    pub last_sent_ns: u64,
+}
+
+impl Overflow {
+    pub fn add(&mut self, record: &CallRecord) {
+        self.count += 1;
+        let ns = record.latency_ns();
+        self.latency_seconds += (ns / 1_000_000_000) as f64 + (ns % 1_000_000_000) as f64 / 1e9;
+        match self.statuses.iter_mut().find(|(c, _)| *c == record.code) {
+            Some((_, n)) => *n += 1,
+            None => self.statuses.push((record.code, 1)),
+        }
+        if let Some(error) = &record.error {
+            match self.errors.iter_mut().find(|(e, _)| e == error) {
+                Some((_, n)) => *n += 1,
+                None => self.errors.push((error.clone(), 1)),
+            }
+        }
+        self.messages_sent += u64::from(record.messages_sent);
+        self.messages_received += u64::from(record.messages_received);
+        self.bytes_received += record.bytes_received;
+        self.last_sent_ns = self.last_sent_ns.max(record.sent_ns);
+    }
 }
 
 /// Counters a caller can watch while the run goes (for a progress line).
@@ -281,13 +323,16 @@ pub async fn run(
     let deadline = shared.options.duration.map(|z| start + z);
     let mut end_reason = EndReason::Normal;
     let mut records = Vec::new();
+    let mut overflow = Overflow::default();
+    let keep = shared.options.keep;
     tokio::pin!(interrupt);
     let mut interrupted = false;
     let mut timed_out = false;
     loop {
         tokio::select! {
             record = receiver.recv() => match record {
-                Some(record) => records.push(record),
+                Some(record) if records.len() < keep => records.push(record),
+                Some(record) => overflow.add(&record),
                 None => break,
             },
             () = &mut interrupt, if !interrupted => {
@@ -314,6 +359,7 @@ pub async fn run(
     }
     RunOutcome {
         records,
+        overflow,
         started,
         total: start.elapsed(),
         end_reason,
