@@ -14,7 +14,8 @@ mod progress;
 mod report_cmd;
 mod testserver_cmd;
 
-/// Fast HAProxy log analysis: a byte-exact halog drop-in, and more.
+/// Fast HAProxy log analysis: a byte-exact halog drop-in, reports, and
+/// gRPC load tests that read the proxy's side.
 ///
 /// Any halog command line works as it is:
 ///
@@ -25,6 +26,9 @@ mod testserver_cmd;
 /// A symlink named `halog` pointing at haplog behaves as halog itself.
 /// Input is parsed on all cores; `--threads N` (or HAPLOG_THREADS) sets the
 /// number of workers.
+///
+/// `haplog report LOG` is the report after a load test; `haplog load` takes
+/// ghz's command line (`haplog load --help`).
 #[derive(Parser)]
 #[command(name = "haplog", version, about, long_about, verbatim_doc_comment)]
 pub(crate) struct Cli {
