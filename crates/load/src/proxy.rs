@@ -9,7 +9,7 @@ use haplog_analyze::{ReadOptions, Request};
 use haplog_format::time::DateCache;
 use haplog_format::{Formats, LineParser};
 
-use crate::report::{format_duration, Spread};
+use crate::report::{format_duration, tally, Spread};
 
 /// Which log lines belong to the run.
 #[derive(Clone, Debug)]
@@ -100,9 +100,9 @@ pub fn read(log: &[u8], formats: &Formats, window: &Window, source: &str) -> Pro
             continue;
         }
         side.requests += 1;
-        bump(&mut side.statuses, request.status.unwrap_or(-1));
+        tally(&mut side.statuses, &request.status.unwrap_or(-1), 1);
         let termination = request.termination.unwrap_or(*b"??");
-        bump(&mut side.terminations, termination);
+        tally(&mut side.terminations, &termination, 1);
         let keep = |v: Option<i64>, into: &mut Vec<u64>| {
             if let Some(ms) = v.filter(|ms| *ms >= 0) {
                 into.push(ms as u64 * MS);
@@ -165,13 +165,6 @@ fn trim_line(raw: &[u8]) -> &[u8] {
     let start = raw.iter().position(|&b| b != 0).unwrap_or(raw.len());
     let line = &raw[start..];
     line.strip_suffix(b"\r").unwrap_or(line)
-}
-
-fn bump<K: PartialEq>(counts: &mut Vec<(K, u64)>, key: K) {
-    match counts.iter_mut().find(|(k, _)| *k == key) {
-        Some((_, n)) => *n += 1,
-        None => counts.push((key, 1)),
-    }
 }
 
 fn state_text(state: [u8; 2]) -> String {

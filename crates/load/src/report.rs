@@ -101,6 +101,11 @@ pub struct Spread {
 impl Spread {
     pub fn of(mut values: Vec<u64>) -> Spread {
         values.sort_unstable();
+        Spread::of_sorted(&values)
+    }
+
+    /// The same of values already in ascending order.
+    pub fn of_sorted(values: &[u64]) -> Spread {
         let rank = |q: f64| {
             let n = values.len();
             let index = ((q * n as f64).ceil() as usize).clamp(1, n) - 1;
@@ -170,7 +175,7 @@ pub struct Report {
 }
 
 /// Go's `Duration.Seconds()`.
-fn go_seconds(ns: u64) -> f64 {
+pub(crate) fn go_seconds(ns: u64) -> f64 {
     (ns / 1_000_000_000) as f64 + (ns % 1_000_000_000) as f64 / 1e9
 }
 
@@ -195,10 +200,10 @@ impl Report {
         let mut statuses: Vec<(String, u64)> = Vec::new();
         let mut errors: Vec<(String, u64)> = Vec::new();
         for (code, n) in &overflow.statuses {
-            add(&mut statuses, code_name(*code), *n);
+            tally(&mut statuses, code_name(*code), *n);
         }
         for (error, n) in &overflow.errors {
-            add(&mut errors, error, *n);
+            tally(&mut errors, &**error, *n);
         }
         let mut extra = Extra {
             peak_in_flight: peak_in_flight as u64,
@@ -210,9 +215,9 @@ impl Report {
         };
         for record in &results {
             latency_sum += go_seconds(record.latency_ns());
-            add(&mut statuses, code_name(record.code), 1);
+            tally(&mut statuses, code_name(record.code), 1);
             if let Some(error) = &record.error {
-                add(&mut errors, error, 1);
+                tally(&mut errors, &**error, 1);
             }
             extra.messages_sent += u64::from(record.messages_sent);
             extra.messages_received += u64::from(record.messages_received);
@@ -224,12 +229,15 @@ impl Report {
         results.truncate(MAX_DETAILS);
 
         let counted = |r: &&CallRecord| r.code == Code::Ok || settings.count_errors;
-        let mut ok_latencies: Vec<f64> = results
+        // Sorted once: ghz's figures take them as Go float seconds, which
+        // keeps the order.
+        let mut ok_ns: Vec<u64> = results
             .iter()
             .filter(counted)
-            .map(|r| go_seconds(r.latency_ns()))
+            .map(|r| r.latency_ns())
             .collect();
-        ok_latencies.sort_by(f64::total_cmp);
+        ok_ns.sort_unstable();
+        let ok_latencies: Vec<f64> = ok_ns.iter().map(|&ns| go_seconds(ns)).collect();
         let (mut fastest_ns, mut slowest_ns) = (0, 0);
         let (mut histogram, mut latency_distribution) = (None, None);
         if let (Some(&fastest), Some(&slowest)) = (ok_latencies.first(), ok_latencies.last()) {
@@ -247,13 +255,7 @@ impl Report {
             )
         };
 
-        extra.latency = Spread::of(
-            results
-                .iter()
-                .filter(counted)
-                .map(|r| r.latency_ns())
-                .collect(),
-        );
+        extra.latency = Spread::of_sorted(&ok_ns);
         extra.from_intended = Spread::of(
             results
                 .iter()
@@ -310,10 +312,16 @@ impl Report {
     }
 }
 
-fn add(counts: &mut Vec<(String, u64)>, key: &str, by: u64) {
-    match counts.iter_mut().find(|(k, _)| k == key) {
+/// Adds `by` to `key`'s count, in first-seen order; the key is copied only
+/// when it is new. The lists are short (statuses, errors, servers).
+pub(crate) fn tally<K, Q>(counts: &mut Vec<(K, u64)>, key: &Q, by: u64)
+where
+    K: std::borrow::Borrow<Q>,
+    Q: PartialEq + ToOwned<Owned = K> + ?Sized,
+{
+    match counts.iter_mut().find(|(k, _)| k.borrow() == key) {
         Some((_, n)) => *n += by,
-        None => counts.push((key.to_string(), by)),
+        None => counts.push((key.to_owned(), by)),
     }
 }
 

@@ -176,17 +176,10 @@ pub struct Overflow {
 impl Overflow {
     pub fn add(&mut self, record: &CallRecord) {
         self.count += 1;
-        let ns = record.latency_ns();
-        self.latency_seconds += (ns / 1_000_000_000) as f64 + (ns % 1_000_000_000) as f64 / 1e9;
-        match self.statuses.iter_mut().find(|(c, _)| *c == record.code) {
-            Some((_, n)) => *n += 1,
-            None => self.statuses.push((record.code, 1)),
-        }
+        self.latency_seconds += crate::report::go_seconds(record.latency_ns());
+        crate::report::tally(&mut self.statuses, &record.code, 1);
         if let Some(error) = &record.error {
-            match self.errors.iter_mut().find(|(e, _)| e == error) {
-                Some((_, n)) => *n += 1,
-                None => self.errors.push((error.clone(), 1)),
-            }
+            crate::report::tally(&mut self.errors, error, 1);
         }
         self.messages_sent += u64::from(record.messages_sent);
         self.messages_received += u64::from(record.messages_received);
