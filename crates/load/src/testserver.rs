@@ -76,10 +76,8 @@ impl Default for ServerConfig {
 
 struct State {
     config: ServerConfig,
-    /// The chunks of one utterance at the default sample rate.
-    chunks: Vec<Bytes>,
-    /// All of them in one `SpeakResponse`.
-    whole: Bytes,
+    /// One utterance at the default sample rate.
+    wav: Wav,
     calls: AtomicU64,
     seed: u64,
 }
@@ -102,18 +100,32 @@ fn wav_header(sample_rate: u32, data_len: u32) -> [u8; 44] {
     h
 }
 
-/// Audio bytes (header, then silence) cut into `count` encoded
-/// `SpeakResponse` messages of `size` bytes each.
-fn wav_chunks(sample_rate: u32, count: u32, size: usize) -> Vec<Bytes> {
+/// One utterance as encoded `SpeakResponse` messages: cut into chunks for
+/// streams, and whole for a single response.
+#[derive(Clone, Debug)]
+struct Wav {
+    chunks: Vec<Bytes>,
+    whole: Bytes,
+}
+
+/// Audio bytes (header, then silence) in `count` chunks of `size` bytes.
+fn wav(sample_rate: u32, count: u32, size: usize) -> Wav {
     let total = count as usize * size;
     let header = wav_header(sample_rate, total.saturating_sub(44) as u32);
     let mut audio = vec![0u8; total.max(44)];
     audio[..44].copy_from_slice(&header);
-    audio
-        .chunks(size.max(1))
+    let size = size.max(1);
+    let chunks = audio
+        .chunks(size)
         .take(count as usize)
         .map(speak_response)
-        .collect()
+        .collect();
+    // The chunks are consecutive pieces of the audio: together, its start.
+    let covered = (count as usize * size).min(audio.len());
+    Wav {
+        chunks,
+        whole: speak_response(&audio[..covered]),
+    }
 }
 
 /// `SpeakResponse { media_data = 1 }`, encoded.
@@ -167,12 +179,9 @@ fn decode_request(mut bytes: &[u8]) -> Result<SpeakRequest, Status> {
 
 impl State {
     fn new(config: ServerConfig) -> State {
-        let chunks = wav_chunks(16_000, config.chunks, config.chunk_size);
-        let whole = whole_response(&chunks);
         State {
+            wav: wav(16_000, config.chunks, config.chunk_size),
             config,
-            chunks,
-            whole,
             calls: AtomicU64::new(0),
             seed: splitmix64(
                 std::time::SystemTime::now()
@@ -211,11 +220,11 @@ impl State {
         }
     }
 
-    fn chunks_for(&self, request: &SpeakRequest) -> Vec<Bytes> {
+    fn wav_for(&self, request: &SpeakRequest) -> Wav {
         if request.sample_rate == 0 || request.sample_rate == 16_000 {
-            self.chunks.clone()
+            self.wav.clone()
         } else {
-            wav_chunks(
+            wav(
                 request.sample_rate,
                 self.config.chunks,
                 self.config.chunk_size,
@@ -230,18 +239,6 @@ impl State {
         }
         response
     }
-}
-
-fn whole_response(chunks: &[Bytes]) -> Bytes {
-    let mut media = Vec::new();
-    for chunk in chunks {
-        let mut body = chunk.clone();
-        // Strip the field key and length: the chunks are encoded messages.
-        let _ = body.get_u8();
-        let _ = prost::encoding::decode_varint(&mut body);
-        media.extend_from_slice(&body);
-    }
-    speak_response(&media)
 }
 
 /// The demo service, routed by method path.
@@ -303,12 +300,7 @@ impl tonic::server::UnaryService<Bytes> for Speak {
             let speak = decode_request(request.get_ref())?;
             state.admit(&speak)?;
             state.think().await;
-            let whole = if speak.sample_rate == 0 || speak.sample_rate == 16_000 {
-                state.whole.clone()
-            } else {
-                whole_response(&state.chunks_for(&speak))
-            };
-            Ok(state.respond(whole))
+            Ok(state.respond(state.wav_for(&speak).whole))
         }
         .boxed()
     }
@@ -341,7 +333,7 @@ impl tonic::server::ServerStreamingService<Bytes> for SpeakWav {
             let speak = decode_request(request.get_ref())?;
             state.admit(&speak)?;
             state.think().await;
-            let chunks = state.chunks_for(&speak);
+            let chunks = state.wav_for(&speak).chunks;
             Ok(state.respond(paced(chunks, state.config.chunk_interval)))
         }
         .boxed()
@@ -371,8 +363,7 @@ impl tonic::server::ClientStreamingService<Bytes> for SpeakBatch {
             state.think().await;
             // One chunk of audio for every text received.
             let chunk_count = texts.max(1) as u32;
-            let chunks = wav_chunks(16_000, chunk_count, state.config.chunk_size);
-            Ok(state.respond(whole_response(&chunks)))
+            Ok(state.respond(wav(16_000, chunk_count, state.config.chunk_size).whole))
         }
         .boxed()
     }
@@ -389,7 +380,7 @@ impl tonic::server::StreamingService<Bytes> for SpeakLive {
         let state = self.0.clone();
         async move {
             let incoming = request.into_inner();
-            let chunk = state.chunks.first().cloned().unwrap_or_default();
+            let chunk = state.wav.chunks.first().cloned().unwrap_or_default();
             let reply_state = state.clone();
             // One chunk back for every text, as it arrives.
             let replies = incoming
@@ -502,9 +493,9 @@ mod tests {
 
     #[test]
     fn wav_chunks_start_with_a_header_and_add_up() {
-        let chunks = wav_chunks(16_000, 3, 100);
+        let Wav { chunks, whole } = wav(16_000, 3, 100);
         assert_eq!(chunks.len(), 3);
-        let whole = whole_response(&chunks);
+        assert_eq!(chunks[0].len(), 102);
         // 0x0a, varint 300 (2 bytes), 300 bytes of audio.
         assert_eq!(whole.len(), 303);
         assert_eq!(&whole[3..7], b"RIFF");
