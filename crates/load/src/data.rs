@@ -29,6 +29,19 @@ pub struct TemplateOptions {
     pub disable_functions: bool,
 }
 
+impl TemplateOptions {
+    /// `text` as a template to render per call, or `None` when it is to be
+    /// used as it is (templates disabled, or no action in it).
+    fn template(self, flag: &'static str, text: &str) -> Result<Option<Template>, LoadError> {
+        if self.disable_data {
+            return Ok(None);
+        }
+        let template =
+            Template::parse(text, !self.disable_functions).map_err(|e| LoadError::data(flag, e))?;
+        Ok((!template.is_static()).then_some(template))
+    }
+}
+
 /// The request messages of a run.
 #[derive(Clone, Debug)]
 pub struct Payload {
@@ -73,20 +86,12 @@ impl Payload {
                 payload.form = Form::Fixed(vec![Bytes::new()]);
             }
             DataInput::Json { flag, text } => {
-                let template = if options.disable_data {
-                    None
-                } else {
-                    Some(
-                        Template::parse(&text, !options.disable_functions)
-                            .map_err(|e| LoadError::data(flag, e))?,
-                    )
-                };
-                payload.form = match template {
-                    Some(template) if !template.is_static() => {
+                payload.form = match options.template(flag, &text)? {
+                    Some(template) => {
                         payload.json = Some(serde_json::Value::String(text));
                         Form::Templated { flag, template }
                     }
-                    _ => {
+                    None => {
                         let value = parse_json(flag, &text)?;
                         let messages = json_to_messages(flag, &value, &descriptor)?;
                         payload.json = Some(value);
@@ -251,22 +256,13 @@ impl Metadata {
         text: &str,
         options: TemplateOptions,
     ) -> Result<Self, LoadError> {
-        let template = if options.disable_data {
-            None
-        } else {
-            Some(
-                Template::parse(text, !options.disable_functions)
-                    .map_err(|e| LoadError::data(flag, e))?,
-            )
-        };
-        match template {
-            Some(template) if !template.is_static() => Ok(Metadata {
+        match options.template(flag, text)? {
+            Some(template) => Ok(Metadata {
                 form: MetadataForm::Templated(template),
                 json: Some(serde_json::Value::String(text.to_string())),
             }),
-            _ => {
-                let value: serde_json::Value = serde_json::from_str(text)
-                    .map_err(|e| LoadError::data(flag, format!("not JSON: {e}")))?;
+            None => {
+                let value = parse_json(flag, text)?;
                 let map = metadata_map(&value).map_err(|e| LoadError::data(flag, e))?;
                 Ok(Metadata {
                     form: MetadataForm::Fixed(map),
