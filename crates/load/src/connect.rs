@@ -71,17 +71,8 @@ impl ConnectOptions {
             if let Some(path) = &self.cacert {
                 tls = tls.ca_certificate(Certificate::from_pem(read(path)?));
             }
-            match (&self.cert, &self.key) {
-                (Some(cert), Some(key)) => {
-                    tls = tls.identity(Identity::from_pem(read(cert)?, read(key)?));
-                }
-                (None, None) => {}
-                _ => {
-                    return Err(LoadError::flag(
-                        "--cert/--key",
-                        "a client certificate needs both --cert and --key",
-                    ))
-                }
+            if let Some((cert, key)) = self.client_identity()? {
+                tls = tls.identity(Identity::from_pem(cert, key));
             }
             if let Some(name) = &self.cname {
                 tls = tls.domain_name(name.clone());
@@ -93,6 +84,18 @@ impl ConnectOptions {
         Ok(endpoint)
     }
 
+    /// The PEM certificate and key of `--cert`/`--key`, when given.
+    fn client_identity(&self) -> Result<Option<PemPair>, LoadError> {
+        match (&self.cert, &self.key) {
+            (Some(cert), Some(key)) => Ok(Some((read(cert)?, read(key)?))),
+            (None, None) => Ok(None),
+            _ => Err(LoadError::flag(
+                "--cert/--key",
+                "a client certificate needs both --cert and --key",
+            )),
+        }
+    }
+
     /// `--connections` lazily connected channels.
     pub fn channels(&self) -> Result<Vec<Channel>, LoadError> {
         let endpoint = self.endpoint()?;
@@ -100,16 +103,7 @@ impl ConnectOptions {
         if self.insecure || !self.skip_tls_verify {
             return Ok((0..count).map(|_| endpoint.connect_lazy()).collect());
         }
-        let identity = match (&self.cert, &self.key) {
-            (Some(cert), Some(key)) => Some((read(cert)?, read(key)?)),
-            (None, None) => None,
-            _ => {
-                return Err(LoadError::flag(
-                    "--cert/--key",
-                    "a client certificate needs both --cert and --key",
-                ))
-            }
-        };
+        let identity = self.client_identity()?;
         let config = crate::tls::insecure_client_config(
             identity.as_ref().map(|(c, k)| (c.as_slice(), k.as_slice())),
         )
@@ -124,6 +118,9 @@ impl ConnectOptions {
             .collect())
     }
 }
+
+/// A PEM certificate (chain) and its private key.
+type PemPair = (Vec<u8>, Vec<u8>);
 
 fn read(path: &PathBuf) -> Result<Vec<u8>, LoadError> {
     std::fs::read(path).map_err(|source| LoadError::Read {
