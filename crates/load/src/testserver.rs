@@ -209,6 +209,15 @@ impl State {
         Ok(())
     }
 
+    /// Reads a request, fails it if asked to, then waits the configured
+    /// latency: what every method does before it answers a text.
+    async fn take(&self, message: &[u8]) -> Result<SpeakRequest, Status> {
+        let speak = decode_request(message)?;
+        self.admit(&speak)?;
+        self.think().await;
+        Ok(speak)
+    }
+
     async fn think(&self) {
         let mut wait = self.config.latency;
         if !self.config.jitter.is_zero() {
@@ -297,9 +306,7 @@ impl tonic::server::UnaryService<Bytes> for Speak {
     fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
         let state = self.0.clone();
         async move {
-            let speak = decode_request(request.get_ref())?;
-            state.admit(&speak)?;
-            state.think().await;
+            let speak = state.take(request.get_ref()).await?;
             Ok(state.respond(state.wav_for(&speak).whole))
         }
         .boxed()
@@ -330,9 +337,7 @@ impl tonic::server::ServerStreamingService<Bytes> for SpeakWav {
     fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
         let state = self.0.clone();
         async move {
-            let speak = decode_request(request.get_ref())?;
-            state.admit(&speak)?;
-            state.think().await;
+            let speak = state.take(request.get_ref()).await?;
             let chunks = state.wav_for(&speak).chunks;
             Ok(state.respond(paced(chunks, state.config.chunk_interval)))
         }
@@ -388,9 +393,7 @@ impl tonic::server::StreamingService<Bytes> for SpeakLive {
                     let state = reply_state.clone();
                     let chunk = chunk.clone();
                     async move {
-                        let speak = decode_request(&message?)?;
-                        state.admit(&speak)?;
-                        state.think().await;
+                        state.take(&message?).await?;
                         Ok(chunk)
                     }
                 })
