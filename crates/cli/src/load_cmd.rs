@@ -827,12 +827,24 @@ async fn read_proxy_side(
         offset_minutes,
     };
     let deadline = Instant::now() + wait;
+    let fail = |e: io::Error| usage(format!("--haproxy-log {}: {e}", path.display()));
+    let mut read_len = None;
+    let mut side = None;
     loop {
-        let bytes = std::fs::read(path)
-            .map_err(|e| usage(format!("--haproxy-log {}: {e}", path.display())))?;
-        let side = haplog_load::proxy::read(&bytes, formats, &window, &path.display().to_string());
-        if side.requests >= report.count || Instant::now() >= deadline {
-            return Ok(side);
+        // A log can be large: read it again only when it has grown.
+        let len = std::fs::metadata(path).map_err(fail)?.len();
+        if read_len != Some(len) {
+            let bytes = std::fs::read(path).map_err(fail)?;
+            read_len = Some(bytes.len() as u64);
+            let found =
+                haplog_load::proxy::read(&bytes, formats, &window, &path.display().to_string());
+            if found.requests >= report.count {
+                return Ok(found);
+            }
+            side = Some(found);
+        }
+        if Instant::now() >= deadline {
+            return Ok(side.expect("read at least once"));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
