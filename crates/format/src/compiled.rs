@@ -518,10 +518,10 @@ fn item_at(
             return Some(ItemEnd::QuotedSample);
         }
         let start = pos + 1;
-        match memchr::memchr(b'"', &m[start..]) {
-            Some(i) => {
-                spans[index] = Span::new(start, start + i);
-                pos = start + i + 1;
+        match find_byte(m, start, b'"') {
+            Some(close) => {
+                spans[index] = Span::new(start, close);
+                pos = close + 1;
             }
             None => {
                 spans[index] = Span::new(start, m.len());
@@ -666,8 +666,23 @@ fn literal(m: &[u8], mut pos: usize, text: &[u8]) -> Option<usize> {
 
 /// The end of a number at `pos`: `[+]-?digits` (hex digits with the `X`
 /// flag), or a lone `-` for an absent value.
-#[inline]
+#[inline(always)]
 fn number_end(m: &[u8], pos: usize, hex: bool) -> Option<usize> {
+    // Most values are a few plain digits with eight bytes of line after
+    // them: one word decides, inline.
+    if !hex {
+        if let Some(word) = m.get(pos..pos + 8) {
+            let n = leading_digits(u64::from_le_bytes(word.try_into().expect("8 bytes")));
+            if n > 0 && n < 8 {
+                return Some(pos + n);
+            }
+        }
+    }
+    number_end_slow(m, pos, hex)
+}
+
+#[inline(never)]
+fn number_end_slow(m: &[u8], pos: usize, hex: bool) -> Option<usize> {
     let rest = m.get(pos..)?;
     let mut i = 0;
     match rest.first()? {
@@ -686,8 +701,6 @@ fn number_end(m: &[u8], pos: usize, hex: bool) -> Option<usize> {
             i += 1;
         }
     } else {
-        // Eight bytes at a time: most numbers end inside the first word,
-        // found without a branch per digit.
         while let Some(word) = rest.get(i..i + 8) {
             let n = leading_digits(u64::from_le_bytes(word.try_into().expect("8 bytes")));
             i += n;
@@ -719,8 +732,17 @@ fn leading_digits(word: u64) -> usize {
 
 /// A space in the format at `pos`: a run of spaces, or none right after a
 /// run (an absent optional item took none), or the end of the line.
-#[inline]
-fn space(m: &[u8], mut pos: usize) -> Option<usize> {
+#[inline(always)]
+fn space(m: &[u8], pos: usize) -> Option<usize> {
+    // Nearly always one space, then a value.
+    if m.get(pos) == Some(&b' ') && m.get(pos + 1).is_some_and(|&b| b != b' ') {
+        return Some(pos + 1);
+    }
+    space_slow(m, pos)
+}
+
+#[inline(never)]
+fn space_slow(m: &[u8], mut pos: usize) -> Option<usize> {
     if m.get(pos) == Some(&b' ') {
         pos += 1;
         while m.get(pos) == Some(&b' ') {
@@ -765,11 +787,13 @@ fn value(m: &[u8], pos: usize, shape: Shape, next: Option<&[u8]>) -> Option<Valu
             found(pos, end, end)
         }
         Shape::Address => {
-            let run = token_end(m, pos);
             let end = match stop {
-                Some(b':') => pos + m[pos..run].iter().rposition(|&b| b == b':')?,
-                Some(c) if c != b' ' => pos + short_find(&m[pos..run], c).unwrap_or(run - pos),
-                _ => run,
+                Some(b':') => {
+                    let run = token_end(m, pos);
+                    pos + m[pos..run].iter().rposition(|&b| b == b':')?
+                }
+                Some(c) if c != b' ' => token_end_at(m, pos, c),
+                _ => token_end(m, pos),
             };
             let address = &m[pos..end];
             (!address.is_empty() && address.iter().all(|&b| ADDRESS_BYTES[b as usize]))
@@ -779,33 +803,35 @@ fn value(m: &[u8], pos: usize, shape: Shape, next: Option<&[u8]>) -> Option<Valu
         Shape::Token | Shape::Sample => {
             // Sample output may hold spaces when a literal other than a
             // space closes it (`"ua":"%[var(txn.ua)]"`).
-            let run = match (shape, stop) {
-                (Shape::Sample, Some(b'"')) => m.len(),
-                _ => token_end(m, pos),
-            };
             let end = match stop {
-                Some(b'"') => match find_unescaped_quote(&m[pos..run]) {
-                    Some(i) => pos + i,
-                    // Between literal quotes and no closing one: the line
-                    // was cut inside this value.
-                    None if run == m.len() => {
-                        return Some(Value_ {
-                            span: Span::new(pos, m.len()),
-                            end: m.len(),
-                            cut: true,
-                        })
+                Some(b'"') => {
+                    let run = match shape {
+                        Shape::Sample => m.len(),
+                        _ => token_end(m, pos),
+                    };
+                    match find_unescaped_quote(&m[pos..run]) {
+                        Some(i) => pos + i,
+                        // Between literal quotes and no closing one: the line
+                        // was cut inside this value.
+                        None if run == m.len() => {
+                            return Some(Value_ {
+                                span: Span::new(pos, m.len()),
+                                end: m.len(),
+                                cut: true,
+                            })
+                        }
+                        None => run,
                     }
-                    None => run,
-                },
-                Some(c) if c != b' ' => pos + short_find(&m[pos..run], c).unwrap_or(run - pos),
-                _ => run,
+                }
+                Some(c) if c != b' ' => token_end_at(m, pos, c),
+                _ => token_end(m, pos),
             };
             (end > pos || matches!(stop, Some(b'"'))).then_some(())?;
             found(pos, end, end)
         }
         Shape::ZonedDate => {
             let end = match stop {
-                Some(c) if c != b' ' => pos + memchr::memchr(c, rest)?,
+                Some(c) if c != b' ' => find_byte(m, pos, c)?,
                 _ => {
                     let first = token_end(m, pos);
                     token_end(m, (first + 1).min(m.len()))
@@ -815,7 +841,7 @@ fn value(m: &[u8], pos: usize, shape: Shape, next: Option<&[u8]>) -> Option<Valu
         }
         Shape::Capture => {
             if rest.first() == Some(&b'{') {
-                let close = pos + memchr::memchr(b'}', rest)?;
+                let close = find_byte(m, pos, b'}')?;
                 found(pos, close + 1, close + 1)
             } else {
                 // Absent: no capture configured of this kind.
@@ -860,35 +886,53 @@ const ADDRESS_BYTES: [bool; 256] = {
     table
 };
 
-/// The first `c` in a field-sized slice: a plain loop, cheaper than a call
-/// to `memchr` for the few bytes of a field.
-#[inline]
-fn short_find(s: &[u8], c: u8) -> Option<usize> {
-    s.iter().position(|&b| b == c)
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Flags (high bit) the zero bytes of `x`. Only bytes above a true zero
+/// can be flagged falsely, so the lowest flag is exact.
+#[inline(always)]
+fn zero_bytes(x: u64) -> u64 {
+    x.wrapping_sub(ONES) & !x & HIGHS
 }
 
-/// The end of the run of non-space bytes at `pos`.
-///
-/// Fields are short: eight bytes at a time beats a call to `memchr`.
-#[inline]
-fn token_end(m: &[u8], mut pos: usize) -> usize {
-    const SPACES: u64 = 0x2020_2020_2020_2020;
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    while pos + 8 <= m.len() {
-        let word = u64::from_le_bytes(m[pos..pos + 8].try_into().expect("8 bytes"));
-        let x = word ^ SPACES;
-        // The lowest flagged byte is always a true space.
-        let found = x.wrapping_sub(ONES) & !x & HIGHS;
+/// The first byte at or after `pos` that is `a` or `b`, or the line's
+/// end. Fields are short: eight bytes at a time, inline, beats a call to
+/// `memchr` and its setup.
+#[inline(always)]
+fn find_either(m: &[u8], mut pos: usize, a: u8, b: u8) -> usize {
+    let (a8, b8) = (ONES * u64::from(a), ONES * u64::from(b));
+    while let Some(word) = m.get(pos..pos + 8) {
+        let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+        let found = zero_bytes(word ^ a8) | zero_bytes(word ^ b8);
         if found != 0 {
             return pos + (found.trailing_zeros() / 8) as usize;
         }
         pos += 8;
     }
-    while pos < m.len() && m[pos] != b' ' {
+    while pos < m.len() && m[pos] != a && m[pos] != b {
         pos += 1;
     }
     pos.min(m.len())
+}
+
+/// The first `c` at or after `pos`.
+#[inline(always)]
+fn find_byte(m: &[u8], pos: usize, c: u8) -> Option<usize> {
+    let at = find_either(m, pos, c, c);
+    (at < m.len()).then_some(at)
+}
+
+/// The end of the run of non-space bytes at `pos`.
+#[inline(always)]
+fn token_end(m: &[u8], pos: usize) -> usize {
+    find_either(m, pos, b' ', b' ')
+}
+
+/// The end of a token at `pos` closed by `c`: the first `c` or space.
+#[inline(always)]
+fn token_end_at(m: &[u8], pos: usize, c: u8) -> usize {
+    find_either(m, pos, c, b' ')
 }
 
 /// The first `"` not escaped by a backslash.

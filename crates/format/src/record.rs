@@ -66,18 +66,19 @@ impl Formats {
     }
 }
 
-/// A parsed line. Field values borrow from the line.
+/// A parsed line. Field values borrow from the line; the record borrows
+/// its parser (`'p`), which holds the fields' places.
 #[derive(Clone, Debug)]
-pub struct Record<'f, 'a> {
+pub struct Record<'p, 'a> {
     pub line: &'a [u8],
     pub header: Header<'a>,
     pub message: &'a [u8],
     pub kind: Kind,
     /// The format that matched a traffic or error line.
-    pub format: Option<&'f CompiledFormat>,
+    pub format: Option<&'p CompiledFormat>,
     /// The line was cut (HAProxy's 1024-byte limit): later fields are empty.
     pub truncated: bool,
-    spans: [Span; MAX_ITEMS],
+    spans: &'p [Span; MAX_ITEMS],
     /// Fields after a built-in format's end (a custom format that appends
     /// to httplog, read without its `--log-format`).
     pub rest: Option<&'a [u8]>,
@@ -86,7 +87,7 @@ pub struct Record<'f, 'a> {
     json_fields: u64,
 }
 
-impl<'f, 'a> Record<'f, 'a> {
+impl<'p, 'a> Record<'p, 'a> {
     /// The raw value of a field, if the line's format has it. Absent values
     /// (`-`, `""` in quoted formats) come back as written.
     pub fn get(&self, field: Field) -> Option<&'a [u8]> {
@@ -100,7 +101,7 @@ impl<'f, 'a> Record<'f, 'a> {
 
     /// The name of the format that matched: a log-format's, or `json` for
     /// a JSON line read by its keys.
-    pub fn format_name(&self) -> Option<&'f str> {
+    pub fn format_name(&self) -> Option<&'p str> {
         match self.format {
             Some(f) => Some(&f.name),
             None if self.json_fields != 0 => Some("json"),
@@ -201,6 +202,10 @@ pub struct LineParser<'f> {
     formats: &'f Formats,
     headers: HeaderDetector,
     last_hit: usize,
+    /// The spans of the last line's fields, lent to its [`Record`]: kept
+    /// here rather than in each record, so a line costs no 512-byte clear
+    /// or copy.
+    spans: [Span; MAX_ITEMS],
 }
 
 impl<'f> LineParser<'f> {
@@ -209,6 +214,7 @@ impl<'f> LineParser<'f> {
             formats,
             headers: HeaderDetector::new(header),
             last_hit: 0,
+            spans: [Span::default(); MAX_ITEMS],
         }
     }
 
@@ -217,76 +223,93 @@ impl<'f> LineParser<'f> {
         self.headers.style()
     }
 
-    /// The first format of the list, up to `upto`, that matches `message`.
-    fn first_match(&self, message: &[u8], spans: &mut [Span; MAX_ITEMS], upto: usize) -> usize {
-        (0..upto)
-            .find(|&i| {
-                self.formats.list[i]
-                    .matches_into(message, spans, false)
-                    .is_some()
-            })
-            .unwrap_or(upto)
-    }
-
-    pub fn parse<'a>(&mut self, line: &'a [u8]) -> Record<'f, 'a> {
+    /// Parses one line. The record borrows the parser until it is dropped.
+    pub fn parse<'p, 'a>(&'p mut self, line: &'a [u8]) -> Record<'p, 'a> {
         let header = self.headers.header(line);
         let message = header.message(line);
-        let mut record = Record {
+        let formats: &'f Formats = self.formats;
+        let mut kind = Kind::Traffic;
+        let mut format = None;
+        let mut truncated = false;
+        let mut rest = None;
+        let mut json_fields = 0;
+        match self.find_format(message) {
+            Some((i, cut, after)) => {
+                let found = &formats.list[i];
+                if found.name == "error-tls" {
+                    kind = Kind::Error;
+                }
+                format = Some(found);
+                truncated = cut;
+                rest = (after > 0).then(|| &message[after..]);
+            }
+            None => {
+                kind = message::classify(message);
+                if matches!(kind, Kind::Json | Kind::JsonInvalid) {
+                    // A JSON log-format read by its keys: traffic, if it
+                    // names traffic fields (HAProxy's `+1` and cut lines
+                    // included).
+                    if let Some(found) = json::fields(message) {
+                        self.spans = found.spans;
+                        kind = Kind::Traffic;
+                        json_fields = found.present;
+                        truncated = found.truncated;
+                    }
+                }
+            }
+        }
+        Record {
             line,
             header,
             message,
-            kind: Kind::Unparsed,
-            format: None,
-            truncated: false,
-            spans: [Span::default(); MAX_ITEMS],
-            rest: None,
-            json_fields: 0,
-        };
+            kind,
+            format,
+            truncated,
+            spans: &self.spans,
+            rest,
+            json_fields,
+        }
+    }
+
+    /// The traffic format that reads `message`, with its spans in
+    /// `self.spans`: its index, whether the line was cut, and where the
+    /// fields after a built-in format start (0: none).
+    fn find_format(&mut self, message: &[u8]) -> Option<(usize, bool, usize)> {
         let list = &self.formats.list;
         let whole = &list[..self.formats.prefix_from];
         let order = std::iter::once(self.last_hit.min(whole.len() - 1))
             .chain((0..whole.len()).filter(|&i| i != self.last_hit));
         for i in order {
-            if let Some(m) = whole[i].matches_into(message, &mut record.spans, false) {
-                if m.truncated && i != self.first_match(message, &mut record.spans, i) {
+            if let Some(m) = whole[i].matches_into(message, &mut self.spans, false) {
+                if m.truncated && i != first_match(whole, message, &mut self.spans, i) {
                     // A cut line may fit several formats: the list's order
                     // decides, not the format of the lines before it (which
                     // differ between threads).
                     continue;
                 }
                 self.last_hit = i;
-                record.kind = if whole[i].name == "error-tls" {
-                    Kind::Error
-                } else {
-                    Kind::Traffic
-                };
-                record.format = Some(&whole[i]);
-                record.truncated = m.truncated;
-                return record;
+                return Some((i, m.truncated, 0));
             }
         }
-        for format in &list[self.formats.prefix_from..] {
-            if let Some(m) = format.matches_into(message, &mut record.spans, true) {
-                record.kind = Kind::Traffic;
-                record.format = Some(format);
-                record.truncated = m.truncated;
-                record.rest = (m.rest > 0).then(|| &message[m.rest..]);
-                return record;
+        for (i, format) in list.iter().enumerate().skip(self.formats.prefix_from) {
+            if let Some(m) = format.matches_into(message, &mut self.spans, true) {
+                return Some((i, m.truncated, m.rest));
             }
         }
-        record.kind = message::classify(message);
-        if matches!(record.kind, Kind::Json | Kind::JsonInvalid) {
-            // A JSON log-format read by its keys: traffic, if it names
-            // traffic fields (HAProxy's `+1` and cut lines included).
-            if let Some(found) = json::fields(message) {
-                record.kind = Kind::Traffic;
-                record.spans = found.spans;
-                record.json_fields = found.present;
-                record.truncated = found.truncated;
-            }
-        }
-        record
+        None
     }
+}
+
+/// The first of `formats`, up to `upto`, that matches `message`.
+fn first_match(
+    formats: &[CompiledFormat],
+    message: &[u8],
+    spans: &mut [Span; MAX_ITEMS],
+    upto: usize,
+) -> usize {
+    (0..upto)
+        .find(|&i| formats[i].matches_into(message, spans, false).is_some())
+        .unwrap_or(upto)
 }
 
 #[cfg(test)]
