@@ -30,6 +30,7 @@ impl Span {
         }
     }
 
+    #[inline]
     pub fn of<'a>(&self, message: &'a [u8]) -> &'a [u8] {
         &message[self.start as usize..self.end as usize]
     }
@@ -246,6 +247,7 @@ impl CompiledFormat {
     }
 
     /// The item that carries `field`, if the format has one.
+    #[inline]
     pub fn item_of(&self, field: Field) -> Option<usize> {
         match self.by_field[field as usize] {
             NO_ITEM => None,

@@ -90,6 +90,7 @@ pub struct Record<'p, 'a> {
 impl<'p, 'a> Record<'p, 'a> {
     /// The raw value of a field, if the line's format has it. Absent values
     /// (`-`, `""` in quoted formats) come back as written.
+    #[inline]
     pub fn get(&self, field: Field) -> Option<&'a [u8]> {
         if self.json_fields & (1 << field as u64) != 0 {
             return Some(self.spans[field as usize].of(self.message));
@@ -181,18 +182,24 @@ pub fn uri_parts(uri: &[u8]) -> (Option<&[u8]>, &[u8], Option<&[u8]>) {
 }
 
 /// HAProxy's numbers: `[+]-?digits`.
+#[inline]
 pub fn parse_number(v: &[u8]) -> Option<i64> {
     let v = v.strip_prefix(b"+").unwrap_or(v);
     let (negative, digits) = match v.strip_prefix(b"-") {
         Some(d) => (true, d),
         None => (false, v),
     };
-    if digits.is_empty() || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit) {
+    if digits.is_empty() || digits.len() > 18 {
         return None;
     }
-    let n = digits
-        .iter()
-        .fold(0i64, |n, &d| n * 10 + i64::from(d - b'0'));
+    let mut n = 0i64;
+    for &d in digits {
+        let d = d.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n = n * 10 + i64::from(d);
+    }
     Some(if negative { -n } else { n })
 }
 
