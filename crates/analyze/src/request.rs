@@ -64,6 +64,7 @@ impl<'a> Request<'a> {
     /// The request a record logs, if it is a traffic line (including a
     /// JSON line read by its keys). Error lines (TLS handshakes that never
     /// became a stream) are not requests.
+    #[inline]
     pub fn from_record(
         record: &Record<'_, 'a>,
         dates: &mut DateCache,

@@ -504,6 +504,8 @@ fn latest(a: Option<LogTime>, b: Option<LogTime>, config: &Config) -> Option<Log
 /// Folds the lines of one thread.
 pub struct Collector<'c> {
     config: &'c Config,
+    /// Any filter set: without one, no request needs checking.
+    filtering: bool,
     dates: DateCache,
     pub stats: TrafficStats,
     /// The second being counted, kept out of the map while lines of it
@@ -515,6 +517,7 @@ impl<'c> Collector<'c> {
     pub fn new(config: &'c Config) -> Collector<'c> {
         Collector {
             config,
+            filtering: config.filter.is_active(),
             dates: DateCache::default(),
             stats: TrafficStats::new(config),
             second: None,
@@ -542,7 +545,7 @@ impl<'c> Collector<'c> {
                 _ => bump_format(&mut stats.formats, name, 1),
             }
         }
-        if !self.config.filter.keeps(&request) {
+        if self.filtering && !self.config.filter.keeps(&request) {
             stats.excluded += 1;
             return;
         }

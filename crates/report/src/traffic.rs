@@ -1,5 +1,7 @@
 //! The report after a load test: sections built from [`TrafficStats`].
 
+use std::cmp::Ordering;
+
 use haplog_analyze::histogram::Histogram;
 use haplog_analyze::traffic::{SecondStats, Timing, TrafficStats};
 use haplog_analyze::Group;
@@ -643,7 +645,7 @@ fn urls(stats: &TrafficStats, options: &ReportOptions) -> Section {
     let ratio = |sum: u64, n: u64| if n == 0 { 0.0 } else { sum as f64 / n as f64 };
     let mean_or_zero = |t: &Timing| t.mean().unwrap_or(0.0);
     let sort = options.url_sort;
-    rows.sort_by(|a, b| {
+    sort_top(&mut rows, options.top, |a, b| {
         let (x, y) = (a.1, b.1);
         let order = match sort {
             UrlSort::Requests => y.requests.cmp(&x.requests),
@@ -704,10 +706,24 @@ fn urls(stats: &TrafficStats, options: &ReportOptions) -> Section {
     s
 }
 
+/// Puts the first `top` rows by `order` first, in order; the rest stay
+/// unordered. Tens of thousands of URLs or clients need no full sort for
+/// a table of ten. `order` must be total (ties broken by the key), so the
+/// rows shown are those a full sort would show.
+fn sort_top<T>(rows: &mut [T], top: usize, mut order: impl FnMut(&T, &T) -> Ordering) {
+    if top < rows.len() {
+        rows.select_nth_unstable_by(top, &mut order);
+    }
+    let shown = top.min(rows.len());
+    rows[..shown].sort_by(order);
+}
+
 fn clients(stats: &TrafficStats, options: &ReportOptions) -> Section {
     let mut s = Section::new("clients", "Clients");
     let mut rows: Vec<_> = stats.clients.iter().collect();
-    rows.sort_by(|a, b| b.1.requests.cmp(&a.1.requests).then(a.0.cmp(b.0)));
+    sort_top(&mut rows, options.top, |a, b| {
+        b.1.requests.cmp(&a.1.requests).then(a.0.cmp(b.0))
+    });
     let mut t = Table::new(
         "clients",
         columns(&["client", "requests", "share", "failed", "bytes"]),
