@@ -35,6 +35,7 @@ impl Default for Histogram {
 }
 
 /// The bucket of `v`.
+#[inline]
 fn index(v: u64) -> usize {
     if v < EXACT {
         return v as usize;
@@ -63,6 +64,7 @@ impl Histogram {
         Histogram::default()
     }
 
+    #[inline]
     pub fn add(&mut self, v: u64) {
         let i = index(v);
         if i >= self.counts.len() {

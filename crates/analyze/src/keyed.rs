@@ -41,6 +41,39 @@ impl Key {
             Key::Heap(b) => b,
         }
     }
+
+    /// Whether this is `key`: an inline key word by word, without a call to
+    /// `memcmp` (keys are compared on every line, and are short).
+    #[inline]
+    fn is(&self, key: &[u8]) -> bool {
+        match self {
+            Key::Inline { len, bytes } => {
+                *len as usize == key.len() && same_short(&bytes[..key.len()], key)
+            }
+            Key::Heap(b) => **b == *key,
+        }
+    }
+}
+
+/// `a == b` for slices of one length up to [`INLINE`] bytes, by the two
+/// (possibly overlapping) words at each end of each 16-byte half.
+#[inline]
+fn same_short(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    let word = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().expect("8 bytes"));
+    let half = |s: &[u8], i: usize| u32::from_le_bytes(s[i..i + 4].try_into().expect("4 bytes"));
+    match n {
+        0 => true,
+        1..=3 => a == b,
+        4..=8 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        9..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        _ => {
+            word(a, 0) == word(b, 0)
+                && word(a, 8) == word(b, 8)
+                && word(a, n - 16) == word(b, n - 16)
+                && word(a, n - 8) == word(b, n - 8)
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -71,11 +104,9 @@ impl<V: Default> Keyed<V> {
     /// The figures of `key`, created empty if new.
     pub fn entry(&mut self, key: &[u8]) -> &mut V {
         let hash = self.hasher.hash_one(key);
-        let found = self.table.entry(
-            hash,
-            |s| s.hash == hash && s.key.as_slice() == key,
-            |s| s.hash,
-        );
+        let found = self
+            .table
+            .entry(hash, |s| s.hash == hash && s.key.is(key), |s| s.hash);
         match found {
             Entry::Occupied(e) => &mut e.into_mut().value,
             Entry::Vacant(e) => {
@@ -109,7 +140,7 @@ impl<V> Keyed<V> {
     pub fn get(&self, key: &[u8]) -> Option<&V> {
         let hash = self.hasher.hash_one(key);
         self.table
-            .find(hash, |s| s.hash == hash && s.key.as_slice() == key)
+            .find(hash, |s| s.hash == hash && s.key.is(key))
             .map(|s| &s.value)
     }
 
@@ -154,5 +185,18 @@ mod tests {
         assert_eq!(k.get(b"a"), Some(&7));
         assert_eq!(k.get(b"new"), Some(&1));
         assert_eq!(k.len(), 6);
+    }
+
+    #[test]
+    fn short_comparisons_see_every_byte() {
+        for n in 0..=INLINE {
+            let a: Vec<u8> = (0..n as u8).collect();
+            assert!(same_short(&a, &a.clone()), "{n}");
+            for i in 0..n {
+                let mut b = a.clone();
+                b[i] ^= 0x40;
+                assert!(!same_short(&a, &b), "{n} bytes, differing at {i}");
+            }
+        }
     }
 }

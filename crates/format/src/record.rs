@@ -143,13 +143,16 @@ impl<'p, 'a> Record<'p, 'a> {
 
 /// A request line's method, URI and version (the version only when the
 /// last word looks like `HTTP/x.y`; a cut line has none).
+#[inline]
 pub fn request_parts(request: &[u8]) -> (&[u8], &[u8], Option<&[u8]>) {
-    let Some(first) = memchr::memchr(b' ', request) else {
+    // The method and the version are short: plain loops from either end
+    // beat setting up `memchr` twice per line.
+    let Some(first) = request.iter().position(|&b| b == b' ') else {
         return (request, &[], None);
     };
     let method = &request[..first];
     let rest = &request[first + 1..];
-    if let Some(last) = memchr::memrchr(b' ', rest) {
+    if let Some(last) = rest.iter().rposition(|&b| b == b' ') {
         let version = &rest[last + 1..];
         if version.starts_with(b"HTTP/") {
             return (method, &rest[..last], Some(version));
@@ -161,6 +164,7 @@ pub fn request_parts(request: &[u8]) -> (&[u8], &[u8], Option<&[u8]>) {
 /// A URI's parts: the authority of an absolute URI (HTTP/2 and gRPC lines
 /// carry `http://host:port/pkg.Svc/Method`), the path, and the query
 /// (without its `?`).
+#[inline]
 pub fn uri_parts(uri: &[u8]) -> (Option<&[u8]>, &[u8], Option<&[u8]>) {
     let mut authority = None;
     let mut rest = uri;
