@@ -44,7 +44,7 @@ impl Key {
 
     /// Whether this is `key`: an inline key word by word, without a call to
     /// `memcmp` (keys are compared on every line, and are short).
-    #[inline]
+    #[inline(always)]
     fn is(&self, key: &[u8]) -> bool {
         match self {
             Key::Inline { len, bytes } => {
@@ -57,7 +57,7 @@ impl Key {
 
 /// `a == b` for slices of one length up to [`INLINE`] bytes, by the two
 /// (possibly overlapping) words at each end of each 16-byte half.
-#[inline]
+#[inline(always)]
 fn same_short(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     let word = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().expect("8 bytes"));

@@ -44,6 +44,7 @@ pub struct Group {
     pub bytes: u64,
 }
 
+#[inline(always)]
 fn add_timer(h: &mut Histogram, v: Option<i64>) -> bool {
     match v {
         Some(v) if v >= 0 => {

@@ -104,7 +104,7 @@ pub struct DateCache {
 impl DateCache {
     /// [`parse_date`], with the `dd/Mon/yyyy:HH:MM:SS` part cached.
     pub fn parse(&mut self, v: &[u8]) -> Option<LogTime> {
-        if self.valid && v.len() >= 20 && v[..20] == self.key {
+        if self.valid && v.first_chunk::<20>() == Some(&self.key) {
             let (ms, offset_minutes) = tail(&v[20..])?;
             return Some(LogTime {
                 local_ms: self.base_ms + ms,
