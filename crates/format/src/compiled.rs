@@ -292,6 +292,14 @@ impl CompiledFormat {
             // The unrolled head decides nothing the steps would not: on
             // anything unusual it gives up and the steps run from the start.
             if let Some(pos) = match_head(message, spans, self.head) {
+                // The whole of httplog, to the line's end: nothing left
+                // for the steps to check.
+                if self.head == self.steps.len() && pos == message.len() {
+                    return Some(Match {
+                        truncated: false,
+                        rest: 0,
+                    });
+                }
                 return self.run_from(message, self.head, pos, spans, prefix, &mut budget);
             }
         }
