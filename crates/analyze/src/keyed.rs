@@ -124,9 +124,10 @@ impl<V: Default> Keyed<V> {
     pub fn merge_with(&mut self, other: Keyed<V>, merge: impl Fn(&mut V, V)) {
         for slot in other.table {
             let hash = slot.hash;
-            match self.table.find_mut(hash, |s| {
-                s.hash == hash && s.key.as_slice() == slot.key.as_slice()
-            }) {
+            match self
+                .table
+                .find_mut(hash, |s| s.hash == hash && s.key.is(slot.key.as_slice()))
+            {
                 Some(mine) => merge(&mut mine.value, slot.value),
                 None => {
                     self.table.insert_unique(hash, slot, |s| s.hash);

@@ -826,7 +826,7 @@ fn queue(stats: &TrafficStats, overall: &Group, options: &ReportOptions) -> Sect
         "seconds with a queue",
         Value::count(peaks.len() as u64),
     );
-    peaks.sort_by(|a, b| {
+    sort_top(&mut peaks, options.top, |a, b| {
         let key = |v: &SecondStats| v.max_backend_queue + v.max_srv_queue;
         key(b.1)
             .cmp(&key(a.1))
