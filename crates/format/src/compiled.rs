@@ -11,6 +11,10 @@ use std::borrow::Cow;
 use crate::field::{self, Field, Shape};
 use crate::logformat::{tokenize, FormatError, Token, Value};
 
+mod head;
+pub use head::Simd;
+use head::{head_steps, match_head};
+
 /// The most items a compiled format may have.
 pub const MAX_ITEMS: usize = 64;
 const NO_ITEM: u8 = u8::MAX;
@@ -111,8 +115,10 @@ pub struct CompiledFormat {
     items: Vec<Item>,
     by_field: [u8; Field::ALL.len()],
     /// How many leading steps the unrolled httplog head matches (0, or a
-    /// [`HEAD_CHECKPOINTS`] value): their layout is the head's.
+    /// checkpoint value): their layout is the head's.
     head: usize,
+    /// The instructions the head reads lines with.
+    simd: Simd,
 }
 
 /// A successful match.
@@ -239,6 +245,7 @@ impl CompiledFormat {
             items,
             by_field,
             head: 0,
+            simd: Simd::detect(),
         })
     }
 
@@ -291,7 +298,7 @@ impl CompiledFormat {
         if self.head > 0 {
             // The unrolled head decides nothing the steps would not: on
             // anything unusual it gives up and the steps run from the start.
-            if let Some(pos) = match_head(message, spans, self.head) {
+            if let Some(pos) = match_head(self.simd, message, spans, self.head) {
                 // The whole of httplog, to the line's end: nothing left
                 // for the steps to check.
                 if self.head == self.steps.len() && pos == message.len() {
@@ -319,6 +326,15 @@ impl CompiledFormat {
             truncated: m.truncated,
             rest: m.rest,
         })
+    }
+
+    /// The same format, its head reading lines with `simd` (which this
+    /// machine must have): tests run every variant.
+    #[doc(hidden)]
+    pub fn with_simd(mut self, simd: Simd) -> CompiledFormat {
+        assert!(simd.available(), "{simd:?} on this machine");
+        self.simd = simd;
+        self
     }
 
     /// Whether matches run an unrolled head before the steps.
@@ -560,91 +576,6 @@ fn item_at(
         Sep::Text(text) => pos = literal(m, pos, text)?,
     }
     Some(ItemEnd::Next(pos))
-}
-
-/// Where [`match_head`] may stop: after `%ci:%cp [%t] %ft %b/%s ` (the
-/// head tcplog shares), after httplog's `%sq/%bq `, and after all of
-/// httplog (httpslog continues from there).
-const HEAD_CHECKPOINTS: [usize; 3] = [6, 23, 26];
-
-/// How many of `steps` the unrolled head can match: the longest checkpoint
-/// up to which they equal httplog's steps (fields aside: the steps name
-/// items by position).
-fn head_steps(steps: &[Step]) -> usize {
-    // httplog's steps, the layout `match_head` unrolls.
-    static LAYOUT: std::sync::OnceLock<Vec<Step>> = std::sync::OnceLock::new();
-    let layout = LAYOUT.get_or_init(|| {
-        CompiledFormat::build("httplog", crate::logformat::HTTPLOG)
-            .expect("built-in formats compile")
-            .steps
-    });
-    let same = steps
-        .iter()
-        .zip(layout.iter())
-        .take_while(|(a, b)| a == b)
-        .count();
-    HEAD_CHECKPOINTS
-        .iter()
-        .copied()
-        .filter(|&c| c <= same)
-        .max()
-        .unwrap_or(0)
-}
-
-/// httplog's first `upto` steps, unrolled: the interpreter's own item
-/// matcher with each step's constants. `None` when anything is unusual (a
-/// cut line, a failed step): the caller then runs the steps from the start,
-/// so only the plain case needs to be right here, and the steps decide the
-/// rest.
-#[inline(never)]
-fn match_head(m: &[u8], spans: &mut [Span; MAX_ITEMS], upto: usize) -> Option<usize> {
-    use Shape::{Capture, Fixed, Number, Request, Token};
-    const SPACE: &Sep = &Sep::Space;
-    const SLASH: &Sep = &Sep::Byte(b'/');
-    const COLON: &Sep = &Sep::Byte(b':');
-    const OPEN: &Sep = &Sep::Text(Cow::Borrowed(b" ["));
-    const CLOSE: &Sep = &Sep::Text(Cow::Borrowed(b"] "));
-    const NONE: &Sep = &Sep::None;
-    let mut pos = 0;
-    macro_rules! item {
-        ($index:expr, $shape:expr, $quoted:expr, $sep:expr) => {
-            match item_at(m, pos, $index, $shape, $quoted, false, $sep, spans)? {
-                ItemEnd::Next(end) => pos = end,
-                ItemEnd::Cut | ItemEnd::QuotedSample => return None,
-            }
-        };
-    }
-    item!(0, Shape::Address, false, COLON);
-    item!(1, Number, false, OPEN);
-    item!(2, Token, false, CLOSE);
-    item!(3, Token, false, SPACE);
-    item!(4, Token, false, SLASH);
-    item!(5, Token, false, SPACE);
-    if upto == 6 {
-        return Some(pos);
-    }
-    for index in 6..10 {
-        item!(index, Number, false, SLASH);
-    }
-    item!(10, Number, false, SPACE);
-    item!(11, Number, false, SPACE);
-    item!(12, Number, false, SPACE);
-    item!(13, Token, false, SPACE);
-    item!(14, Token, false, SPACE);
-    item!(15, Fixed(4), false, SPACE);
-    for index in 16..20 {
-        item!(index, Number, false, SLASH);
-    }
-    item!(20, Number, false, SPACE);
-    item!(21, Number, false, SLASH);
-    item!(22, Number, false, SPACE);
-    if upto == 23 {
-        return Some(pos);
-    }
-    item!(23, Capture, false, SPACE);
-    item!(24, Capture, false, SPACE);
-    item!(25, Request, true, NONE);
-    Some(pos)
 }
 
 /// Where a literal ends when it matches at `pos`. A space matches a run of
@@ -1328,15 +1259,95 @@ mod tests {
                     2 if i < line.len() => line[i] = byte,
                     _ => line.insert(i, byte),
                 }
+                if let Err(e) = head_agrees(format, &line) {
+                    prop_assert!(false, "{}", e);
+                }
+            }
+        }
+
+        /// Every head this machine can run against the steps, whole and as
+        /// a prefix.
+        fn head_agrees(format: &CompiledFormat, line: &[u8]) -> Result<(), String> {
+            let shown = String::from_utf8_lossy(line);
+            for simd in [Simd::Avx2, Simd::Sse2, Simd::Portable] {
+                if !simd.available() {
+                    continue;
+                }
+                let format = format.clone().with_simd(simd);
                 for prefix in [false, true] {
-                    let fast = if prefix { format.matches_prefix(&line) } else { format.matches(&line) };
-                    let slow = format.matches_stepwise(&line, prefix);
-                    prop_assert_eq!(fast.is_some(), slow.is_some(), "{}: {:?}", &format.name, String::from_utf8_lossy(&line));
-                    if let (Some(a), Some(b)) = (fast, slow) {
-                        prop_assert_eq!(a.truncated, b.truncated);
-                        prop_assert_eq!(a.rest, b.rest);
-                        let n = format.items().len();
-                        prop_assert_eq!(&a.spans[..n], &b.spans[..n], "{}: {:?}", &format.name, String::from_utf8_lossy(&line));
+                    let fast = if prefix {
+                        format.matches_prefix(line)
+                    } else {
+                        format.matches(line)
+                    };
+                    let slow = format.matches_stepwise(line, prefix);
+                    let same = match (&fast, &slow) {
+                        (Some(a), Some(b)) => {
+                            let n = format.items().len();
+                            a.truncated == b.truncated
+                                && a.rest == b.rest
+                                && a.spans[..n] == b.spans[..n]
+                        }
+                        (None, None) => true,
+                        _ => false,
+                    };
+                    if !same {
+                        return Err(format!(
+                            "{} {simd:?} prefix={prefix}: {shown:?}\nhead:  {fast:?}\nsteps: {slow:?}",
+                            format.name
+                        ));
+                    }
+                }
+            }
+            Ok(())
+        }
+
+        /// Lines whose fields cross the head's 64-byte windows at every
+        /// offset, each with every one-byte edit at every position.
+        #[test]
+        fn the_head_agrees_with_the_steps_on_every_edit() {
+            let http = CompiledFormat::new("httplog", HTTPLOG).unwrap();
+            let tcp = CompiledFormat::new("tcplog", TCPLOG).unwrap();
+            let lines = [
+                "10.0.0.1:5000 [04/Mar/2024:10:00:00.003] fe be/srv 0/0/0/11/17 200 14141 - - ---- 99/97/185/40/0 0/0 \"GET / HTTP/1.1\"",
+                "192.168.100.200:38528 [04/Mar/2024:10:00:00.007] www-https~ bk_web/web08 4770/0/1/86/95 200 777 - - --VN 98/96/67/45/0 0/0 {api.example.com|Mozilla/5.0 (X11; Linux x86_64)} {image/png} \"GET /static/fonts/main.woff2/1470 HTTP/1.1\"",
+                "::1:443 [04/Mar/2024:10:00:00.007] fe be/<NOSRV> -1/-1/-1/-1/0 503 212 - - SC-- 1/1/0/0/0 0/0 \"GET / HTTP/1.1\"",
+                "10.0.0.1:5000 [04/Mar/2024:10:00:00.003] fe be/srv 0/0/5007 212 -- 0/0/0/0/0 0/0",
+            ];
+            let edits = b" /:.[]\"{}-+09a~";
+            for (k, base) in lines.iter().enumerate() {
+                for pad in 0..72 {
+                    // Longer frontend names move every later field.
+                    let line = base.replacen(" fe", &format!(" fe{}", "x".repeat(pad)), 1);
+                    let line =
+                        line.replacen(" www-https~", &format!(" www{}-https~", "x".repeat(pad)), 1);
+                    let bytes = line.as_bytes();
+                    let formats = if k == 3 { [&tcp, &http] } else { [&http, &tcp] };
+                    for format in formats {
+                        head_agrees(format, bytes).unwrap();
+                    }
+                    if pad % 9 != 0 {
+                        continue;
+                    }
+                    for i in 0..=bytes.len() {
+                        let mut cut = bytes.to_vec();
+                        cut.truncate(i);
+                        head_agrees(formats[0], &cut).unwrap();
+                        if i < bytes.len() {
+                            let mut gone = bytes.to_vec();
+                            gone.remove(i);
+                            head_agrees(formats[0], &gone).unwrap();
+                        }
+                        for &b in edits {
+                            let mut put = bytes.to_vec();
+                            put.insert(i, b);
+                            head_agrees(formats[0], &put).unwrap();
+                            if i < bytes.len() {
+                                put.remove(i);
+                                put[i] = b;
+                                head_agrees(formats[0], &put).unwrap();
+                            }
+                        }
                     }
                 }
             }

@@ -291,10 +291,17 @@ fn a_lines_reading_does_not_depend_on_the_lines_before_it() {
 /// the steps alone do.
 #[test]
 fn the_unrolled_head_agrees_with_the_steps_on_every_real_line() {
+    use haplog_format::compiled::Simd;
     use haplog_format::CompiledFormat;
+    // Each format with each head this machine can run.
     let formats: Vec<CompiledFormat> = haplog_format::logformat::BUILT_IN
         .iter()
-        .map(|(n, t)| CompiledFormat::new(n, t).unwrap())
+        .flat_map(|(n, t)| {
+            [Simd::Avx2, Simd::Sse2, Simd::Portable]
+                .into_iter()
+                .filter(|s| s.available())
+                .map(|s| CompiledFormat::new(n, t).unwrap().with_simd(s))
+        })
         .collect();
     assert!(formats.iter().filter(|f| f.has_head()).count() >= 4);
     let mut matched = 0;
