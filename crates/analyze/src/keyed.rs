@@ -120,8 +120,13 @@ impl<V: Default> Keyed<V> {
         }
     }
 
-    /// Merges `other` in, `merge` adding one key's figures to another's.
-    pub fn merge_with(&mut self, other: Keyed<V>, merge: impl Fn(&mut V, V)) {
+    /// Merges `other` in, `merge` adding one key's figures to another's
+    /// (in either direction: figures are sums and maxima, and the smaller
+    /// table is merged into the larger).
+    pub fn merge_with(&mut self, mut other: Keyed<V>, merge: impl Fn(&mut V, V)) {
+        if other.table.len() > self.table.len() {
+            std::mem::swap(self, &mut other);
+        }
         for slot in other.table {
             let hash = slot.hash;
             match self

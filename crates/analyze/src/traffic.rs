@@ -397,9 +397,14 @@ impl TrafficStats {
             c.failed += v.failed;
             c.bytes += v.bytes;
         });
-        for (k, v) in o.seconds {
-            self.seconds.entry(k).or_default().merge(&v);
+        let (mut seconds, mut more) = (std::mem::take(&mut self.seconds), o.seconds);
+        if more.len() > seconds.len() {
+            std::mem::swap(&mut seconds, &mut more);
         }
+        for (k, v) in more {
+            seconds.entry(k).or_default().merge(&v);
+        }
+        self.seconds = seconds;
         self.slowest.merge(o.slowest);
         self.unparsed.extend(o.unparsed);
         self.unparsed.sort_by_key(|u| u.0);
