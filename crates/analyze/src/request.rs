@@ -74,7 +74,8 @@ impl<'a> Request<'a> {
             return None;
         }
         let get = |f: Field| record.get(f).filter(|v| !is_absent(v));
-        let num = |f: Field| get(f).and_then(parse_number);
+        // `parse_number` reads the absent marks (`-`, `""`) as no number.
+        let num = |f: Field| record.get(f).and_then(parse_number);
         let time = get(Field::RequestDate)
             .or_else(|| get(Field::AcceptDate))
             .and_then(|v| dates.parse(v));

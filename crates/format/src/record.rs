@@ -92,12 +92,13 @@ impl<'p, 'a> Record<'p, 'a> {
     /// (`-`, `""` in quoted formats) come back as written.
     #[inline]
     pub fn get(&self, field: Field) -> Option<&'a [u8]> {
-        if self.json_fields & (1 << field as u64) != 0 {
-            return Some(self.spans[field as usize].of(self.message));
+        if let Some(format) = self.format {
+            let item = format.item_of(field)?;
+            return Some(self.spans[item].of(self.message));
         }
-        let format = self.format?;
-        let item = format.item_of(field)?;
-        Some(self.spans[item].of(self.message))
+        // A JSON line read by its keys (which has no format).
+        (self.json_fields & (1 << field as u64) != 0)
+            .then(|| self.spans[field as usize].of(self.message))
     }
 
     /// The name of the format that matched: a log-format's, or `json` for
@@ -188,6 +189,20 @@ pub fn uri_parts(uri: &[u8]) -> (Option<&[u8]>, &[u8], Option<&[u8]>) {
 /// HAProxy's numbers: `[+]-?digits`.
 #[inline]
 pub fn parse_number(v: &[u8]) -> Option<i64> {
+    // Most values: a few plain digits.
+    if let [first, rest @ ..] = v {
+        let mut n = i64::from(first.wrapping_sub(b'0'));
+        if n < 10 && rest.len() < 18 {
+            for &d in rest {
+                let d = d.wrapping_sub(b'0');
+                if d > 9 {
+                    return None;
+                }
+                n = n * 10 + i64::from(d);
+            }
+            return Some(n);
+        }
+    }
     let v = v.strip_prefix(b"+").unwrap_or(v);
     let (negative, digits) = match v.strip_prefix(b"-") {
         Some(d) => (true, d),
@@ -366,6 +381,61 @@ mod tests {
         assert_eq!(parse_number(b""), None);
         assert_eq!(parse_number(b"1x"), None);
         assert_eq!(parse_number(b"99999999999999999999"), None);
+        assert_eq!(
+            parse_number(b"999999999999999999"),
+            Some(999_999_999_999_999_999)
+        );
+        assert_eq!(parse_number(b"0"), Some(0));
+        assert_eq!(parse_number(b"\"\""), None);
+    }
+
+    /// The plain-digits fast path answers as the general reading does, on
+    /// every string of a few bytes that numbers are made of, and on long
+    /// runs of digits around the 18-digit limit.
+    #[test]
+    fn numbers_fast_path_agrees() {
+        fn general(v: &[u8]) -> Option<i64> {
+            let v = v.strip_prefix(b"+").unwrap_or(v);
+            let (negative, digits) = match v.strip_prefix(b"-") {
+                Some(d) => (true, d),
+                None => (false, v),
+            };
+            if digits.is_empty() || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            let n: i64 = std::str::from_utf8(digits).unwrap().parse().unwrap();
+            Some(if negative { -n } else { n })
+        }
+        let alphabet = b"09+-/ x";
+        let mut strings: Vec<Vec<u8>> = vec![Vec::new()];
+        for _ in 0..5 {
+            let longer: Vec<Vec<u8>> = strings
+                .iter()
+                .filter(|s| s.len() == strings.last().unwrap().len())
+                .flat_map(|s| {
+                    alphabet.iter().map(move |&b| {
+                        let mut t = s.clone();
+                        t.push(b);
+                        t
+                    })
+                })
+                .collect();
+            strings.extend(longer);
+        }
+        for n in 15..22 {
+            for prefix in ["", "+", "-", "+-"] {
+                strings.push(format!("{prefix}{}", "9".repeat(n)).into_bytes());
+                strings.push(format!("{prefix}1{}", "0".repeat(n - 1)).into_bytes());
+            }
+        }
+        for s in &strings {
+            assert_eq!(
+                parse_number(s),
+                general(s),
+                "{:?}",
+                String::from_utf8_lossy(s)
+            );
+        }
     }
 
     #[test]
