@@ -267,18 +267,20 @@ impl Window {
         }
     }
 
+    /// Eight bytes at a time in plain integers, for machines without the
+    /// SIMD paths.
     #[inline(always)]
     fn classify_portable<const START: bool>(&mut self, bytes: &[u8; WIDTH]) {
-        for (i, &b) in bytes.iter().enumerate() {
-            let bit = 1u64 << i;
-            let set = |class: &mut u64, yes: bool| *class |= if yes { bit } else { 0 };
-            set(&mut self.space, b == b' ');
-            set(&mut self.slash, b == b'/');
-            set(&mut self.nondigit, !b.is_ascii_digit());
+        for (k, word) in bytes.chunks_exact(8).enumerate() {
+            let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+            let at = 8 * k;
+            self.space |= gather(equal_bytes(word, b' ')) << at;
+            self.slash |= gather(equal_bytes(word, b'/')) << at;
+            self.nondigit |= gather(!digit_bytes(word) & HIGHS) << at;
             if START {
-                set(&mut self.colon, b == b':');
-                set(&mut self.dot, b == b'.');
-                set(&mut self.close, b == b']');
+                self.colon |= gather(equal_bytes(word, b':')) << at;
+                self.dot |= gather(equal_bytes(word, b'.')) << at;
+                self.close |= gather(equal_bytes(word, b']')) << at;
             }
         }
     }
@@ -308,6 +310,36 @@ impl Window {
         let bits = pick(self);
         (bits != 0).then(|| pos + bits.trailing_zeros() as usize)
     }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+const LOWS: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+
+/// The high bit of each byte of `word` that is `c`, exactly: no carry
+/// crosses a byte (unlike the usual zero-byte test, whose flags above a
+/// true zero may be false).
+#[inline(always)]
+fn equal_bytes(word: u64, c: u8) -> u64 {
+    let x = word ^ (ONES * u64::from(c));
+    !(((x & LOWS) + LOWS) | x) & HIGHS
+}
+
+/// The high bit of each byte of `word` that is an ASCII digit, exactly.
+#[inline(always)]
+fn digit_bytes(word: u64) -> u64 {
+    let low = word & LOWS;
+    // A byte's high bit after adding: set from `0` (0x30) on, and from
+    // past `9` (0x3A) on.
+    let from_zero = low + ONES * 0x50;
+    let past_nine = low + ONES * 0x46;
+    from_zero & !past_nine & !word & HIGHS
+}
+
+/// The high bits of a word's bytes, as eight bits in byte order.
+#[inline(always)]
+fn gather(highs: u64) -> u64 {
+    ((highs >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56
 }
 
 /// The separator after an item that ends at `end`: one space (or a run,
@@ -633,4 +665,39 @@ fn match_head_with<const S: u8>(
         _ => item!(25, Request, true, NONE),
     }
     Some(pos)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every instruction set classifies every byte value, at every place
+    /// in the window, as a byte-by-byte reading does.
+    #[test]
+    fn windows_classify_every_byte() {
+        let simds = [Simd::Avx2, Simd::Sse2, Simd::Portable];
+        for shift in 0..=255u8 {
+            let line: Vec<u8> = (0..WIDTH as u8)
+                .map(|i| i.wrapping_mul(7).wrapping_add(shift))
+                .collect();
+            let bits = |test: fn(u8) -> bool| {
+                line.iter()
+                    .enumerate()
+                    .fold(0u64, |acc, (i, &b)| acc | u64::from(test(b)) << i)
+            };
+            for simd in simds.into_iter().filter(|s| s.available()) {
+                let w = match simd {
+                    Simd::Avx2 => Window::new::<AVX2, true>(&line, 0),
+                    Simd::Sse2 => Window::new::<SSE2, true>(&line, 0),
+                    Simd::Portable => Window::new::<PORTABLE, true>(&line, 0),
+                };
+                assert_eq!(w.space, bits(|b| b == b' '), "{simd:?} spaces");
+                assert_eq!(w.slash, bits(|b| b == b'/'), "{simd:?} slashes");
+                assert_eq!(w.nondigit, bits(|b| !b.is_ascii_digit()), "{simd:?} digits");
+                assert_eq!(w.colon, bits(|b| b == b':'), "{simd:?} colons");
+                assert_eq!(w.dot, bits(|b| b == b'.'), "{simd:?} dots");
+                assert_eq!(w.close, bits(|b| b == b']'), "{simd:?} brackets");
+            }
+        }
+    }
 }
