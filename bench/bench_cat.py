@@ -16,19 +16,19 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_halog import ROOT, run_once  # noqa: E402
+from bench_halog import ROOT, generated_log, run_once  # noqa: E402
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--file", default=os.path.join(ROOT, "target", "bench", "bench-2000000-1.log"),
-                    help="log to read (default: the one bench_halog.py generates)")
+    ap.add_argument("--file", help="log to read (default: the 2 M-line generated log, made if missing)")
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--halog", default="/usr/sbin/halog")
     ap.add_argument("--haplog", default=os.path.join(ROOT, "target", "release", "haplog"))
     args = ap.parse_args()
+    args.file = args.file or generated_log()
     if not os.path.exists(args.file):
-        sys.exit("%s is missing: run bench/bench_halog.py once to generate it, or pass --file" % args.file)
+        sys.exit("%s is missing" % args.file)
     run_once(["cat"], args.file)
     env = dict(os.environ, TZ="UTC", LC_ALL="C")
     commands = [

@@ -55,6 +55,18 @@ def run_once(argv, path, env=None, capture=False):
         return wall, ru.ru_maxrss / 1024.0, data
 
 
+def generated_log(lines=2_000_000, seed=1):
+    """The generated log every bench script shares, made once."""
+    os.makedirs(os.path.join(ROOT, "target", "bench"), exist_ok=True)
+    path = os.path.join(ROOT, "target", "bench", "halog-%d-%d.log" % (lines, seed))
+    if not os.path.exists(path):
+        print("generating %s ..." % path, file=sys.stderr)
+        subprocess.check_call([sys.executable, os.path.join(ROOT, "bench", "gen_haproxy_log.py"),
+                               "--lines", str(lines), "--seed", str(seed), "-o", path + ".tmp"])
+        os.rename(path + ".tmp", path)
+    return path
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--lines", type=int, default=2_000_000)
@@ -69,15 +81,7 @@ def main():
 
     if not os.path.exists(args.haplog):
         sys.exit("%s is missing: run `cargo build --release` first" % args.haplog)
-    path = args.file
-    if not path:
-        os.makedirs(os.path.join(ROOT, "target", "bench"), exist_ok=True)
-        path = os.path.join(ROOT, "target", "bench", "bench-%d-%d.log" % (args.lines, args.seed))
-        if not os.path.exists(path):
-            print("generating %s ..." % path, file=sys.stderr)
-            subprocess.check_call([sys.executable, os.path.join(ROOT, "bench", "gen_haproxy_log.py"),
-                                   "--lines", str(args.lines), "--seed", str(args.seed), "-o", path + ".tmp"])
-            os.rename(path + ".tmp", path)
+    path = args.file or generated_log(args.lines, args.seed)
     size = os.path.getsize(path)
     run_once(["cat"], path)  # warm the page cache
 

@@ -23,18 +23,13 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BENCH = os.path.join(ROOT, "target", "bench")
 sys.path.insert(0, os.path.join(ROOT, "bench"))
+import bench_halog  # noqa: E402  (the shared generated log)
 import bench_hla  # noqa: E402  (the tool's venv and the 200k log)
 
 
 def big_log():
-    path = os.path.join(BENCH, "halog-2000000-1.log")
-    if not os.path.exists(path):
-        os.makedirs(BENCH, exist_ok=True)
-        subprocess.check_call([sys.executable, os.path.join(ROOT, "bench", "gen_haproxy_log.py"),
-                               "--lines", "2000000", "--seed", "1", "-o", path])
-    return path
+    return bench_halog.generated_log(2_000_000, 1)
 
 
 def timed(argv, env=None, stdin=None):
