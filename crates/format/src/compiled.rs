@@ -564,18 +564,18 @@ fn item_at(
             return Some(ItemEnd::Cut);
         }
     }
+    Some(ItemEnd::Next(separator(m, pos, sep)?))
+}
+
+/// Where the literal after an item ends, the item ending at `pos`.
+#[inline(always)]
+fn separator(m: &[u8], pos: usize, sep: &Sep) -> Option<usize> {
     match sep {
-        Sep::None => {}
-        Sep::Space => pos = space(m, pos)?,
-        Sep::Byte(b) => {
-            if m.get(pos) != Some(b) {
-                return None;
-            }
-            pos += 1;
-        }
-        Sep::Text(text) => pos = literal(m, pos, text)?,
+        Sep::None => Some(pos),
+        Sep::Space => space(m, pos),
+        Sep::Byte(b) => (m.get(pos) == Some(b)).then_some(pos + 1),
+        Sep::Text(text) => literal(m, pos, text),
     }
-    Some(ItemEnd::Next(pos))
 }
 
 /// Where a literal ends when it matches at `pos`. A space matches a run of
@@ -663,7 +663,6 @@ fn number_end_slow(m: &[u8], pos: usize, hex: bool) -> Option<usize> {
 /// borrows only start at a flagged byte, so the lowest flag is exact.
 #[inline]
 fn leading_digits(word: u64) -> usize {
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
     let flags = (word
         | word.wrapping_add(0x4646_4646_4646_4646)
         | word.wrapping_sub(0x3030_3030_3030_3030))
