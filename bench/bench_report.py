@@ -28,10 +28,6 @@ import bench_halog  # noqa: E402  (the shared generated log)
 import bench_hla  # noqa: E402  (the tool's venv and the 200k log)
 
 
-def big_log():
-    return bench_halog.generated_log(2_000_000, 1)
-
-
 def timed(argv, env=None, stdin=None):
     with open(stdin, "rb") if stdin else open(os.devnull, "rb") as inp:
         t0 = time.perf_counter()
@@ -53,7 +49,7 @@ def main():
     env = dict(os.environ, TZ="UTC", LANG="C.UTF-8")
     report = [args.haplog, "report", "-q"]
 
-    path = big_log()
+    path = bench_halog.generated_log(2_000_000, 1)
     halog, two, one = [], [], []
     for _ in range(args.runs):
         halog.append(timed([args.halog, "-srv", "-H"], stdin=path))
