@@ -291,17 +291,10 @@ fn a_lines_reading_does_not_depend_on_the_lines_before_it() {
 /// the steps alone do.
 #[test]
 fn the_unrolled_head_agrees_with_the_steps_on_every_real_line() {
-    use haplog_format::compiled::Simd;
     use haplog_format::CompiledFormat;
-    // Each format with each head this machine can run.
     let formats: Vec<CompiledFormat> = haplog_format::logformat::BUILT_IN
         .iter()
-        .flat_map(|(n, t)| {
-            [Simd::Avx2, Simd::Sse2, Simd::Portable]
-                .into_iter()
-                .filter(|s| s.available())
-                .map(|s| CompiledFormat::new(n, t).unwrap().with_simd(s))
-        })
+        .map(|(n, t)| CompiledFormat::new(n, t).unwrap())
         .collect();
     assert!(formats.iter().filter(|f| f.has_head()).count() >= 4);
     let mut matched = 0;
@@ -310,22 +303,9 @@ fn the_unrolled_head_agrees_with_the_steps_on_every_real_line() {
             let message =
                 haplog_format::header::parse(&line, style).map_or(&line[..], |h| h.message(&line));
             for f in formats.iter().filter(|f| f.has_head()) {
-                for prefix in [false, true] {
-                    let fast = if prefix {
-                        f.matches_prefix(message)
-                    } else {
-                        f.matches(message)
-                    };
-                    let slow = f.matches_stepwise(message, prefix);
-                    let shown = String::from_utf8_lossy(message);
-                    assert_eq!(fast.is_some(), slow.is_some(), "{}: {shown}", f.name);
-                    if let (Some(a), Some(b)) = (fast, slow) {
-                        let n = f.items().len();
-                        assert_eq!(a.spans[..n], b.spans[..n], "{}: {shown}", f.name);
-                        assert_eq!((a.truncated, a.rest), (b.truncated, b.rest));
-                        matched += 1;
-                    }
-                }
+                f.check_head(message).unwrap();
+                matched += usize::from(f.matches(message).is_some())
+                    + usize::from(f.matches_prefix(message).is_some());
             }
         }
     }
