@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::common::{content, lines, resolve_inputs, write_failed, FormatArgs};
+use crate::common::{resolve_inputs, write_failed, FormatArgs};
 use haplog_engine::{default_threads, run_ordered, Chunk, ChunkConfig, Chunker};
 use haplog_format::{Kind, LineParser};
 use haplog_report::records::{write_csv, write_csv_header, write_ndjson, KindCounts, Origin};
@@ -113,7 +113,7 @@ fn run_inner(args: CatArgs) -> Result<i32, String> {
             // Records carry their line number; the counts alone number
             // only the unparsed lines they show, in the ordered writer.
             count_lines: !args.count,
-            ..ChunkConfig::default()
+            ..args.format.chunk_config()
         },
     );
 
@@ -135,39 +135,45 @@ fn run_inner(args: CatArgs) -> Result<i32, String> {
         chunker,
         threads,
         || Worker {
-            parser: LineParser::new(&formats, args.format.header),
+            parser: args.format.parser(&formats),
             counts: KindCounts::default(),
         },
         |w, chunk: &Chunk| {
             let mut text = Vec::with_capacity(if records { chunk.len() * 2 } else { 0 });
             let file = &names[chunk.input];
             let mut shown = Vec::new();
-            let mut index = 0;
-            for raw in lines(chunk) {
-                let number = chunk.first_line + index;
-                index += 1;
-                let Some(line) = content(raw) else {
-                    continue;
-                };
-                let record = w.parser.parse(line);
-                w.counts.add(&record);
+            let mut lines = 0;
+            let counts = &mut w.counts;
+            w.parser.for_each_line(chunk.input, chunk, |index, record| {
+                lines = index + 1;
+                counts.add(record);
                 if record.kind == Kind::Unparsed && shown.len() < SHOWN_UNPARSED {
-                    shown.push((index - 1, line.to_vec()));
+                    shown.push((index, record.line.to_vec()));
                 }
-                if !records || (!args.kind.is_empty() && !args.kind.contains(&record.kind)) {
-                    continue;
-                }
-                let origin = Origin { file, line: number };
-                if csv {
-                    write_csv(&mut text, origin, &record);
+                let wanted = if args.kind.is_empty() {
+                    // Blank lines and the parts of a split line are counted;
+                    // their records say nothing a reader needs.
+                    !matches!(record.kind, Kind::Blank | Kind::Partial)
                 } else {
-                    write_ndjson(&mut text, origin, &record);
+                    args.kind.contains(&record.kind)
+                };
+                if !records || !wanted {
+                    return;
                 }
-            }
+                let origin = Origin {
+                    file,
+                    line: chunk.first_line + index,
+                };
+                if csv {
+                    write_csv(&mut text, origin, record);
+                } else {
+                    write_ndjson(&mut text, origin, record);
+                }
+            });
             ChunkOut {
                 text,
                 input: chunk.input,
-                lines: index,
+                lines,
                 unparsed: shown,
             }
         },

@@ -5,17 +5,32 @@ use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 
 use clap::Args;
+use haplog_engine::ChunkConfig;
 use haplog_engine::{order_rotated, InputSpec};
-use haplog_format::{config, FormatOptions, Formats, HeaderStyle};
+use haplog_format::record::DEFAULT_MAX_LINE;
+use haplog_format::{
+    config, envelope, EnvelopeStyle, FormatOptions, Formats, HeaderStyle, LineParser,
+};
 
 /// How to read lines: the header and the formats.
 #[derive(Args, Debug, Clone)]
 pub struct FormatArgs {
-    /// The header in front of each message, instead of detecting it:
-    /// rfc5424, rfc3164, local, bsd, bsd-tag, fileformat (ISO + host),
-    /// short-unix, timed, iso, priority, stderr, none
-    #[arg(long, value_name = "STYLE", value_parser = parse_header)]
+    /// The header in front of each message, instead of detecting it per
+    /// file (`--help` lists the styles)
+    #[arg(long, value_name = "STYLE", value_parser = parse_header,
+          long_help = header_help())]
     pub header: Option<HeaderStyle>,
+
+    /// The envelope around each line, instead of detecting it per file:
+    /// journal-json (`journalctl -o json`), docker-json (Docker's json-file
+    /// driver), cri (Kubernetes container logs), or none
+    #[arg(long, value_name = "STYLE", value_parser = parse_envelope)]
+    pub envelope: Option<EnvelopeChoice>,
+
+    /// Lines longer than this many bytes are counted as overlong and not
+    /// read, so that memory stays bounded on any input
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_LINE)]
+    pub max_line_length: usize,
 
     /// A log-format string as written in haproxy.cfg, tried before the
     /// built-in formats (repeatable)
@@ -35,11 +50,56 @@ pub struct FormatArgs {
 fn parse_header(name: &str) -> Result<HeaderStyle, String> {
     HeaderStyle::from_name(name).ok_or_else(|| {
         let names: Vec<&str> = HeaderStyle::ALL.iter().map(|s| s.name()).collect();
-        format!("unknown header style; use one of {}", names.join(", "))
+        format!(
+            "unknown header style; use one of {} (aliases and examples in --help)",
+            names.join(", ")
+        )
     })
 }
 
+/// `--envelope`: one style, or `none` for bare lines.
+#[derive(Clone, Copy, Debug)]
+pub struct EnvelopeChoice(Option<EnvelopeStyle>);
+
+fn parse_envelope(name: &str) -> Result<EnvelopeChoice, String> {
+    if name == "none" {
+        return Ok(EnvelopeChoice(None));
+    }
+    EnvelopeStyle::from_name(name)
+        .map(|s| EnvelopeChoice(Some(s)))
+        .ok_or_else(|| {
+            "unknown envelope; use one of journal-json, docker-json, cri, none".to_string()
+        })
+}
+
+fn header_help() -> String {
+    format!(
+        "The header in front of each message, instead of detecting it per file. \
+         A style with a <PRI> also reads lines without one, and the other way round. \
+         Names (aliases after the first) and what each looks like:\n{}",
+        HeaderStyle::help_list().trim_end()
+    )
+}
+
 impl FormatArgs {
+    /// A line reader set up as the flags say.
+    pub fn parser<'f>(&self, formats: &'f Formats) -> LineParser<'f> {
+        LineParser::new(formats, self.header)
+            .with_envelope(self.envelope.map(|c| c.0))
+            .with_max_line(self.max_line_length)
+    }
+
+    /// How to cut the inputs so that every line reaches the reader whole
+    /// (the parts of a split container line in one chunk) and memory stays
+    /// bounded on endless lines.
+    pub fn chunk_config(&self) -> ChunkConfig {
+        ChunkConfig {
+            max_line: Some(self.max_line_length),
+            joins_next: Some(envelope::continues),
+            ..ChunkConfig::default()
+        }
+    }
+
     /// The formats to try, the user's first. `command` names the
     /// subcommand in the warning printed (unless `quiet`) when a config
     /// has no log-format lines.
@@ -115,26 +175,6 @@ pub fn resolve_inputs(files: &[PathBuf]) -> Result<(Vec<InputSpec>, Vec<String>)
         })
         .collect();
     Ok((inputs, names))
-}
-
-/// The lines of a chunk, without their LF.
-pub fn lines(chunk: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let mut start = 0;
-    std::iter::from_fn(move || {
-        if start >= chunk.len() {
-            return None;
-        }
-        let end = memchr::memchr(b'\n', &chunk[start..]).map_or(chunk.len(), |i| start + i);
-        let line = &chunk[start..end];
-        start = end + 1;
-        Some(line)
-    })
-}
-
-/// A line worth reading: without its CR, `None` when blank.
-pub fn content(raw: &[u8]) -> Option<&[u8]> {
-    let line = raw.strip_suffix(b"\r").unwrap_or(raw);
-    (!line.iter().all(|&b| b == b' ' || b == b'\t')).then_some(line)
 }
 
 /// A closed pipe (`| head`) is a normal end; any other write error is not.

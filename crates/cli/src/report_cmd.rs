@@ -9,14 +9,14 @@ use haplog_analyze::filter::{
     StatusPattern, TerminationPattern, Timer,
 };
 use haplog_analyze::{Collector, Config, Filter, ReadOptions, TrafficStats};
-use haplog_engine::{default_threads, run_ordered, Chunk, ChunkConfig, Chunker, InputSpec};
+use haplog_engine::{default_threads, run_ordered, Chunk, Chunker, InputSpec};
 use haplog_format::LineParser;
 use haplog_report::table::{self, Style};
 use haplog_report::traffic::{
     build, Interval, ReportOptions, SectionName, UrlSort, SCHEMA_VERSION,
 };
 
-use crate::common::{content, lines, resolve_inputs, write_failed, FormatArgs};
+use crate::common::{resolve_inputs, write_failed, FormatArgs};
 use crate::progress::Progress;
 
 /// Where the time went and why requests failed: a report of HAProxy logs.
@@ -475,22 +475,19 @@ fn run_inner(args: ReportArgs) -> Result<i32, String> {
         })
         .sum::<Option<u64>>();
     let progress = Progress::start("haplog report", total_bytes, !args.quiet);
-    let chunker = Chunker::new(inputs, ChunkConfig::default());
+    let chunker = Chunker::new(inputs, args.format.chunk_config());
     let outcome = run_ordered(
         chunker,
         threads,
         || Worker {
-            parser: LineParser::new(&formats, args.format.header),
+            parser: args.format.parser(&formats),
             collector: Collector::new(&config),
         },
         |w, chunk: &Chunk| {
-            for (index, raw) in lines(chunk).enumerate() {
-                let Some(line) = content(raw) else {
-                    continue;
-                };
-                let record = w.parser.parse(line);
-                w.collector.line(&record, (chunk.seq, index as u64));
-            }
+            let collector = &mut w.collector;
+            w.parser.for_each_line(chunk.input, chunk, |index, record| {
+                collector.line(record, (chunk.seq, index));
+            });
             chunk.len() as u64
         },
         |bytes| {

@@ -29,6 +29,16 @@ pub struct ChunkConfig {
     /// Number each chunk's first line within its input (costs a pass that
     /// counts LFs on the reading thread).
     pub count_lines: bool,
+    /// When set, a line of a stream longer than this keeps its first
+    /// `max_line + 1` bytes (enough for a reader to see that it is too
+    /// long) and the rest is read and dropped, so memory stays bounded on
+    /// any input (`/dev/zero`, a 1 GiB line). Mapped files hand out such
+    /// lines whole: they cost no memory of their own.
+    pub max_line: Option<usize>,
+    /// Whether a line goes on in the next one (a container runtime's
+    /// partial entry): no chunk ends after such a line, so the parts of
+    /// one line meet in one chunk (up to `max_line` bytes of parts).
+    pub joins_next: Option<fn(&[u8]) -> bool>,
 }
 
 impl Default for ChunkConfig {
@@ -44,6 +54,8 @@ impl Default for ChunkConfig {
             stream_chunk: forced.unwrap_or(1 << 20),
             end_at_line_len: None,
             count_lines: false,
+            max_line: None,
+            joins_next: None,
         }
     }
 }
@@ -278,16 +290,32 @@ fn next_mapped(map: &Mmap, pos: &mut usize, config: &ChunkConfig) -> Option<Rang
     }
     let start = *pos;
     let target = start.saturating_add(config.mapped_chunk.max(1)).min(len);
-    let end = if target >= len {
+    let next_end = |from: usize| match memchr(b'\n', &map[from..]) {
+        Some(i) => from + i + 1,
+        None => len,
+    };
+    let mut end = if target >= len {
         len
     } else {
-        match memchr(b'\n', &map[target - 1..]) {
-            Some(i) => target + i,
-            None => len,
-        }
+        next_end(target - 1)
     };
+    if let Some(joins) = config.joins_next {
+        let limit = end.saturating_add(config.max_line.unwrap_or(usize::MAX));
+        while end < len && end < limit && joins(last_line(&map[start..end])) {
+            end = next_end(end);
+        }
+    }
     *pos = end;
     Some(start..end)
+}
+
+/// The last line of `data` (which ends with its LF), without the LF.
+fn last_line(data: &[u8]) -> &[u8] {
+    let body = data.strip_suffix(b"\n").unwrap_or(data);
+    match memrchr(b'\n', body) {
+        Some(i) => &body[i + 1..],
+        None => body,
+    }
 }
 
 /// Fills `buf` with the next run of whole lines of a stream; returns its
@@ -308,8 +336,10 @@ fn fill_stream(
     }
     buf[..filled].copy_from_slice(carry);
     carry.clear();
-    // Bytes before `scanned` are known to hold no LF.
+    // Bytes before `scanned` are known to hold no LF but the one that ends
+    // at `line_start`.
     let mut scanned = 0;
+    let mut line_start = 0;
     let mut target = block;
     loop {
         while filled < target && !*eof {
@@ -329,25 +359,81 @@ fn fill_stream(
         if *eof {
             return if filled == 0 { None } else { Some(filled) };
         }
-        match memrchr(b'\n', &buf[scanned..filled]) {
-            Some(i) => {
-                let end = scanned + i + 1;
-                carry.extend_from_slice(&buf[end..filled]);
-                return Some(end);
-            }
-            None => {
-                // One line longer than a block. Once it is known to pass the
-                // line limit, the input ends at its start, so stop reading.
-                if let Some(limit) = config.end_at_line_len {
-                    if filled >= limit {
-                        return Some(filled);
-                    }
+        if let Some(i) = memrchr(b'\n', &buf[scanned..filled]) {
+            let mut end = scanned + i + 1;
+            line_start = end;
+            if let Some(joins) = config.joins_next {
+                // Leave the parts of a split line for the next chunk, unless
+                // they are all this chunk holds (then read on, up to the
+                // line limit).
+                let mut cut = end;
+                while cut > 0 && joins(last_line(&buf[..cut])) {
+                    cut = memrchr(b'\n', &buf[..cut - 1]).map_or(0, |j| j + 1);
                 }
-                scanned = filled;
-                target = filled + block;
+                let capped = config.max_line.is_some_and(|max| end > max);
+                if cut > 0 {
+                    end = cut;
+                } else if !capped {
+                    scanned = filled;
+                    target = filled + block;
+                    continue;
+                }
+            }
+            carry.extend_from_slice(&buf[end..filled]);
+            return Some(end);
+        }
+        // One line longer than a block. Once it is known to pass the
+        // line limit, the input ends at its start, so stop reading.
+        if let Some(limit) = config.end_at_line_len {
+            if filled - line_start >= limit {
+                return Some(filled);
+            }
+        }
+        if let Some(max) = config.max_line {
+            if filled - line_start > max {
+                let keep = line_start + max + 1;
+                return Some(skip_rest_of_line(
+                    reader, carry, eof, buf, keep, block, failure,
+                ));
+            }
+        }
+        scanned = filled;
+        target = filled + block;
+    }
+}
+
+/// Keeps the first `keep` bytes of the line filling `buf`, reads and drops
+/// the rest of it, and returns the length of the kept part with an LF
+/// after it; what follows the line's end goes to `carry`.
+fn skip_rest_of_line(
+    reader: &mut Box<dyn Read + Send>,
+    carry: &mut Vec<u8>,
+    eof: &mut bool,
+    buf: &mut Vec<u8>,
+    keep: usize,
+    block: usize,
+    failure: &mut Option<std::io::Error>,
+) -> usize {
+    buf.resize(keep + 1 + block, 0);
+    let scratch = keep + 1;
+    while !*eof {
+        match reader.read(&mut buf[scratch..scratch + block]) {
+            Ok(0) => *eof = true,
+            Ok(n) => {
+                if let Some(i) = memchr(b'\n', &buf[scratch..scratch + n]) {
+                    carry.extend_from_slice(&buf[scratch + i + 1..scratch + n]);
+                    break;
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => {
+                *failure = Some(e);
+                *eof = true;
             }
         }
     }
+    buf[keep] = b'\n';
+    keep + 1
 }
 
 /// The start of the first line at least `limit` bytes long (LF excluded).
@@ -449,6 +535,8 @@ mod tests {
                 stream_chunk: size,
                 end_at_line_len: None,
                 count_lines: false,
+                max_line: None,
+                joins_next: None,
             };
             let chunks = chunks_of(vec![InputSpec::Path(path.clone())], config);
             assert_eq!(chunks.concat(), data);
@@ -483,6 +571,8 @@ mod tests {
                 stream_chunk: 4096,
                 end_at_line_len: None,
                 count_lines: false,
+                max_line: None,
+                joins_next: None,
             };
             let mut chunker = Chunker::new(vec![InputSpec::Path(path.clone())], config);
             let mut read = Vec::new();
@@ -548,6 +638,8 @@ mod tests {
             stream_chunk: 999,
             end_at_line_len: None,
             count_lines: true,
+            max_line: None,
+            joins_next: None,
         };
         let inputs = vec![
             InputSpec::Path(a),
@@ -570,6 +662,108 @@ mod tests {
         }
         assert_eq!(next_line, [3001, 1, 1001]);
         assert_eq!(chunker.take_errors().len(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The chunks of `data` read as a stream (a pipe).
+    fn streamed(data: &[u8], config: ChunkConfig) -> Vec<Vec<u8>> {
+        let mut chunker = Chunker::new(Vec::new(), config);
+        chunker.current = Some(Current::Stream {
+            spec: InputSpec::Stdin,
+            reader: Box::new(std::io::Cursor::new(data.to_vec())),
+            compression: Compression::None,
+            carry: Vec::new(),
+            eof: false,
+        });
+        chunker.input = 0;
+        let mut chunks = Vec::new();
+        while let Some(chunk) = chunker.next_chunk(Vec::new()) {
+            chunks.push(chunk.to_vec());
+        }
+        chunks
+    }
+
+    /// A stream of endless lines is read in bounded memory: each line keeps
+    /// `max_line + 1` bytes and its LF, the rest is dropped, and the lines
+    /// after it are whole.
+    #[test]
+    fn stream_lines_past_the_limit_are_cut_and_the_rest_read() {
+        let mut data = b"short\n".to_vec();
+        data.extend(std::iter::repeat_n(b'x', 100_000));
+        data.extend_from_slice(b"\nafter\n");
+        data.extend(std::iter::repeat_n(b'y', 50));
+        for block in [7usize, 64, 4096, 1 << 20] {
+            let config = ChunkConfig {
+                mapped_chunk: block,
+                stream_chunk: block,
+                max_line: Some(30),
+                ..ChunkConfig::default()
+            };
+            let chunks = streamed(&data, config);
+            for chunk in &chunks {
+                assert!(
+                    chunk.len() <= 2 * block + 32,
+                    "block {block}: {}",
+                    chunk.len()
+                );
+            }
+            let read = chunks.concat();
+            // A cut line gets an LF; the input's own last line has none.
+            let lines: Vec<&[u8]> = read
+                .split(|&b| b == b'\n')
+                .filter(|l| !l.is_empty())
+                .collect();
+            assert_eq!(lines[0], b"short");
+            // Cut to 31 bytes when it spans blocks; whole when a block
+            // holds it (the memory is the block's either way).
+            let x = lines[1].len();
+            assert!(x == 31 || (x == 100_000 && block > x), "block {block}: {x}");
+            assert!(lines[1].iter().all(|&b| b == b'x'));
+            assert_eq!(lines[2], b"after");
+            // The last line may reach the end before the limit: whole, then.
+            assert!(lines[3].len() > 30 && lines[3].iter().all(|&b| b == b'y'));
+            assert_eq!(lines.len(), 4, "block {block}");
+        }
+    }
+
+    fn cri_partial(line: &[u8]) -> bool {
+        line.starts_with(b"P ")
+    }
+
+    /// No chunk ends after a line that the next completes, from a map or a
+    /// stream, whatever the chunk size.
+    #[test]
+    fn joined_lines_stay_in_one_chunk() {
+        let mut data = Vec::new();
+        for i in 0..300 {
+            match i % 5 {
+                0 | 1 => data.extend_from_slice(format!("P part {i}\n").as_bytes()),
+                _ => data.extend_from_slice(format!("F line {i}\n").as_bytes()),
+            }
+        }
+        let dir = std::env::temp_dir().join(format!("haplog-chunk-join-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("a.log");
+        std::fs::write(&path, &data).unwrap();
+        for size in [1usize, 5, 17, 100, 4096] {
+            let config = ChunkConfig {
+                mapped_chunk: size,
+                stream_chunk: size,
+                joins_next: Some(cri_partial),
+                ..ChunkConfig::default()
+            };
+            let mapped = chunks_of(vec![InputSpec::Path(path.clone())], config.clone());
+            for chunks in [mapped, streamed(&data, config)] {
+                assert_eq!(chunks.concat(), data, "size {size}");
+                for c in &chunks {
+                    assert!(
+                        !cri_partial(last_line(c)),
+                        "size {size}: {:?}",
+                        String::from_utf8_lossy(c)
+                    );
+                }
+            }
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -166,6 +166,8 @@ mod tests {
                 stream_chunk: 997,
                 end_at_line_len: None,
                 count_lines: false,
+                max_line: None,
+                joins_next: None,
             };
             let chunker = Chunker::new(vec![InputSpec::Path(path.clone())], config);
             let mut seen = Vec::new();

@@ -36,13 +36,17 @@ pub enum HeaderStyle {
     Pri,
     /// `[WARNING]  (9228) : ` (HAProxy's own stderr).
     Stderr,
+    /// `haproxy[9228]: ` alone: the tag with no time or host, as HAProxy's
+    /// documentation prints its examples and rsyslog writes with a
+    /// `%syslogtag%%msg%` template.
+    Tag,
     /// Nothing: `format raw`, `journalctl -o cat`, a container's stdout.
     None,
 }
 
 impl HeaderStyle {
     /// Every style, in the order a line is tried against them.
-    pub const ALL: [HeaderStyle; 12] = [
+    pub const ALL: [HeaderStyle; 13] = [
         HeaderStyle::Rfc5424,
         HeaderStyle::PriBsdHostTag,
         HeaderStyle::PriBsdTag,
@@ -54,6 +58,7 @@ impl HeaderStyle {
         HeaderStyle::Iso,
         HeaderStyle::Pri,
         HeaderStyle::Stderr,
+        HeaderStyle::Tag,
         HeaderStyle::None,
     ];
 
@@ -71,29 +76,85 @@ impl HeaderStyle {
             HeaderStyle::Iso => "iso",
             HeaderStyle::Pri => "pri",
             HeaderStyle::Stderr => "stderr",
+            HeaderStyle::Tag => "tag",
             HeaderStyle::None => "none",
         }
     }
 
-    /// The style a name (or one of the aliases users know from HAProxy's
-    /// `log ... format NAME` and from collectors) stands for.
+    /// What the style looks like, for `--help` and error messages.
+    pub fn example(self) -> &'static str {
+        match self {
+            HeaderStyle::Rfc5424 => "<134>1 2024-05-01T14:00:00.123+00:00 host haproxy 9228 - - ",
+            HeaderStyle::PriBsdHostTag => "<134>May  1 14:00:00 host haproxy[9228]: ",
+            HeaderStyle::PriBsdTag => "<134>May  1 14:00:00 haproxy[9228]: ",
+            HeaderStyle::BsdHostTag => "May  1 14:00:00 host haproxy[9228]: ",
+            HeaderStyle::BsdTag => "May  1 14:00:00 haproxy[9228]: ",
+            HeaderStyle::IsoHostTag => "2024-05-01T14:00:00+00:00 host haproxy[9228]: ",
+            HeaderStyle::UnixHostTag => "1714572000.123456 host haproxy[9228]: ",
+            HeaderStyle::PriIso => "<134>2024-05-01T14:00:00.123+00:00 ",
+            HeaderStyle::Iso => "2024-05-01T14:00:00.123+00:00 ",
+            HeaderStyle::Pri => "<134>",
+            HeaderStyle::Stderr => "[WARNING]  (9228) : ",
+            HeaderStyle::Tag => "haproxy[9228]: ",
+            HeaderStyle::None => "(nothing)",
+        }
+    }
+
+    /// The same header with its `<PRI>` added or dropped: a forced style
+    /// reads both (`--header rfc3164` reads a file written with or without
+    /// the priority).
+    fn twin(self) -> Option<HeaderStyle> {
+        match self {
+            HeaderStyle::PriBsdHostTag => Some(HeaderStyle::BsdHostTag),
+            HeaderStyle::BsdHostTag => Some(HeaderStyle::PriBsdHostTag),
+            HeaderStyle::PriBsdTag => Some(HeaderStyle::BsdTag),
+            HeaderStyle::BsdTag => Some(HeaderStyle::PriBsdTag),
+            HeaderStyle::PriIso => Some(HeaderStyle::Iso),
+            HeaderStyle::Iso => Some(HeaderStyle::PriIso),
+            _ => None,
+        }
+    }
+
+    /// Every name `--header` takes, each with its example, one per line:
+    /// the one list `--help`, errors and the docs show.
+    pub fn help_list() -> String {
+        let mut out = String::new();
+        for style in HeaderStyle::ALL {
+            let mut names = style.name().to_string();
+            for alias in style.aliases() {
+                names.push_str(", ");
+                names.push_str(alias);
+            }
+            out.push_str(&format!("  {names:<37} {}\n", style.example()));
+        }
+        out
+    }
+
+    /// Other names for the style, the ones users know from HAProxy's
+    /// `log ... format NAME` and from collectors.
+    pub fn aliases(self) -> &'static [&'static str] {
+        match self {
+            HeaderStyle::Rfc5424 => &["protocol23"],
+            HeaderStyle::PriBsdHostTag => &["rfc3164"],
+            HeaderStyle::PriBsdTag => &["local"],
+            HeaderStyle::BsdHostTag => &["bsd", "traditional", "short"],
+            HeaderStyle::BsdTag => &[],
+            HeaderStyle::IsoHostTag => &["fileformat", "short-iso"],
+            HeaderStyle::UnixHostTag => &["short-unix"],
+            HeaderStyle::PriIso => &["timed"],
+            HeaderStyle::Iso => &[],
+            HeaderStyle::Pri => &["priority"],
+            HeaderStyle::Stderr => &[],
+            HeaderStyle::Tag => &["syslogtag"],
+            HeaderStyle::None => &["raw", "cat"],
+        }
+    }
+
+    /// The style a name or an alias stands for.
     pub fn from_name(name: &str) -> Option<HeaderStyle> {
-        let style = match name {
-            "rfc5424" | "protocol23" => HeaderStyle::Rfc5424,
-            "pri-bsd-host-tag" | "rfc3164" => HeaderStyle::PriBsdHostTag,
-            "pri-bsd-tag" | "local" => HeaderStyle::PriBsdTag,
-            "bsd-host-tag" | "bsd" | "traditional" | "short" => HeaderStyle::BsdHostTag,
-            "bsd-tag" => HeaderStyle::BsdTag,
-            "iso-host-tag" | "fileformat" | "short-iso" => HeaderStyle::IsoHostTag,
-            "unix-host-tag" | "short-unix" => HeaderStyle::UnixHostTag,
-            "pri-iso" | "timed" => HeaderStyle::PriIso,
-            "iso" => HeaderStyle::Iso,
-            "pri" | "priority" => HeaderStyle::Pri,
-            "stderr" => HeaderStyle::Stderr,
-            "none" | "raw" | "cat" => HeaderStyle::None,
-            _ => return None,
-        };
-        Some(style)
+        HeaderStyle::ALL
+            .into_iter()
+            .find(|s| s.name() == name || s.aliases().contains(&name))
     }
 }
 
@@ -122,7 +183,7 @@ pub struct Header<'a> {
 }
 
 impl<'a> Header<'a> {
-    fn new(style: HeaderStyle) -> Header<'a> {
+    pub(crate) fn new(style: HeaderStyle) -> Header<'a> {
         Header {
             style,
             pri: None,
@@ -228,6 +289,7 @@ pub fn parse(line: &[u8], style: HeaderStyle) -> Option<Header<'_>> {
             h.pid = Some(&line[start..c.pos]);
             c.literal(b") : ")?;
         }
+        HeaderStyle::Tag => c.tag(&mut h)?,
         HeaderStyle::None => {}
     }
     h.message_start = c.pos;
@@ -323,6 +385,11 @@ impl HeaderDetector {
         }
     }
 
+    /// Forgets what was learnt: the next line starts another input.
+    pub fn reset(&mut self) {
+        *self = HeaderDetector::new(self.forced);
+    }
+
     /// The style settled on so far, if any.
     pub fn style(&self) -> Option<HeaderStyle> {
         self.forced.or(self.settled)
@@ -331,7 +398,9 @@ impl HeaderDetector {
     /// The header of one line.
     pub fn header<'a>(&mut self, line: &'a [u8]) -> Header<'a> {
         if let Some(style) = self.forced {
-            return parse(line, style).unwrap_or_else(|| Header::new(HeaderStyle::None));
+            return parse(line, style)
+                .or_else(|| parse(line, style.twin()?))
+                .unwrap_or_else(|| Header::new(HeaderStyle::None));
         }
         if let Some(style) = self.settled {
             // Same header bytes as the last line (same second, host, pid),
@@ -642,6 +711,38 @@ mod tests {
         check("", HeaderStyle::None);
     }
 
+    /// HAProxy's documentation prints every example after the tag alone,
+    /// and rsyslog writes it so with a `%syslogtag%%msg%` template.
+    #[test]
+    fn bare_tag() {
+        let h = check("haproxy[14387]: ", HeaderStyle::Tag);
+        assert_eq!(h.tag, Some(&b"haproxy"[..]));
+        assert_eq!(h.pid, Some(&b"14387"[..]));
+        assert_eq!(h.timestamp, None);
+        let h = check("haproxy: ", HeaderStyle::Tag);
+        assert_eq!(h.pid, None);
+        let line = b"haproxy[14387]: 10.0.1.2:33313 [06/Feb/2009:12:12:51.443] fnt bck/srv1 0/0/5007 212 -- 0/0/0/0/3 0/0";
+        let h = parse(line, HeaderStyle::Tag).unwrap();
+        assert!(h.message(line).starts_with(b"10.0.1.2:33313 ["));
+    }
+
+    #[test]
+    fn a_forced_style_reads_its_twin_with_or_without_pri() {
+        let style = HeaderStyle::from_name("rfc3164").unwrap();
+        for prefix in [
+            "<134>Nov 24 15:54:02 localhost haproxy[9228]: ",
+            "Nov 24 15:54:02 localhost haproxy[9228]: ",
+        ] {
+            let line = format!("{prefix}{MSG}");
+            let h = HeaderDetector::new(Some(style)).header(line.as_bytes());
+            assert_eq!(h.message(line.as_bytes()), MSG.as_bytes(), "{prefix}");
+            assert_eq!(h.host, Some(&b"localhost"[..]));
+        }
+        let line = format!("2026-11-24T15:54:02Z {MSG}");
+        let h = HeaderDetector::new(Some(HeaderStyle::PriIso)).header(line.as_bytes());
+        assert_eq!(h.message(line.as_bytes()), MSG.as_bytes());
+    }
+
     #[test]
     fn stderr_lines() {
         let line = b"[WARNING]  (9228) : Server be_down/dead1 is DOWN";
@@ -717,7 +818,12 @@ mod tests {
     fn names_round_trip() {
         for style in HeaderStyle::ALL {
             assert_eq!(HeaderStyle::from_name(style.name()), Some(style));
+            for alias in style.aliases() {
+                assert_eq!(HeaderStyle::from_name(alias), Some(style), "{alias}");
+            }
+            assert!(HeaderStyle::help_list().contains(style.name()));
         }
+        assert_eq!(HeaderStyle::from_name("bogus"), None);
     }
 
     proptest::proptest! {

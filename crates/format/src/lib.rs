@@ -7,6 +7,7 @@
 
 pub mod compiled;
 pub mod config;
+pub mod envelope;
 pub mod field;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -18,6 +19,7 @@ pub mod record;
 pub mod time;
 
 pub use compiled::{CompiledFormat, Match, Span};
+pub use envelope::{EnvelopeDetector, EnvelopeStyle};
 pub use field::Field;
 pub use header::{Header, HeaderDetector, HeaderStyle};
 pub use message::Kind;

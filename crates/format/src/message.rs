@@ -31,10 +31,17 @@ pub enum Kind {
     JsonInvalid,
     /// None of the above: kept and counted, never fatal.
     Unparsed,
+    /// Empty, or spaces and tabs only.
+    Blank,
+    /// Longer than the line limit (`--max-line-length`): counted, not read.
+    Overlong,
+    /// Part of a line that a container runtime split (CRI `P`, a Docker
+    /// entry without its final newline): read with the entry completing it.
+    Partial,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 14] = [
         Kind::Traffic,
         Kind::Error,
         Kind::Connect,
@@ -46,6 +53,9 @@ impl Kind {
         Kind::Json,
         Kind::JsonInvalid,
         Kind::Unparsed,
+        Kind::Blank,
+        Kind::Overlong,
+        Kind::Partial,
     ];
 
     /// The kind's position in [`Kind::ALL`], for tables indexed by kind.
@@ -66,6 +76,9 @@ impl Kind {
             Kind::Json => "json",
             Kind::JsonInvalid => "json-invalid",
             Kind::Unparsed => "unparsed",
+            Kind::Blank => "blank",
+            Kind::Overlong => "overlong",
+            Kind::Partial => "partial",
         }
     }
 }

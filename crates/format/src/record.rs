@@ -1,6 +1,7 @@
 //! One line, understood: its header, its kind, and its fields.
 
 use crate::compiled::{CompiledFormat, Span, MAX_ITEMS};
+use crate::envelope::{EnvelopeDetector, EnvelopeStyle, Unwrapped};
 use crate::field::Field;
 use crate::header::{Header, HeaderDetector, HeaderStyle};
 use crate::json;
@@ -66,11 +67,25 @@ impl Formats {
     }
 }
 
+/// What an envelope said of its line (see [`crate::envelope`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Envelope<'a> {
+    pub style: EnvelopeStyle,
+    /// The entry's time as written (`seconds.micros` for the journal).
+    pub time: Option<&'a [u8]>,
+    /// `stdout` or `stderr`.
+    pub stream: Option<&'a [u8]>,
+}
+
 /// A parsed line. Field values borrow from the line; the record borrows
 /// its parser (`'p`), which holds the fields' places.
 #[derive(Clone, Debug)]
 pub struct Record<'p, 'a> {
+    /// The line as HAProxy's collector wrote it: inside its envelope, if
+    /// it has one, and without a final CR.
     pub line: &'a [u8],
+    /// The container or journal entry around the line, if any.
+    pub envelope: Option<Envelope<'a>>,
     pub header: Header<'a>,
     pub message: &'a [u8],
     pub kind: Kind,
@@ -223,9 +238,156 @@ pub fn parse_number(v: &[u8]) -> Option<i64> {
     Some(if negative { -n } else { n })
 }
 
-/// Reads the lines of one input: learns its header style, remembers the
-/// format that matched last (most files use one), classifies the rest.
+/// Lines longer than this are counted as [`Kind::Overlong`] and not read:
+/// far above HAProxy's own limits (a syslog line is at most 64 KiB).
+pub const DEFAULT_MAX_LINE: usize = 1 << 20;
+
+/// Reads the lines of one input: learns its envelope and header style,
+/// remembers the format that matched last (most files use one), classifies
+/// the rest.
 pub struct LineParser<'f> {
+    reader: Reader<'f>,
+    envelopes: EnvelopeDetector,
+    /// The last line taken out of its envelope.
+    unwrapped: Vec<u8>,
+    /// The parts of a line split across envelope entries, so far; once a
+    /// record of the joined line was lent out, `joined` says to clear them
+    /// before the next line.
+    parts: Vec<u8>,
+    joined: bool,
+    /// The parts so far passed the line limit.
+    parts_overlong: bool,
+    max_line: usize,
+    input: usize,
+}
+
+impl<'f> LineParser<'f> {
+    pub fn new(formats: &'f Formats, header: Option<HeaderStyle>) -> LineParser<'f> {
+        LineParser {
+            reader: Reader {
+                formats,
+                headers: HeaderDetector::new(header),
+                last_hit: 0,
+                spans: [Span::default(); MAX_ITEMS],
+            },
+            envelopes: EnvelopeDetector::new(None),
+            unwrapped: Vec::new(),
+            parts: Vec::new(),
+            joined: false,
+            parts_overlong: false,
+            max_line: DEFAULT_MAX_LINE,
+            input: usize::MAX,
+        }
+    }
+
+    /// `--envelope`: `Some(None)` reads every line bare, `Some(Some(s))`
+    /// only `s`; `None` (the default) detects it per input.
+    pub fn with_envelope(mut self, forced: Option<Option<EnvelopeStyle>>) -> LineParser<'f> {
+        self.envelopes = EnvelopeDetector::new(forced);
+        self
+    }
+
+    /// Lines longer than `max` bytes are [`Kind::Overlong`].
+    pub fn with_max_line(mut self, max: usize) -> LineParser<'f> {
+        self.max_line = max;
+        self
+    }
+
+    /// The header style settled on for this input, once known.
+    pub fn header_style(&self) -> Option<HeaderStyle> {
+        self.reader.headers.style()
+    }
+
+    /// The next lines come from input `input` (an index the caller keeps):
+    /// when it changes, what was learnt of the previous input's envelope
+    /// and header is forgotten.
+    pub fn set_input(&mut self, input: usize) {
+        if input != self.input {
+            self.input = input;
+            self.reader.headers.reset();
+            self.envelopes.reset();
+        }
+        self.parts.clear();
+        self.parts_overlong = false;
+    }
+
+    /// Parses every line of `chunk` (whole lines of input `input`, as the
+    /// engine hands them out), calling `each` with the line's index in the
+    /// chunk and its record. Every line gets one record, blank ones too.
+    pub fn for_each_line(
+        &mut self,
+        input: usize,
+        chunk: &[u8],
+        mut each: impl FnMut(u64, &Record<'_, '_>),
+    ) {
+        self.set_input(input);
+        let mut start = 0;
+        let mut index = 0;
+        while start < chunk.len() {
+            let end = memchr::memchr(b'\n', &chunk[start..]).map_or(chunk.len(), |i| start + i);
+            let record = self.parse(&chunk[start..end]);
+            each(index, &record);
+            index += 1;
+            start = end + 1;
+        }
+    }
+
+    /// Parses one line (without its LF). The record borrows the parser
+    /// until it is dropped.
+    pub fn parse<'p>(&'p mut self, raw: &'p [u8]) -> Record<'p, 'p> {
+        if std::mem::take(&mut self.joined) {
+            self.parts.clear();
+            self.parts_overlong = false;
+        }
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if raw.len() > self.max_line {
+            return self.reader.bare(raw, Kind::Overlong);
+        }
+        if raw.iter().all(|&b| b == b' ' || b == b'\t') {
+            return self.reader.bare(raw, Kind::Blank);
+        }
+        let Some(u) = self.envelopes.unwrap(raw, &mut self.unwrapped) else {
+            self.parts.clear();
+            self.parts_overlong = false;
+            return self.reader.read(raw, None);
+        };
+        let piece = &self.unwrapped[u.line.clone()];
+        if u.partial || !self.parts.is_empty() || self.parts_overlong {
+            if self.parts.len() + piece.len() > self.max_line {
+                self.parts.clear();
+                self.parts_overlong = true;
+            } else if !self.parts_overlong {
+                self.parts.extend_from_slice(piece);
+            }
+            if u.partial {
+                return self.reader.bare(raw, Kind::Partial);
+            }
+            self.joined = true;
+            if self.parts_overlong {
+                return self.reader.bare(raw, Kind::Overlong);
+            }
+        }
+        let buf = &self.unwrapped;
+        let line: &'p [u8] = if self.joined {
+            &self.parts
+        } else {
+            &buf[u.line.clone()]
+        };
+        let envelope = Envelope {
+            style: u.style,
+            time: part(buf, &u.time),
+            stream: part(buf, &u.stream),
+        };
+        let unwrapped = u;
+        let mut record = self.reader.read(line, Some(envelope));
+        fill_header(&mut record.header, &self.unwrapped, &unwrapped);
+        record
+    }
+}
+
+/// What reads a line once it is out of its envelope: the header detector,
+/// the formats, and the spans a record borrows.
+struct Reader<'f> {
     formats: &'f Formats,
     headers: HeaderDetector,
     last_hit: usize,
@@ -235,23 +397,29 @@ pub struct LineParser<'f> {
     spans: [Span; MAX_ITEMS],
 }
 
-impl<'f> LineParser<'f> {
-    pub fn new(formats: &'f Formats, header: Option<HeaderStyle>) -> LineParser<'f> {
-        LineParser {
-            formats,
-            headers: HeaderDetector::new(header),
-            last_hit: 0,
-            spans: [Span::default(); MAX_ITEMS],
+impl<'f> Reader<'f> {
+    /// A record of a line that is not read: blank, overlong, a part.
+    fn bare<'p>(&'p self, line: &'p [u8], kind: Kind) -> Record<'p, 'p> {
+        Record {
+            line,
+            envelope: None,
+            header: Header::new(HeaderStyle::None),
+            message: line,
+            kind,
+            format: None,
+            truncated: false,
+            spans: &self.spans,
+            rest: None,
+            json_fields: 0,
         }
     }
 
-    /// The header style settled on for this input, once known.
-    pub fn header_style(&self) -> Option<HeaderStyle> {
-        self.headers.style()
-    }
-
-    /// Parses one line. The record borrows the parser until it is dropped.
-    pub fn parse<'p, 'a>(&'p mut self, line: &'a [u8]) -> Record<'p, 'a> {
+    /// Reads a line out of its envelope (if any): header, format, kind.
+    fn read<'p, 'a: 'p>(
+        &'p mut self,
+        line: &'a [u8],
+        envelope: Option<Envelope<'a>>,
+    ) -> Record<'p, 'a> {
         let header = self.headers.header(line);
         let message = header.message(line);
         let formats: &'f Formats = self.formats;
@@ -287,6 +455,7 @@ impl<'f> LineParser<'f> {
         }
         Record {
             line,
+            envelope,
             header,
             message,
             kind,
@@ -325,6 +494,19 @@ impl<'f> LineParser<'f> {
         }
         None
     }
+}
+
+fn part<'a>(buf: &'a [u8], range: &Option<std::ops::Range<usize>>) -> Option<&'a [u8]> {
+    range.clone().map(|r| &buf[r])
+}
+
+/// The envelope's host, pid, tag and time stand in for a header the line
+/// inside does not have (journald keeps them beside the message).
+fn fill_header<'a>(header: &mut Header<'a>, buf: &'a [u8], u: &Unwrapped) {
+    header.timestamp = header.timestamp.or_else(|| part(buf, &u.time));
+    header.host = header.host.or_else(|| part(buf, &u.host));
+    header.pid = header.pid.or_else(|| part(buf, &u.pid));
+    header.tag = header.tag.or_else(|| part(buf, &u.tag));
 }
 
 /// The first of `formats`, up to `upto`, that matches `message`.

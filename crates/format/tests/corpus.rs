@@ -146,7 +146,7 @@ const KINDS: &[(&str, &str)] = &[
     ("httpslog.log", "server-state 1, backend-down 1, health-check 1, traffic 101, error 10, proxy-lifecycle 16"),
     ("iso.log", "server-state 9, backend-down 5, health-check 8, traffic 393, traffic-truncated 1, proxy-lifecycle 18"),
     ("journal-cat.log", "server-state 9, backend-down 5, health-check 8, traffic 393, traffic-truncated 1, proxy-lifecycle 13"),
-    ("journal-json-sample.log", "json 40"),
+    ("journal-json-sample.log", "server-state 1, backend-down 1, health-check 1, traffic 37"),
     ("journal-short-iso-precise.log", "server-state 9, backend-down 5, health-check 8, traffic 393, traffic-truncated 1, proxy-lifecycle 13"),
     ("journal-short-iso.log", "server-state 9, backend-down 5, health-check 8, traffic 393, traffic-truncated 1, proxy-lifecycle 13"),
     ("journal-short-precise.log", "server-state 9, backend-down 5, health-check 8, traffic 393, traffic-truncated 1, proxy-lifecycle 13"),

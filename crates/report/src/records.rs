@@ -41,17 +41,35 @@ pub fn write_ndjson(out: &mut Vec<u8>, origin: Origin<'_>, r: &Record<'_, '_>) {
     out.extend_from_slice(b"\",\"header\":\"");
     out.extend_from_slice(r.header.style.name().as_bytes());
     out.push(b'"');
+    if let Some(envelope) = &r.envelope {
+        key_json(out, "envelope");
+        json_string(out, envelope.style.name().as_bytes());
+        if let Some(stream) = envelope.stream {
+            key_json(out, "stream");
+            json_string(out, stream);
+        }
+    }
     for (key, value) in [
         ("time", r.header.timestamp),
         ("host", r.header.host),
         ("tag", r.header.tag),
-        ("pid", r.header.pid),
-        ("severity", r.header.severity),
     ] {
         if let Some(v) = value {
             key_json(out, key);
             json_string(out, v);
         }
+    }
+    if let Some(pid) = r.header.pid {
+        key_json(out, "pid");
+        // A number, as syslog means it; kept as text if it is not one.
+        match parse_number(pid).filter(|n| *n >= 0 && pid[0] != b'+') {
+            Some(n) => push_int(out, n),
+            None => json_string(out, pid),
+        }
+    }
+    if let Some(v) = r.header.severity {
+        key_json(out, "severity");
+        json_string(out, v);
     }
     if let Some(pri) = r.header.pri {
         key_json(out, "syslog_priority");
@@ -101,6 +119,12 @@ pub fn write_ndjson(out: &mut Vec<u8>, origin: Origin<'_>, r: &Record<'_, '_>) {
                 }
             }
         }
+        None if r.kind == Kind::Overlong => {
+            key_json(out, "length");
+            push_int(out, r.line.len() as i64);
+            key_json(out, "message");
+            json_string(out, overlong_start(r.line));
+        }
         None => {
             key_json(out, "message");
             json_string(out, r.message);
@@ -108,6 +132,14 @@ pub fn write_ndjson(out: &mut Vec<u8>, origin: Origin<'_>, r: &Record<'_, '_>) {
     }
     out.extend_from_slice(b"}\n");
 }
+
+/// What a record shows of an overlong line: its start.
+fn overlong_start(line: &[u8]) -> &[u8] {
+    &line[..line.len().min(OVERLONG_SHOWN)]
+}
+
+/// Bytes of an overlong line that its record shows.
+const OVERLONG_SHOWN: usize = 1024;
 
 /// Appends `n` in decimal, without `fmt` (tens of numbers per record).
 fn push_int(out: &mut Vec<u8>, n: i64) {
@@ -168,7 +200,7 @@ fn json_value(out: &mut Vec<u8>, shape: Shape, value: &[u8]) {
 /// every known field, then `extra` (items that are not known fields, as
 /// `name=value` joined by `; `), `rest` and `message`.
 pub fn write_csv_header(out: &mut Vec<u8>) {
-    out.extend_from_slice(b"file,line,kind,header,time,host,format,truncated");
+    out.extend_from_slice(b"file,line,kind,header,envelope,time,host,format,truncated");
     for field in Field::ALL {
         out.push(b',');
         out.extend_from_slice(field.name().as_bytes());
@@ -186,6 +218,10 @@ pub fn write_csv(out: &mut Vec<u8>, origin: Origin<'_>, r: &Record<'_, '_>) {
     out.extend_from_slice(r.kind.name().as_bytes());
     out.push(b',');
     out.extend_from_slice(r.header.style.name().as_bytes());
+    out.push(b',');
+    if let Some(envelope) = &r.envelope {
+        out.extend_from_slice(envelope.style.name().as_bytes());
+    }
     out.push(b',');
     csv_field(out, r.header.timestamp.unwrap_or_default());
     out.push(b',');
@@ -223,7 +259,9 @@ pub fn write_csv(out: &mut Vec<u8>, origin: Origin<'_>, r: &Record<'_, '_>) {
     out.push(b',');
     csv_field(out, r.rest.unwrap_or_default());
     out.push(b',');
-    if r.format_name().is_none() {
+    if r.kind == Kind::Overlong {
+        csv_field(out, overlong_start(r.line));
+    } else if r.format_name().is_none() {
         csv_field(out, r.message);
     }
     out.push(b'\n');
@@ -332,7 +370,7 @@ mod tests {
         assert_eq!(v["format"], "httplog");
         assert_eq!(v["header"], "bsd-host-tag");
         assert_eq!(v["host"], "localhost");
-        assert_eq!(v["pid"], "9228");
+        assert_eq!(v["pid"], 9228, "a syslog pid is a number");
         assert_eq!(v["client_ip"], "127.0.0.1");
         assert_eq!(v["client_port"], 60662);
         assert_eq!(v["tc"], -1);
@@ -384,7 +422,7 @@ mod tests {
         assert_eq!(v["client_ip"], "10.0.0.1");
         assert_eq!(v["uri"], "/a");
         assert!(v.get("message").is_none());
-        assert!(csv.starts_with(b"a.log,7,traffic,none,,,json,false,10.0.0.1,"));
+        assert!(csv.starts_with(b"a.log,7,traffic,none,,,,json,false,10.0.0.1,"));
     }
 
     #[test]

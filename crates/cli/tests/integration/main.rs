@@ -2,6 +2,7 @@
 //! ripgrep does, so the suite links once.
 
 mod cat;
+mod envelopes;
 mod halog_diff;
 mod halog_golden;
 mod halog_real;
