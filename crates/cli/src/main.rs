@@ -1,6 +1,7 @@
 //! The `haplog` binary: a thin dispatcher over the haplog libraries.
 
 use std::ffi::OsString;
+use std::io::Write;
 use std::path::Path;
 
 use clap::{Parser, Subcommand};
@@ -86,9 +87,21 @@ fn run_subcommand(args: Vec<OsString>) -> i32 {
         Ok(cli) => cli,
         Err(e) => {
             if !e.use_stderr() {
-                // --help and --version.
-                let _ = e.print();
-                return 0;
+                // --help and --version: a full disk or a closed file is an
+                // error like any other write error; `| head` is not.
+                let text = e.render().to_string();
+                let mut stdout = std::io::stdout().lock();
+                return match stdout
+                    .write_all(text.as_bytes())
+                    .and_then(|()| stdout.flush())
+                {
+                    Ok(()) => 0,
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+                    Err(e) => {
+                        eprintln!("haplog: cannot write the help text: {e}");
+                        2
+                    }
+                };
             }
             // One line naming the bad flag or value, like every other
             // error; clap's usage tips would bury it.

@@ -10,10 +10,9 @@ use std::io::{ErrorKind, Read};
 use std::ops::{Deref, Range};
 use std::sync::Arc;
 
-use memchr::{memchr, memrchr};
-use memmap2::Mmap;
-
+use crate::guard::{GuardedMap, Reports};
 use crate::input::{self, Compression, InputError, InputSpec, Opened};
+use memchr::{memchr, memrchr};
 
 /// How to cut inputs into chunks.
 #[derive(Clone, Debug)]
@@ -75,8 +74,14 @@ pub struct Chunk {
 }
 
 enum Body {
-    Mapped { map: Arc<Mmap>, range: Range<usize> },
-    Owned { buf: Vec<u8>, len: usize },
+    Mapped {
+        map: Arc<GuardedMap>,
+        range: Range<usize>,
+    },
+    Owned {
+        buf: Vec<u8>,
+        len: usize,
+    },
 }
 
 impl Chunk {
@@ -98,7 +103,8 @@ impl Chunk {
 /// file stays in the page cache, and a later read of the same bytes (the
 /// partial pages at either end are shared with neighbouring chunks) would
 /// fault them back in unchanged: the map is read-only.
-fn release_pages(map: &Mmap, range: Range<usize>) {
+fn release_pages(map: &GuardedMap, range: Range<usize>) {
+    let map = map.map();
     // SAFETY: sysconf has no preconditions.
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     let page = if page > 0 { page as usize } else { 4096 };
@@ -126,7 +132,7 @@ impl Deref for Chunk {
 
 enum Current {
     Mapped {
-        map: Arc<Mmap>,
+        map: Arc<GuardedMap>,
         pos: usize,
     },
     Stream {
@@ -152,6 +158,9 @@ pub struct Chunker {
     lines_before: u64,
     /// Chunks handed out so far.
     handed_out: u64,
+    /// Inputs found truncated while they were read, reported when their
+    /// maps are dropped (possibly after the last chunk was handed out).
+    late: Reports,
 }
 
 impl Chunker {
@@ -165,6 +174,7 @@ impl Chunker {
             input: usize::MAX,
             lines_before: 0,
             handed_out: 0,
+            late: Reports::default(),
         }
     }
 
@@ -187,7 +197,7 @@ impl Chunker {
                     Some(spec) => {
                         self.input = self.input.wrapping_add(1);
                         self.lines_before = 0;
-                        let opened = match input::open(&spec) {
+                        let opened = match input::open(&spec, &self.late) {
                             Ok(opened) => opened,
                             Err(e) => {
                                 self.errors.push(e);
@@ -257,7 +267,15 @@ impl Chunker {
 
     /// The inputs that could not be opened or read to their end, so far.
     pub fn take_errors(&mut self) -> Vec<InputError> {
-        std::mem::take(&mut self.errors)
+        let mut errors = std::mem::take(&mut self.errors);
+        errors.extend(late_errors(&self.late));
+        errors
+    }
+
+    /// Where inputs found truncated are reported once every chunk of
+    /// theirs is dropped: [`late_errors`] reads it after the workers end.
+    pub fn late_reports(&self) -> LateErrors {
+        LateErrors(Arc::clone(&self.late))
     }
 
     /// Cuts the chunk before the first over-long line, and ends all input
@@ -270,7 +288,22 @@ impl Chunker {
             return chunk;
         };
         self.ended = true;
-        self.current = None;
+        if let Some(Current::Stream {
+            spec,
+            reader,
+            compression,
+            eof: false,
+            ..
+        }) = self.current.take()
+        {
+            // The input ends here, but a damaged compressed file must still
+            // say so: decode the rest, keeping nothing.
+            if compression != Compression::None {
+                if let Some(e) = drain(reader) {
+                    self.errors.push(input::read_error(&spec, compression, e));
+                }
+            }
+        }
         let body = match chunk.body {
             Body::Mapped { map, range } => Body::Mapped {
                 map,
@@ -282,15 +315,56 @@ impl Chunker {
     }
 }
 
+/// Errors of inputs truncated while read, reported as their maps drop.
+pub struct LateErrors(Reports);
+
+impl LateErrors {
+    /// The truncations reported so far.
+    pub fn take(&self) -> Vec<InputError> {
+        late_errors(&self.0)
+    }
+}
+
+fn late_errors(reports: &Reports) -> Vec<InputError> {
+    reports
+        .lock()
+        .map(|mut r| std::mem::take(&mut *r))
+        .unwrap_or_default()
+}
+
+/// Reads `reader` to its end, keeping nothing; the error that ends it early.
+fn drain(mut reader: Box<dyn Read + Send>) -> Option<std::io::Error> {
+    let mut scratch = vec![0u8; 1 << 16];
+    loop {
+        match reader.read(&mut scratch) {
+            Ok(0) => return None,
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Some(e),
+        }
+    }
+}
+
 /// The range of the next chunk of a mapped file, or `None` at its end.
-fn next_mapped(map: &Mmap, pos: &mut usize, config: &ChunkConfig) -> Option<Range<usize>> {
-    let len = map.len();
+/// A file found shorter than its map (truncated by someone else) ends
+/// where it now ends, and is reported.
+fn next_mapped(map: &GuardedMap, pos: &mut usize, config: &ChunkConfig) -> Option<Range<usize>> {
+    let mut len = map.len();
     if *pos >= len {
         return None;
     }
+    let now = map.current_len();
+    if now < len {
+        map.mark_shrunk();
+        len = now;
+        if *pos >= len {
+            *pos = map.len();
+            return None;
+        }
+    }
     let start = *pos;
     let target = start.saturating_add(config.mapped_chunk.max(1)).min(len);
-    let next_end = |from: usize| match memchr(b'\n', &map[from..]) {
+    let next_end = |from: usize| match memchr(b'\n', &map[from..len]) {
         Some(i) => from + i + 1,
         None => len,
     };
@@ -305,7 +379,11 @@ fn next_mapped(map: &Mmap, pos: &mut usize, config: &ChunkConfig) -> Option<Rang
             end = next_end(end);
         }
     }
-    *pos = end;
+    *pos = if len < map.len() && end >= len {
+        map.len()
+    } else {
+        end
+    };
     Some(start..end)
 }
 

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use memmap2::Mmap;
+
+use crate::guard::{GuardedMap, Reports};
 use thiserror::Error;
 
 /// Where one input comes from.
@@ -103,6 +105,12 @@ pub enum InputError {
         #[source]
         source: io::Error,
     },
+    #[error("{input}: truncated while being read (it had {size} bytes, now {now}); the lines read before are counted, the rest of the file is not")]
+    Truncated {
+        input: InputSpec,
+        size: u64,
+        now: u64,
+    },
     #[error("{input}: truncated or corrupt {format} data ({source}); the lines before the damage were read")]
     Corrupt {
         input: InputSpec,
@@ -116,7 +124,7 @@ pub enum InputError {
 pub(crate) enum Opened {
     /// The bytes of a regular file, starting at `start` (stdin may have been
     /// partly consumed before we got it).
-    Mapped { map: Arc<Mmap>, start: usize },
+    Mapped { map: Arc<GuardedMap>, start: usize },
     /// A stream of bytes read block by block.
     Stream {
         reader: Box<dyn Read + Send>,
@@ -125,7 +133,7 @@ pub(crate) enum Opened {
 }
 
 /// Opens one input and decides how to read it.
-pub(crate) fn open(spec: &InputSpec) -> Result<Opened, InputError> {
+pub(crate) fn open(spec: &InputSpec, reports: &Reports) -> Result<Opened, InputError> {
     let open_err = |source| InputError::Open {
         input: spec.clone(),
         source,
@@ -149,14 +157,15 @@ pub(crate) fn open(spec: &InputSpec) -> Result<Opened, InputError> {
     let meta = file.metadata().map_err(open_err)?;
     if meta.is_file() && meta.len() > start {
         // SAFETY: the map is read-only. A log file truncated by someone else
-        // while we read it can raise SIGBUS; ripgrep and others accept this
-        // trade for the speed of mapping, and so do we.
+        // while we read it raises SIGBUS on the pages past its new end: the
+        // guard's handler turns those into zeros and the input is reported.
         let map = unsafe { Mmap::map(&file) }.map_err(open_err)?;
+        #[cfg(unix)]
+        let _ = map.advise(memmap2::Advice::Sequential);
+        let map = GuardedMap::new(map, file, spec.clone(), Arc::clone(reports));
         let start = start as usize;
         let compression = Compression::detect(&map[start..]);
         if compression == Compression::None {
-            #[cfg(unix)]
-            let _ = map.advise(memmap2::Advice::Sequential);
             return Ok(Opened::Mapped {
                 map: Arc::new(map),
                 start,
@@ -191,8 +200,14 @@ fn stream<R: BufRead + Send + 'static>(inner: R, compression: Compression) -> Op
     let reader: Box<dyn Read + Send> = match compression {
         Compression::None => Box::new(inner),
         Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(inner)),
-        Compression::Zstd => match zstd::stream::read::Decoder::with_buffer(inner) {
-            Ok(d) => Box::new(d),
+        Compression::Zstd => match zstd::stream::raw::Decoder::new() {
+            Ok(decoder) => Box::new(ZstdReader {
+                inner,
+                decoder,
+                pending: None,
+                in_frame: false,
+                units: ZstdUnits::default(),
+            }),
             // Only fails on allocation; fall back to an always-failing reader
             // so the error surfaces through the normal read path.
             Err(e) => Box::new(FailingReader(Some(e))),
@@ -227,7 +242,7 @@ pub(crate) fn read_error(
 
 /// Reads a memory map as a stream (for compressed files).
 struct MapReader {
-    map: Mmap,
+    map: GuardedMap,
     pos: usize,
 }
 
@@ -247,6 +262,174 @@ impl BufRead for MapReader {
     }
     fn consume(&mut self, amt: usize) {
         self.pos = (self.pos + amt).min(self.map.len());
+    }
+}
+
+/// Compressed input handed to one zstd call at a time: a block is at most
+/// 128 KiB, so a call meets at most one or two.
+const ZSTD_STEP: usize = 16 << 10;
+
+/// zstd decoded one `decompress_stream` call at a time, each read ending
+/// with the first call that gives text: damaged data costs only the block
+/// it is in. (zstd's own reader keeps decoding into the caller's buffer
+/// and drops all of it with the error: up to a whole chunk of lines.) The
+/// error comes with the read after the text decoded before it.
+struct ZstdReader<R> {
+    inner: R,
+    decoder: zstd::stream::raw::Decoder<'static>,
+    pending: Option<io::Error>,
+    /// A frame was started and not finished.
+    in_frame: bool,
+    units: ZstdUnits,
+}
+
+/// Where the parts of a zstd stream end (frame headers, blocks,
+/// checksums), so that each decoder call gets one part: a block's text is
+/// handed out before the checksum after it is checked, whatever the reads
+/// look like. (zstd's format: RFC 8878, section 3.1.)
+#[derive(Default)]
+struct ZstdUnits {
+    /// Compressed bytes consumed so far.
+    at: u64,
+    /// Where the current part ends.
+    end: u64,
+    state: UnitState,
+}
+
+#[derive(Default, Clone, Copy)]
+enum UnitState {
+    /// A frame (or skippable frame) starts at `end`.
+    #[default]
+    Frame,
+    /// A block header starts at `end`; the frame has a checksum.
+    Block { checksum: bool },
+    /// The checksum starts at `end`.
+    Checksum,
+    /// Not zstd as expected: plain steps.
+    Lost,
+}
+
+impl ZstdUnits {
+    /// How many of the bytes `ahead` (which start at `self.at`) to hand the
+    /// decoder in one call.
+    fn step(&mut self, ahead: &[u8]) -> usize {
+        if self.at >= self.end {
+            if let Some(len) = self.next_part(ahead) {
+                self.end = self.at + len as u64;
+            } else {
+                self.state = UnitState::Lost;
+            }
+        }
+        let part = if matches!(self.state, UnitState::Lost) {
+            ahead.len()
+        } else {
+            (self.end - self.at) as usize
+        };
+        part.min(ahead.len()).min(ZSTD_STEP)
+    }
+
+    fn consumed(&mut self, n: usize) {
+        self.at += n as u64;
+    }
+
+    /// The length of the part at the start of `ahead`, moving the state on.
+    fn next_part(&mut self, ahead: &[u8]) -> Option<usize> {
+        let byte = |i: usize| ahead.get(i).copied();
+        match self.state {
+            UnitState::Lost => None,
+            UnitState::Frame => {
+                let magic = u32::from_le_bytes(ahead.get(..4)?.try_into().ok()?);
+                if magic & 0xFFFF_FFF0 == 0x184D_2A50 {
+                    let size = u32::from_le_bytes(ahead.get(4..8)?.try_into().ok()?);
+                    return Some(8 + size as usize);
+                }
+                if magic != 0xFD2F_B528 {
+                    return None;
+                }
+                let descriptor = byte(4)?;
+                let single = descriptor & 0x20 != 0;
+                let window = usize::from(!single);
+                let dictionary = [0, 1, 2, 4][usize::from(descriptor & 3)];
+                let content = [usize::from(single), 2, 4, 8][usize::from(descriptor >> 6)];
+                self.state = UnitState::Block {
+                    checksum: descriptor & 4 != 0,
+                };
+                Some(5 + window + dictionary + content)
+            }
+            UnitState::Block { checksum } => {
+                let header =
+                    u32::from(byte(0)?) | u32::from(byte(1)?) << 8 | u32::from(byte(2)?) << 16;
+                let last = header & 1 != 0;
+                let size = (header >> 3) as usize;
+                let body = match (header >> 1) & 3 {
+                    0 | 2 => size,
+                    1 => 1,
+                    _ => return None,
+                };
+                if last {
+                    self.state = if checksum {
+                        UnitState::Checksum
+                    } else {
+                        UnitState::Frame
+                    };
+                }
+                Some(3 + body)
+            }
+            UnitState::Checksum => {
+                self.state = UnitState::Frame;
+                Some(4)
+            }
+        }
+    }
+}
+
+impl<R: BufRead> Read for ZstdReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use zstd::stream::raw::{InBuffer, Operation, OutBuffer};
+        if let Some(e) = self.pending.take() {
+            return Err(e);
+        }
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            let input = self.inner.fill_buf()?;
+            let at_end = input.is_empty();
+            let step = &input[..self.units.step(input)];
+            let mut from = InBuffer::around(step);
+            let mut to = OutBuffer::around(&mut buf[..]);
+            let result = self.decoder.run(&mut from, &mut to);
+            let (used, made) = (from.pos(), to.pos());
+            self.inner.consume(used);
+            self.units.consumed(used);
+            match result {
+                Ok(hint) => {
+                    if used > 0 || made > 0 {
+                        self.in_frame = hint != 0;
+                    }
+                    if made > 0 {
+                        return Ok(made);
+                    }
+                    if used == 0 && !at_end {
+                        return Err(io::Error::other("zstd decoder made no progress"));
+                    }
+                    if at_end {
+                        if self.in_frame {
+                            return Err(io::Error::new(
+                                io::ErrorKind::UnexpectedEof,
+                                "incomplete frame",
+                            ));
+                        }
+                        return Ok(0);
+                    }
+                }
+                Err(e) if made > 0 => {
+                    self.pending = Some(e);
+                    return Ok(made);
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 }
 

@@ -7,9 +7,10 @@
 //! anything order-sensitive comes back in input order.
 
 mod chunk;
+mod guard;
 mod input;
 mod parallel;
 
-pub use chunk::{first_long_line, Chunk, ChunkConfig, Chunker};
+pub use chunk::{first_long_line, Chunk, ChunkConfig, Chunker, LateErrors};
 pub use input::{order_rotated, Compression, InputError, InputSpec};
 pub use parallel::{default_threads, run_ordered};

@@ -83,6 +83,7 @@ where
         token_tx.send(Vec::new()).expect("token channel has room");
     }
 
+    let late = chunker.late_reports();
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
             let mut seq = 0u64;
@@ -140,9 +141,13 @@ where
             .into_iter()
             .map(|w| w.join().expect("worker thread panicked"))
             .collect();
+        let mut input_errors = reader.join().expect("reader thread panicked");
+        // Every chunk is dropped by now: inputs truncated under the
+        // workers have reported themselves.
+        input_errors.extend(late.take());
         Outcome {
             states,
-            input_errors: reader.join().expect("reader thread panicked"),
+            input_errors,
         }
     })
 }

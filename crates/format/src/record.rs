@@ -339,11 +339,19 @@ impl<'f> LineParser<'f> {
             self.parts.clear();
             self.parts_overlong = false;
         }
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        let mut raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if raw.first() == Some(&0) {
+            // A log cut by copytruncate while its writer kept its offset
+            // starts with a run of NULs (and so does a page of a file
+            // truncated while it was mapped): padding, not text.
+            let text = raw.iter().position(|&b| b != 0).unwrap_or(raw.len());
+            raw = &raw[text..];
+        }
         if raw.len() > self.max_line {
             return self.reader.bare(raw, Kind::Overlong);
         }
         if raw.iter().all(|&b| b == b' ' || b == b'\t') {
+            // Blank, or NULs only.
             return self.reader.bare(raw, Kind::Blank);
         }
         let Some(u) = self.envelopes.unwrap(raw, &mut self.unwrapped) else {
