@@ -520,14 +520,16 @@ fn run_inner(args: ReportArgs) -> Result<i32, String> {
     } else if args.markdown {
         table::markdown(&sections).into_bytes()
     } else {
+        let tty = io::stdout().is_terminal();
         let color = match args.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-            }
+            ColorChoice::Auto => tty && std::env::var_os("NO_COLOR").is_none(),
         };
-        table::text(&sections, Style { color }).into_bytes()
+        // Cells are cut on a terminal only, so a long URL does not wrap the
+        // table away; a file or a pipe gets every byte.
+        let cell_width = tty.then(terminal_width).flatten().map(|w| (w / 2).max(24));
+        table::text(&sections, Style { color, cell_width }).into_bytes()
     };
     let mut stdout = io::stdout().lock();
     if let Err(e) = stdout.write_all(&out).and_then(|()| stdout.flush()) {
@@ -548,4 +550,12 @@ fn run_inner(args: ReportArgs) -> Result<i32, String> {
     } else {
         2
     })
+}
+
+/// The terminal's width in columns, if standard output is one.
+fn terminal_width() -> Option<usize> {
+    // SAFETY: TIOCGWINSZ fills a winsize; a zeroed one is a valid start.
+    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
+    (ok && size.ws_col > 0).then_some(usize::from(size.ws_col))
 }

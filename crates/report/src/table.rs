@@ -99,6 +99,10 @@ pub struct Table {
     pub rows: Vec<Vec<Value>>,
     /// Rows left out (of `--top`), said under the table in text.
     pub more: u64,
+    /// The first column names groups of consecutive rows (a server's four
+    /// timers): text shows each name once; JSON, CSV and Markdown rows
+    /// all carry it.
+    pub grouped: bool,
 }
 
 impl Table {
@@ -109,7 +113,14 @@ impl Table {
             columns,
             rows: Vec::new(),
             more: 0,
+            grouped: false,
         }
+    }
+
+    /// See [`Table::grouped`].
+    pub fn grouped(mut self) -> Table {
+        self.grouped = true;
+        self
     }
 
     pub fn titled(mut self, title: impl Into<String>) -> Table {
@@ -155,6 +166,9 @@ impl Section {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Style {
     pub color: bool,
+    /// The widest a text cell may be (on a terminal, from its width);
+    /// `None` keeps every cell whole (a file, a pipe).
+    pub cell_width: Option<usize>,
 }
 
 impl Style {
@@ -214,11 +228,22 @@ fn text_table(out: &mut String, t: &Table, style: Style) {
         let _ = writeln!(out, "  (none)");
         return;
     }
-    let cells: Vec<Vec<String>> = t
+    let mut cells: Vec<Vec<String>> = t
         .rows
         .iter()
-        .map(|r| r.iter().map(|v| clip(v.display(true))).collect())
+        .map(|r| {
+            r.iter()
+                .map(|v| clip(v.display(true), style.cell_width))
+                .collect()
+        })
         .collect();
+    if t.grouped {
+        for i in (1..cells.len()).rev() {
+            if cells[i][0] == cells[i - 1][0] {
+                cells[i][0].clear();
+            }
+        }
+    }
     let widths: Vec<usize> = (0..t.columns.len())
         .map(|c| {
             cells
@@ -269,15 +294,16 @@ fn text_table(out: &mut String, t: &Table, style: Style) {
     }
 }
 
-/// The widest text cell on a terminal; longer ones (URLs of 3000 bytes)
-/// end in `…`. JSON, CSV and Markdown keep them whole.
-const TEXT_CELL: usize = 72;
-
-fn clip(s: String) -> String {
-    if s.chars().count() <= TEXT_CELL {
+/// A text cell cut to `width` characters, ending in `…` (on a terminal,
+/// where a URL of 3000 bytes would wrap the table away); whole without one.
+fn clip(s: String, width: Option<usize>) -> String {
+    let Some(width) = width.filter(|&w| w > 1) else {
+        return s;
+    };
+    if s.chars().count() <= width {
         return s;
     }
-    let mut cut: String = s.chars().take(TEXT_CELL - 1).collect();
+    let mut cut: String = s.chars().take(width - 1).collect();
     cut.push('…');
     cut
 }

@@ -311,6 +311,7 @@ fn overview(stats: &TrafficStats, overall: &Group, options: &ReportOptions) -> S
     }
 
     let mut timers = Table::new("timers", timer_columns("requests"))
+        .grouped()
         .titled("Timers (ms): Tt total, Tr server response, Tw queue, Tc connect");
     timer_rows(&mut timers, "all", overall);
     s.tables.push(timers);
@@ -501,15 +502,11 @@ fn timer_columns(name: &'static str) -> Vec<Column> {
 }
 
 fn timer_rows(table: &mut Table, name: &str, g: &Group) {
-    for (i, (timer, h)) in [("Tt", &g.tt), ("Tr", &g.tr), ("Tw", &g.tw), ("Tc", &g.tc)]
-        .into_iter()
-        .enumerate()
-    {
+    for (timer, h) in [("Tt", &g.tt), ("Tr", &g.tr), ("Tw", &g.tw), ("Tc", &g.tc)] {
         let q = |p: f64| Value::opt(h.quantile(p));
-        // The group's name on its first row only, for the eye; JSON and
-        // CSV rows all carry it.
+        // Every row names its group; the text view shows it once.
         table.push(vec![
-            Value::text(if i == 0 { name } else { "" }),
+            Value::text(name),
             Value::text(timer),
             Value::count(h.count()),
             q(0.5),
@@ -529,6 +526,7 @@ fn group_tables(s: &mut Section, name: &'static str, groups: &[(String, &Group)]
     }
     s.tables.push(counts);
     let mut timers = Table::new("timers", timer_columns(name))
+        .grouped()
         .titled("Timers (ms): Tt total, Tr server response, Tw queue, Tc connect");
     for (n, g) in groups {
         timer_rows(&mut timers, n, g);
@@ -618,6 +616,7 @@ fn servers(stats: &TrafficStats) -> Section {
     }
     s.tables.push(counts);
     let mut timers = Table::new("timers", timer_columns("server"))
+        .grouped()
         .titled("Timers (ms): Tt total, Tr server response, Tw queue, Tc connect");
     for (n, g) in &groups {
         timer_rows(&mut timers, n, g);

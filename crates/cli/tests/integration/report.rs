@@ -677,3 +677,71 @@ fn numbers_agree_with_haproxy_log_analysis() {
         );
     }
 }
+
+/// Every row of a timer table names its frontend, backend or server in
+/// JSON and CSV; only the text view shows a name once per group.
+#[test]
+fn timer_rows_carry_their_name_except_in_text() {
+    let v = report_json(&["--section", "servers", "httplog.log"]);
+    let rows = v["servers"]["timers"].as_array().unwrap();
+    assert!(rows.len() >= 8, "{rows:?}");
+    for row in rows {
+        assert!(!row["server"].as_str().unwrap().is_empty(), "{row}");
+    }
+    let csv = haplog(
+        &["report", "--csv", "--section", "servers", "httplog.log"],
+        &[],
+    );
+    let csv = String::from_utf8(csv.stdout).unwrap();
+    let block: Vec<&str> = csv
+        .split("# servers.timers")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .skip(2)
+        .take_while(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    assert!(block.len() >= 8);
+    assert!(block.iter().all(|l| !l.starts_with(',')), "{block:?}");
+    let text = haplog(&["report", "--section", "servers", "httplog.log"], &[]);
+    let text = String::from_utf8(text.stdout).unwrap();
+    let tr_rows = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("Tr "))
+        .count();
+    assert!(
+        tr_rows >= 2,
+        "text rows after a group's first start with the timer:\n{text}"
+    );
+}
+
+/// Long cells (a 1000-byte URL) are cut on a terminal only: a file or a
+/// pipe gets them whole.
+#[test]
+fn text_cells_are_cut_on_a_terminal_only() {
+    let long_uri =
+        "/static/LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL";
+    let piped = haplog(
+        &["report", "--section", "urls", "--top", "100", "httplog.log"],
+        &[],
+    );
+    let piped = String::from_utf8(piped.stdout).unwrap();
+    assert!(piped.contains(long_uri), "whole in a pipe");
+    let command = format!(
+        "stty cols 100; {} report --color never --section urls --top 100 httplog.log",
+        env!("CARGO_BIN_EXE_haplog")
+    );
+    let tty = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(corpus())
+        .output()
+        .unwrap();
+    let tty = String::from_utf8_lossy(&tty.stdout);
+    assert!(tty.contains("urls") || tty.contains("URL"), "{tty}");
+    assert!(!tty.contains(long_uri), "cut on a terminal");
+    assert!(tty.contains('…'), "{tty}");
+    assert!(
+        tty.lines().all(|l| l.chars().count() <= 100 + 30),
+        "lines fit about the width"
+    );
+}
