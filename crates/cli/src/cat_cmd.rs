@@ -142,10 +142,8 @@ fn run_inner(args: CatArgs) -> Result<i32, String> {
             let mut text = Vec::with_capacity(if records { chunk.len() * 2 } else { 0 });
             let file = &names[chunk.input];
             let mut shown = Vec::new();
-            let mut lines = 0;
             let counts = &mut w.counts;
-            w.parser.for_each_line(chunk.input, chunk, |index, record| {
-                lines = index + 1;
+            let lines = w.parser.for_each_line(chunk.input, chunk, |index, record| {
                 counts.add(record);
                 if record.kind == Kind::Unparsed && shown.len() < SHOWN_UNPARSED {
                     shown.push((index, record.line.to_vec()));

@@ -68,7 +68,8 @@ fn parse_envelope(name: &str) -> Result<EnvelopeChoice, String> {
     EnvelopeStyle::from_name(name)
         .map(|s| EnvelopeChoice(Some(s)))
         .ok_or_else(|| {
-            "unknown envelope; use one of journal-json, docker-json, cri, none".to_string()
+            let names: Vec<&str> = EnvelopeStyle::ALL.iter().map(|s| s.name()).collect();
+            format!("unknown envelope; use one of {}, none", names.join(", "))
         })
 }
 

@@ -91,14 +91,13 @@ fn run_subcommand(args: Vec<OsString>) -> i32 {
                 // error like any other write error; `| head` is not.
                 let text = e.render().to_string();
                 let mut stdout = std::io::stdout().lock();
-                return match stdout
+                let written = stdout
                     .write_all(text.as_bytes())
-                    .and_then(|()| stdout.flush())
-                {
-                    Ok(()) => 0,
-                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
-                    Err(e) => {
-                        eprintln!("haplog: cannot write the help text: {e}");
+                    .and_then(|()| stdout.flush());
+                return match written.map(|()| 0).or_else(common::write_failed) {
+                    Ok(code) => code,
+                    Err(message) => {
+                        eprintln!("haplog: {message}");
                         2
                     }
                 };

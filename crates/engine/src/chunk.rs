@@ -335,13 +335,32 @@ fn late_errors(reports: &Reports) -> Vec<InputError> {
 /// Reads `reader` to its end, keeping nothing; the error that ends it early.
 fn drain(mut reader: Box<dyn Read + Send>) -> Option<std::io::Error> {
     let mut scratch = vec![0u8; 1 << 16];
+    let (mut eof, mut failure) = (false, None);
+    while !eof {
+        read_some(&mut reader, &mut scratch, &mut eof, &mut failure);
+    }
+    failure
+}
+
+/// One read into `buf`, retried when interrupted: the bytes read. At the
+/// end, or on an error (left in `failure`), `eof` is set and 0 returned.
+fn read_some(
+    reader: &mut Box<dyn Read + Send>,
+    buf: &mut [u8],
+    eof: &mut bool,
+    failure: &mut Option<std::io::Error>,
+) -> usize {
     loop {
-        match reader.read(&mut scratch) {
-            Ok(0) => return None,
-            Ok(_) => {}
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return Some(e),
+        match reader.read(buf) {
+            Ok(0) => *eof = true,
+            Ok(n) => return n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => {
+                *failure = Some(e);
+                *eof = true;
+            }
         }
+        return 0;
     }
 }
 
@@ -349,18 +368,13 @@ fn drain(mut reader: Box<dyn Read + Send>) -> Option<std::io::Error> {
 /// A file found shorter than its map (truncated by someone else) ends
 /// where it now ends, and is reported.
 fn next_mapped(map: &GuardedMap, pos: &mut usize, config: &ChunkConfig) -> Option<Range<usize>> {
-    let mut len = map.len();
+    let now = map.current_len();
+    if now < map.len() {
+        map.mark_shrunk();
+    }
+    let len = now.min(map.len());
     if *pos >= len {
         return None;
-    }
-    let now = map.current_len();
-    if now < len {
-        map.mark_shrunk();
-        len = now;
-        if *pos >= len {
-            *pos = map.len();
-            return None;
-        }
     }
     let start = *pos;
     let target = start.saturating_add(config.mapped_chunk.max(1)).min(len);
@@ -379,11 +393,7 @@ fn next_mapped(map: &GuardedMap, pos: &mut usize, config: &ChunkConfig) -> Optio
             end = next_end(end);
         }
     }
-    *pos = if len < map.len() && end >= len {
-        map.len()
-    } else {
-        end
-    };
+    *pos = end;
     Some(start..end)
 }
 
@@ -424,15 +434,7 @@ fn fill_stream(
             if buf.len() < target {
                 buf.resize(target, 0);
             }
-            match reader.read(&mut buf[filled..target]) {
-                Ok(0) => *eof = true,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => {
-                    *failure = Some(e);
-                    *eof = true;
-                }
-            }
+            filled += read_some(reader, &mut buf[filled..target], eof, failure);
         }
         if *eof {
             return if filled == 0 { None } else { Some(filled) };
@@ -495,19 +497,10 @@ fn skip_rest_of_line(
     buf.resize(keep + 1 + block, 0);
     let scratch = keep + 1;
     while !*eof {
-        match reader.read(&mut buf[scratch..scratch + block]) {
-            Ok(0) => *eof = true,
-            Ok(n) => {
-                if let Some(i) = memchr(b'\n', &buf[scratch..scratch + n]) {
-                    carry.extend_from_slice(&buf[scratch + i + 1..scratch + n]);
-                    break;
-                }
-            }
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => {
-                *failure = Some(e);
-                *eof = true;
-            }
+        let n = read_some(reader, &mut buf[scratch..scratch + block], eof, failure);
+        if let Some(i) = memchr(b'\n', &buf[scratch..scratch + n]) {
+            carry.extend_from_slice(&buf[scratch + i + 1..scratch + n]);
+            break;
         }
     }
     buf[keep] = b'\n';

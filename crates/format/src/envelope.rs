@@ -24,6 +24,8 @@ use std::ops::Range;
 
 use serde::Deserialize;
 
+use crate::learn::FirstLines;
+
 /// The envelopes haplog reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum EnvelopeStyle {
@@ -303,9 +305,6 @@ pub fn continues(raw: &[u8]) -> bool {
     cri_parts(raw).is_some_and(|p| p.partial)
 }
 
-/// Lines looked at before an input's envelope is settled.
-const LEARN_LINES: u32 = 32;
-
 /// Learns an input's envelope from its first lines, then unwraps every line
 /// with it; an input whose first lines have none is read bare from then on,
 /// at no cost per line.
@@ -313,8 +312,7 @@ const LEARN_LINES: u32 = 32;
 pub struct EnvelopeDetector {
     /// `Some(None)`: `--envelope none`.
     forced: Option<Option<EnvelopeStyle>>,
-    seen: [u32; EnvelopeStyle::ALL.len()],
-    lines: u32,
+    first: FirstLines<{ EnvelopeStyle::ALL.len() }>,
     settled: Option<Option<EnvelopeStyle>>,
 }
 
@@ -322,8 +320,7 @@ impl EnvelopeDetector {
     pub fn new(forced: Option<Option<EnvelopeStyle>>) -> EnvelopeDetector {
         EnvelopeDetector {
             forced,
-            seen: [0; EnvelopeStyle::ALL.len()],
-            lines: 0,
+            first: FirstLines::new(),
             settled: None,
         }
     }
@@ -340,18 +337,13 @@ impl EnvelopeDetector {
             Some(style) => unwrap(raw, style, buf),
             None => {
                 let found = unwrap(raw, None, buf);
-                if let Some(u) = &found {
-                    let i = EnvelopeStyle::ALL
+                let index = found.as_ref().map(|u| {
+                    EnvelopeStyle::ALL
                         .iter()
                         .position(|&s| s == u.style)
-                        .expect("a known style");
-                    self.seen[i] += 1;
-                }
-                self.lines += 1;
-                if self.lines >= LEARN_LINES {
-                    let best = (0..EnvelopeStyle::ALL.len())
-                        .filter(|&i| self.seen[i] > 0)
-                        .max_by_key(|&i| self.seen[i]);
+                        .expect("a known style")
+                });
+                if let Some(best) = self.first.count(index) {
                     self.settled = Some(best.map(|i| EnvelopeStyle::ALL[i]));
                 }
                 found

@@ -8,6 +8,8 @@
 
 use std::fmt;
 
+use crate::learn::FirstLines;
+
 /// The header styles HAProxy and its collectors write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum HeaderStyle {
@@ -310,8 +312,7 @@ pub fn detect(line: &[u8]) -> Header<'_> {
 #[derive(Clone, Debug)]
 pub struct HeaderDetector {
     forced: Option<HeaderStyle>,
-    seen: [u32; HeaderStyle::ALL.len()],
-    lines: u32,
+    first: FirstLines<{ HeaderStyle::ALL.len() }>,
     settled: Option<HeaderStyle>,
     /// The last header parsed with the settled style, as bytes and as
     /// positions: the lines of one second share their whole header.
@@ -368,17 +369,13 @@ impl Layout {
     }
 }
 
-/// Lines looked at before a file's style is settled.
-const LEARN_LINES: u32 = 32;
-
 impl HeaderDetector {
     /// `forced` (from `--header`) skips detection: lines of another shape
     /// are then read as headerless.
     pub fn new(forced: Option<HeaderStyle>) -> HeaderDetector {
         HeaderDetector {
             forced,
-            seen: [0; HeaderStyle::ALL.len()],
-            lines: 0,
+            first: FirstLines::new(),
             settled: None,
             last_bytes: Vec::new(),
             last: None,
@@ -421,25 +418,18 @@ impl HeaderDetector {
             return detect(line);
         }
         let h = detect(line);
-        let index = HeaderStyle::ALL
-            .iter()
-            .position(|&s| s == h.style)
-            .expect("a known style");
-        self.seen[index] += 1;
-        self.lines += 1;
-        if self.lines >= LEARN_LINES {
-            self.settle();
+        // Headerless counts for nothing: it is settled on only when no
+        // other style was seen.
+        let index = (h.style != HeaderStyle::None).then(|| {
+            HeaderStyle::ALL
+                .iter()
+                .position(|&s| s == h.style)
+                .expect("a known style")
+        });
+        if let Some(best) = self.first.count(index) {
+            self.settled = Some(best.map_or(HeaderStyle::None, |i| HeaderStyle::ALL[i]));
         }
         h
-    }
-
-    /// Settles on the most frequent style seen (headerless only when
-    /// nothing else was seen).
-    fn settle(&mut self) {
-        let best = (0..HeaderStyle::ALL.len() - 1)
-            .filter(|&i| self.seen[i] > 0)
-            .max_by_key(|&i| (self.seen[i], std::cmp::Reverse(i)));
-        self.settled = Some(best.map_or(HeaderStyle::None, |i| HeaderStyle::ALL[i]));
     }
 }
 
@@ -784,7 +774,7 @@ mod tests {
     fn detector_settles_and_falls_back() {
         let mut d = HeaderDetector::new(None);
         let bsd = format!("Nov 24 15:54:02 localhost haproxy[9228]: {MSG}");
-        for _ in 0..LEARN_LINES {
+        for _ in 0..crate::learn::LEARN_LINES {
             assert_eq!(d.header(bsd.as_bytes()).style, HeaderStyle::BsdHostTag);
         }
         assert_eq!(d.style(), Some(HeaderStyle::BsdHostTag));
@@ -806,7 +796,7 @@ mod tests {
             format!("Nov 24 15:54:03 localhost haproxy[9228]: {MSG}"),
             "Nov 24 15:54:03 localhost haproxy[9228]: ".to_string(),
         ];
-        for round in 0..LEARN_LINES + 3 {
+        for round in 0..crate::learn::LEARN_LINES + 3 {
             for line in &lines {
                 let got = d.header(line.as_bytes());
                 assert_eq!(got, detect(line.as_bytes()), "round {round}: {line:?}");

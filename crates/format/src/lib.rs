@@ -13,6 +13,7 @@ pub mod field;
 pub mod fuzzing;
 pub mod header;
 pub mod json;
+mod learn;
 pub mod logformat;
 pub mod message;
 pub mod record;

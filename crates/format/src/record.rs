@@ -307,19 +307,25 @@ impl<'f> LineParser<'f> {
             self.reader.headers.reset();
             self.envelopes.reset();
         }
+        self.clear_parts();
+    }
+
+    /// Forgets the parts of a split line gathered so far.
+    fn clear_parts(&mut self) {
         self.parts.clear();
         self.parts_overlong = false;
     }
 
     /// Parses every line of `chunk` (whole lines of input `input`, as the
     /// engine hands them out), calling `each` with the line's index in the
-    /// chunk and its record. Every line gets one record, blank ones too.
+    /// chunk and its record. Every line gets one record, blank ones too;
+    /// returns how many lines there were.
     pub fn for_each_line(
         &mut self,
         input: usize,
         chunk: &[u8],
         mut each: impl FnMut(u64, &Record<'_, '_>),
-    ) {
+    ) -> u64 {
         self.set_input(input);
         let mut start = 0;
         let mut index = 0;
@@ -330,14 +336,14 @@ impl<'f> LineParser<'f> {
             index += 1;
             start = end + 1;
         }
+        index
     }
 
     /// Parses one line (without its LF). The record borrows the parser
     /// until it is dropped.
     pub fn parse<'p>(&'p mut self, raw: &'p [u8]) -> Record<'p, 'p> {
         if std::mem::take(&mut self.joined) {
-            self.parts.clear();
-            self.parts_overlong = false;
+            self.clear_parts();
         }
         let mut raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         if raw.first() == Some(&0) {
@@ -355,8 +361,7 @@ impl<'f> LineParser<'f> {
             return self.reader.bare(raw, Kind::Blank);
         }
         let Some(u) = self.envelopes.unwrap(raw, &mut self.unwrapped) else {
-            self.parts.clear();
-            self.parts_overlong = false;
+            self.clear_parts();
             return self.reader.read(raw, None);
         };
         let piece = &self.unwrapped[u.line.clone()];
@@ -386,9 +391,8 @@ impl<'f> LineParser<'f> {
             time: part(buf, &u.time),
             stream: part(buf, &u.stream),
         };
-        let unwrapped = u;
         let mut record = self.reader.read(line, Some(envelope));
-        fill_header(&mut record.header, &self.unwrapped, &unwrapped);
+        fill_header(&mut record.header, &self.unwrapped, &u);
         record
     }
 }

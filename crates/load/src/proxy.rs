@@ -79,13 +79,13 @@ pub fn read(log: &[u8], formats: &Formats, window: &Window, source: &str) -> Pro
     let (mut tw, mut tc, mut tr, mut ta) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut per_server: Vec<(ServerShare, Vec<u64>)> = Vec::new();
     for raw in log.split(|&b| b == b'\n') {
-        // A log truncated while HAProxy held it open starts with NULs.
-        let line = trim_line(raw);
-        if line.is_empty() {
+        // The parser drops a final CR and the NULs a log truncated while
+        // HAProxy held it open starts with.
+        let record = parser.parse(raw);
+        if record.line.is_empty() {
             continue;
         }
         side.lines += 1;
-        let record = parser.parse(line);
         let Some(request) = Request::from_record(&record, &mut dates, &options) else {
             side.other_lines += 1;
             continue;
@@ -159,12 +159,6 @@ pub fn read(log: &[u8], formats: &Formats, window: &Window, source: &str) -> Pro
     side.terminations
         .sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     side
-}
-
-fn trim_line(raw: &[u8]) -> &[u8] {
-    let start = raw.iter().position(|&b| b != 0).unwrap_or(raw.len());
-    let line = &raw[start..];
-    line.strip_suffix(b"\r").unwrap_or(line)
 }
 
 fn state_text(state: [u8; 2]) -> String {
