@@ -1,6 +1,6 @@
 //! One traffic line as the values a report needs, whatever its format.
 
-use haplog_format::record::{parse_number, request_parts, uri_parts};
+use haplog_format::record::{parse_number, request_parts, target_parts};
 use haplog_format::time::{DateCache, LogTime};
 use haplog_format::{Field, Kind, Record};
 
@@ -91,7 +91,7 @@ impl<'a> Request<'a> {
         if let Some(u) = get(Field::Uri).or_else(|| get(Field::Path)) {
             uri = u;
         }
-        let (_, path, query) = uri_parts(uri);
+        let (_, path, query) = target_parts(method, uri);
         let target = &uri[uri.len() - path.len() - query.map_or(0, |q| q.len() + 1)..];
         let termination = get(Field::Termination).map(|t| {
             let first = t.first().copied().unwrap_or(b'-');

@@ -43,10 +43,11 @@ pub struct CatArgs {
     #[command(flatten)]
     format: FormatArgs,
 
-    /// Only print records of this kind (repeatable): traffic, error,
-    /// connect, server-state, backend-down, health-check, proxy-lifecycle,
-    /// process, json, json-invalid, unparsed
-    #[arg(long, value_name = "KIND", value_parser = parse_kind)]
+    /// Only print records of these kinds (repeatable, or comma-separated:
+    /// `--kind error,connect`): traffic, error, connect, server-state,
+    /// backend-down, health-check, proxy-lifecycle, process, json,
+    /// json-invalid, unparsed, blank, overlong, partial
+    #[arg(long, value_name = "KIND", value_parser = parse_kind, value_delimiter = ',')]
     kind: Vec<Kind>,
 
     /// Print only the count of lines by kind (on stdout), no records

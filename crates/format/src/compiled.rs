@@ -16,7 +16,11 @@ mod head;
 use head::{head_steps, match_head, Simd};
 
 /// The most items a compiled format may have.
-pub const MAX_ITEMS: usize = 64;
+pub const MAX_ITEMS: usize = 80;
+
+// Lines read by their keys (JSON, error and connect messages) keep their
+// spans indexed by field in the same array.
+const _: () = assert!(crate::field::Field::ALL.len() <= MAX_ITEMS);
 const NO_ITEM: u8 = u8::MAX;
 
 /// Where an item's value sits in the message; `start == end` is empty.
@@ -27,7 +31,7 @@ pub struct Span {
 }
 
 impl Span {
-    fn new(start: usize, end: usize) -> Span {
+    pub(crate) fn new(start: usize, end: usize) -> Span {
         Span {
             start: start as u32,
             end: end as u32,
@@ -170,7 +174,7 @@ impl CompiledFormat {
                     if items.len() == MAX_ITEMS {
                         return Err(FormatError {
                             at: source.len(),
-                            reason: "more than 64 items",
+                            reason: "more than 80 items",
                         });
                     }
                     let (field, shape, label) = match &spec.value {

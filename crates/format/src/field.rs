@@ -90,6 +90,42 @@ fields! {
     ClientCaError => "ssl_c_ca_err",
     SslResumed => "ssl_resumed",
     SslUsed => "ssl_used",
+    Bind => "bind",
+    Mode => "mode",
+    Message => "message",
+}
+
+/// A set of fields, as the fields a line was found to have.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FieldSet(u128);
+
+// One bit per field.
+const _: () = assert!(Field::ALL.len() <= 128);
+
+impl FieldSet {
+    pub const EMPTY: FieldSet = FieldSet(0);
+
+    #[inline]
+    pub fn contains(self, field: Field) -> bool {
+        self.0 & (1 << field as u32) != 0
+    }
+
+    #[inline]
+    pub fn insert(&mut self, field: Field) {
+        self.0 |= 1 << field as u32;
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The fields in the set, in [`Field::ALL`] order.
+    pub fn iter(self) -> impl Iterator<Item = Field> {
+        Field::ALL
+            .iter()
+            .copied()
+            .filter(move |&f| self.contains(f))
+    }
 }
 
 impl Field {

@@ -6,15 +6,15 @@
 //! for an absent unquoted value, and lines cut at 1024 bytes. They are read
 //! as HAProxy meant them (spec f.1).
 
-use crate::compiled::Span;
-use crate::field::Field;
+use crate::compiled::{Span, MAX_ITEMS};
+use crate::field::{Field, FieldSet};
 
 /// Fields found in a JSON object.
 #[derive(Clone, Copy, Debug)]
 pub struct JsonFields {
     /// Indexed by `Field as usize`; valid where `present` has the bit.
-    pub spans: [Span; 64],
-    pub present: u64,
+    pub spans: [Span; MAX_ITEMS],
+    pub present: FieldSet,
     /// The line ended inside the object.
     pub truncated: bool,
 }
@@ -23,8 +23,8 @@ pub struct JsonFields {
 /// `None` when `m` is not an object or names no traffic field.
 pub fn fields(m: &[u8]) -> Option<JsonFields> {
     let mut out = JsonFields {
-        spans: [Span::default(); 64],
-        present: 0,
+        spans: [Span::default(); MAX_ITEMS],
+        present: FieldSet::EMPTY,
         truncated: false,
     };
     let mut s = Scan { m, i: 0 };
@@ -46,7 +46,7 @@ pub fn fields(m: &[u8]) -> Option<JsonFields> {
     ];
     traffic
         .iter()
-        .any(|&f| out.present & (1 << f as u64) != 0)
+        .any(|&f| out.present.contains(f))
         .then_some(out)
 }
 
@@ -147,9 +147,8 @@ impl Scan<'_> {
             } else {
                 let span = self.value(depth)?;
                 if let Some(f) = field_of(parent, key) {
-                    let bit = 1u64 << f as u64;
-                    if out.present & bit == 0 {
-                        out.present |= bit;
+                    if !out.present.contains(f) {
+                        out.present.insert(f);
                         out.spans[f as usize] = span;
                     }
                 }
@@ -252,7 +251,9 @@ mod tests {
     use super::*;
 
     fn get<'a>(f: &JsonFields, m: &'a [u8], field: Field) -> Option<&'a [u8]> {
-        (f.present & (1 << field as u64) != 0).then(|| f.spans[field as usize].of(m))
+        f.present
+            .contains(field)
+            .then(|| f.spans[field as usize].of(m))
     }
 
     #[test]

@@ -4,6 +4,9 @@
 
 use std::fmt;
 
+use crate::compiled::{Span, MAX_ITEMS};
+use crate::field::{Field, FieldSet};
+
 /// What a line is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
@@ -150,23 +153,100 @@ const PROCESS: &[&[u8]] = &[
 
 /// `<ip>:<port> [<date>] <frontend>/<bind>: <text>`.
 fn is_connection_error(m: &[u8]) -> bool {
-    let Some(open) = memchr::memchr(b'[', m) else {
-        return false;
-    };
-    if open < 3 || m[open - 1] != b' ' || !m[..open - 1].contains(&b':') {
-        return false;
+    connection_error(m).is_some()
+}
+
+/// The parts of a connection error line, as HAProxy writes it without an
+/// `error-log-format` (spec a.5): `<ip>:<port> [<date>] <frontend>/<bind>:
+/// <text>`. An IPv6 address is not bracketed: the port follows the last
+/// colon.
+fn connection_error(m: &[u8]) -> Option<[(Field, Span); 6]> {
+    let open = memchr::memchr(b'[', m)?;
+    if open < 3 || m[open - 1] != b' ' {
+        return None;
     }
-    let Some(close) = memchr::memchr(b']', &m[open..]).map(|i| open + i) else {
-        return false;
-    };
-    let rest = &m[close + 1..];
-    let Some(rest) = rest.strip_prefix(b" ") else {
-        return false;
-    };
+    let colon = memchr::memrchr(b':', &m[..open - 1])?;
+    let close = memchr::memchr(b']', &m[open..]).map(|i| open + i)?;
+    let token_start = close + 2;
+    if m.get(close + 1) != Some(&b' ') {
+        return None;
+    }
     // The frontend/bind token ends with ':' and is followed by text.
-    match memchr::memchr(b' ', rest) {
-        Some(end) => end > 2 && rest[end - 1] == b':' && rest[..end].contains(&b'/'),
-        None => false,
+    let end = token_start + memchr::memchr(b' ', &m[token_start..])?;
+    if end < token_start + 3 || m[end - 1] != b':' {
+        return None;
+    }
+    let slash = token_start + memchr::memchr(b'/', &m[token_start..end])?;
+    Some([
+        (Field::ClientIp, Span::new(0, colon)),
+        (Field::ClientPort, Span::new(colon + 1, open - 1)),
+        (Field::AcceptDate, Span::new(open + 1, close)),
+        (Field::Frontend, Span::new(token_start, slash)),
+        (Field::Bind, Span::new(slash + 1, end - 1)),
+        (Field::Message, Span::new(end + 1, m.len())),
+    ])
+}
+
+/// The parts of a `Connect from <ip>:<port> to <ip>:<port> (<frontend>/<mode>)`
+/// line (spec a.6), or of `Connect to unix:<listener> (<frontend>/<mode>)`;
+/// the address connected to is the frontend's.
+fn connect(m: &[u8], spans: &mut [Span; MAX_ITEMS]) -> FieldSet {
+    let mut found = FieldSet::EMPTY;
+    let mut set = |field: Field, span: Span| {
+        spans[field as usize] = span;
+        found.insert(field);
+    };
+    // `(<frontend>/<mode>)` closes every form.
+    let Some(open) = memchr::memrchr(b'(', m) else {
+        return found;
+    };
+    if m.last() != Some(&b')') || open == 0 || m[open - 1] != b' ' {
+        return found;
+    }
+    let inside = open + 1..m.len() - 1;
+    if let Some(slash) = memchr::memrchr(b'/', &m[inside.clone()]).map(|i| inside.start + i) {
+        set(Field::Frontend, Span::new(inside.start, slash));
+        set(Field::Mode, Span::new(slash + 1, inside.end));
+    }
+    let addresses = &m[..open - 1];
+    let address = |from: usize, to: usize| -> Option<(Span, Span)> {
+        let colon = from + memchr::memrchr(b':', &m[from..to])?;
+        Some((Span::new(from, colon), Span::new(colon + 1, to)))
+    };
+    if let Some(after) = addresses.strip_prefix(b"Connect from ") {
+        let from = addresses.len() - after.len();
+        if let Some(to) = memchr::memmem::find(after, b" to ").map(|i| from + i) {
+            if let Some((ip, port)) = address(from, to) {
+                set(Field::ClientIp, ip);
+                set(Field::ClientPort, port);
+            }
+            if let Some((ip, port)) = address(to + 4, addresses.len()) {
+                set(Field::FrontendIp, ip);
+                set(Field::FrontendPort, port);
+            }
+        }
+    } else if let Some(listener) = addresses.strip_prefix(b"Connect to unix:") {
+        let from = addresses.len() - listener.len();
+        set(Field::Bind, Span::new(from, addresses.len()));
+    }
+    found
+}
+
+/// Reads the fields of an error or connect message (kinds
+/// [`Kind::Error`] and [`Kind::Connect`] from [`classify`]) into `spans`,
+/// indexed by field; returns which it found.
+pub fn event_fields(kind: Kind, m: &[u8], spans: &mut [Span; MAX_ITEMS]) -> FieldSet {
+    match kind {
+        Kind::Connect => connect(m, spans),
+        Kind::Error => {
+            let mut found = FieldSet::EMPTY;
+            for (field, span) in connection_error(m).into_iter().flatten() {
+                spans[field as usize] = span;
+                found.insert(field);
+            }
+            found
+        }
+        _ => FieldSet::EMPTY,
     }
 }
 
@@ -383,6 +463,80 @@ mod tests {
         }
     }
 
+    fn fields_of(kind: Kind, m: &str) -> Vec<(&'static str, String)> {
+        let mut spans = [Span::default(); MAX_ITEMS];
+        let found = event_fields(kind, m.as_bytes(), &mut spans);
+        found
+            .iter()
+            .map(|f| {
+                (
+                    f.name(),
+                    String::from_utf8_lossy(spans[f as usize].of(m.as_bytes())).into_owned(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn connection_errors_split_into_fields() {
+        // Spec a.5, and lines a real HAProxy wrote (the corpus).
+        let cases: &[(&str, &[(&str, &str)])] = &[
+            (
+                "127.0.0.1:47764 [24/Nov/2026:15:56:36.756] fe_https/1: SSL handshake failure",
+                &[("client_ip", "127.0.0.1"), ("client_port", "47764"), ("accept_date", "24/Nov/2026:15:56:36.756"), ("frontend", "fe_https"), ("bind", "1"), ("message", "SSL handshake failure")],
+            ),
+            (
+                "10.0.0.9:51000 [06/Feb/2009:12:12:51.443] fe_tls/bind-public: Connection error during SSL handshake",
+                &[("client_ip", "10.0.0.9"), ("client_port", "51000"), ("accept_date", "06/Feb/2009:12:12:51.443"), ("frontend", "fe_tls"), ("bind", "bind-public"), ("message", "Connection error during SSL handshake")],
+            ),
+            (
+                "2001:db8::7:40110 [06/Feb/2009:12:12:51.443] fe_pp/pp: Received something which does not look like a PROXY protocol header",
+                &[("client_ip", "2001:db8::7"), ("client_port", "40110"), ("accept_date", "06/Feb/2009:12:12:51.443"), ("frontend", "fe_pp"), ("bind", "pp"), ("message", "Received something which does not look like a PROXY protocol header")],
+            ),
+        ];
+        for (line, want) in cases {
+            assert_eq!(classify(line.as_bytes()), Kind::Error, "{line}");
+            let want: Vec<_> = want.iter().map(|(k, v)| (*k, v.to_string())).collect();
+            assert_eq!(fields_of(Kind::Error, line), want, "{line}");
+        }
+    }
+
+    #[test]
+    fn connect_lines_split_into_fields() {
+        let got = fields_of(
+            Kind::Connect,
+            "Connect from 127.0.0.1:48594 to 127.0.0.1:18000 (fe_http/HTTP)",
+        );
+        let want = [
+            ("client_ip", "127.0.0.1"),
+            ("client_port", "48594"),
+            ("frontend_ip", "127.0.0.1"),
+            ("frontend_port", "18000"),
+            ("frontend", "fe_http"),
+            ("mode", "HTTP"),
+        ];
+        assert_eq!(got, want.map(|(k, v)| (k, v.to_string())));
+        let got = fields_of(
+            Kind::Connect,
+            "Connect from ::1:5555 to ::1:80 (fe_tcp/TCP)",
+        );
+        let want = [
+            ("client_ip", "::1"),
+            ("client_port", "5555"),
+            ("frontend_ip", "::1"),
+            ("frontend_port", "80"),
+            ("frontend", "fe_tcp"),
+            ("mode", "TCP"),
+        ];
+        assert_eq!(got, want.map(|(k, v)| (k, v.to_string())));
+        let got = fields_of(Kind::Connect, "Connect to unix:1 (fe/HTTP)");
+        let want = [("frontend", "fe"), ("mode", "HTTP"), ("bind", "1")];
+        let mut want: Vec<_> = want.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        want.sort_by_key(|(k, _)| Field::ALL.iter().position(|f| f.name() == *k));
+        assert_eq!(got, want);
+        assert!(fields_of(Kind::Connect, "Connect from nowhere").is_empty());
+    }
+
     proptest::proptest! {
         #[test]
         fn any_bytes_classify_without_panic(m in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
@@ -390,6 +544,12 @@ mod tests {
             let mut json = b"{".to_vec();
             json.extend_from_slice(&m);
             classify(&json);
+            let mut spans = [Span::default(); MAX_ITEMS];
+            for kind in [Kind::Error, Kind::Connect] {
+                for f in event_fields(kind, &m, &mut spans).iter() {
+                    let _ = spans[f as usize].of(&m);
+                }
+            }
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::compiled::{CompiledFormat, Span, MAX_ITEMS};
 use crate::envelope::{EnvelopeDetector, EnvelopeStyle, Unwrapped};
-use crate::field::Field;
+use crate::field::{Field, FieldSet};
 use crate::header::{Header, HeaderDetector, HeaderStyle};
 use crate::json;
 use crate::logformat::{self, FormatError};
@@ -97,9 +97,11 @@ pub struct Record<'p, 'a> {
     /// Fields after a built-in format's end (a custom format that appends
     /// to httplog, read without its `--log-format`).
     pub rest: Option<&'a [u8]>,
-    /// For a JSON line read without its log-format: which fields it has
-    /// (bit `Field as u64`), their spans indexed by field.
-    json_fields: u64,
+    /// For a line read by its keys (a JSON line without its log-format,
+    /// an error or connect message): which fields it has, their spans
+    /// indexed by field, and what the reading is called.
+    keyed: FieldSet,
+    keyed_name: Option<&'static str>,
 }
 
 impl<'p, 'a> Record<'p, 'a> {
@@ -111,27 +113,26 @@ impl<'p, 'a> Record<'p, 'a> {
             let item = format.item_of(field)?;
             return Some(self.spans[item].of(self.message));
         }
-        // A JSON line read by its keys (which has no format).
-        (self.json_fields & (1 << field as u64) != 0)
+        // A line read by its keys (which has no format).
+        self.keyed
+            .contains(field)
             .then(|| self.spans[field as usize].of(self.message))
     }
 
-    /// The name of the format that matched: a log-format's, or `json` for
-    /// a JSON line read by its keys.
+    /// The name of the format that matched: a log-format's, or for a line
+    /// read by its keys `json`, `conn-error` (a connection error without
+    /// an `error-log-format`) or `connect` (a `Connect from` line).
     pub fn format_name(&self) -> Option<&'p str> {
         match self.format {
             Some(f) => Some(&f.name),
-            None if self.json_fields != 0 => Some("json"),
-            None => None,
+            None => self.keyed_name,
         }
     }
 
-    /// The fields of a JSON line read by its keys, in [`Field`] order.
-    pub fn json_fields(&self) -> impl Iterator<Item = (Field, &'a [u8])> + '_ {
-        Field::ALL
+    /// The fields of a line read by its keys, in [`Field`] order.
+    pub fn keyed_fields(&self) -> impl Iterator<Item = (Field, &'a [u8])> + '_ {
+        self.keyed
             .iter()
-            .copied()
-            .filter(|&f| self.json_fields & (1 << f as u64) != 0)
             .map(|f| (f, self.spans[f as usize].of(self.message)))
     }
 
@@ -199,6 +200,20 @@ pub fn uri_parts(uri: &[u8]) -> (Option<&[u8]>, &[u8], Option<&[u8]>) {
         Some(q) => (authority, &rest[..q], Some(&rest[q + 1..])),
         None => (authority, rest, None),
     }
+}
+
+/// A request target's parts as its method reads it: `CONNECT`'s target is
+/// an authority (`host:port`, RFC 9110 section 9.3.6), not a path; every
+/// other method's is a URI ([`uri_parts`]).
+#[inline]
+pub fn target_parts<'a>(
+    method: &[u8],
+    target: &'a [u8],
+) -> (Option<&'a [u8]>, &'a [u8], Option<&'a [u8]>) {
+    if method == b"CONNECT" {
+        return (Some(target), &target[target.len()..], None);
+    }
+    uri_parts(target)
 }
 
 /// HAProxy's numbers: `[+]-?digits`.
@@ -422,7 +437,8 @@ impl<'f> Reader<'f> {
             truncated: false,
             spans: &self.spans,
             rest: None,
-            json_fields: 0,
+            keyed: FieldSet::EMPTY,
+            keyed_name: None,
         }
     }
 
@@ -439,7 +455,8 @@ impl<'f> Reader<'f> {
         let mut format = None;
         let mut truncated = false;
         let mut rest = None;
-        let mut json_fields = 0;
+        let mut keyed = FieldSet::EMPTY;
+        let mut keyed_name = None;
         match self.find_format(message) {
             Some((i, cut, after)) => {
                 let found = &formats.list[i];
@@ -452,16 +469,30 @@ impl<'f> Reader<'f> {
             }
             None => {
                 kind = message::classify(message);
-                if matches!(kind, Kind::Json | Kind::JsonInvalid) {
-                    // A JSON log-format read by its keys: traffic, if it
-                    // names traffic fields (HAProxy's `+1` and cut lines
-                    // included).
-                    if let Some(found) = json::fields(message) {
-                        self.spans = found.spans;
-                        kind = Kind::Traffic;
-                        json_fields = found.present;
-                        truncated = found.truncated;
+                match kind {
+                    Kind::Json | Kind::JsonInvalid => {
+                        // A JSON log-format read by its keys: traffic, if it
+                        // names traffic fields (HAProxy's `+1` and cut lines
+                        // included).
+                        if let Some(found) = json::fields(message) {
+                            self.spans = found.spans;
+                            kind = Kind::Traffic;
+                            keyed = found.present;
+                            keyed_name = Some("json");
+                            truncated = found.truncated;
+                        }
                     }
+                    Kind::Error | Kind::Connect => {
+                        keyed = message::event_fields(kind, message, &mut self.spans);
+                        if !keyed.is_empty() {
+                            keyed_name = Some(if kind == Kind::Error {
+                                "conn-error"
+                            } else {
+                                "connect"
+                            });
+                        }
+                    }
+                    _ => {}
                 }
             }
         }
@@ -475,7 +506,8 @@ impl<'f> Reader<'f> {
             truncated,
             spans: &self.spans,
             rest,
-            json_fields,
+            keyed,
+            keyed_name,
         }
     }
 
@@ -566,6 +598,14 @@ mod tests {
         assert_eq!(uri_parts(b"/a/b"), (None, &b"/a/b"[..], None));
         assert_eq!(uri_parts(b"https://h"), (Some(&b"h"[..]), &b""[..], None));
         assert_eq!(uri_parts(b"/x?"), (None, &b"/x"[..], Some(&b""[..])));
+        assert_eq!(
+            target_parts(b"CONNECT", b"example.com:443"),
+            (Some(&b"example.com:443"[..]), &b""[..], None)
+        );
+        assert_eq!(
+            target_parts(b"GET", b"/a?b"),
+            (None, &b"/a"[..], Some(&b"b"[..]))
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! One record per line, as NDJSON or CSV (`haplog cat`).
 
 use haplog_format::field::Shape;
-use haplog_format::record::{parse_number, request_parts, uri_parts};
+use haplog_format::record::{parse_number, request_parts, target_parts};
 use haplog_format::{Field, Kind, Record};
 
 use crate::escape::{csv_field, json_string};
@@ -29,7 +29,13 @@ fn absent(v: &[u8]) -> bool {
 /// alias or sample expression for items that are not known fields), with
 /// `method`, `uri` and `version` taken from the request line when the format
 /// has no items of its own for them; `rest` holds fields appended after a
-/// built-in format; other kinds carry the text as `message`. Numbers are
+/// built-in format. Lines read by their keys (a JSON log-format without its
+/// `--log-format`; connection errors and `Connect from` lines, by HAProxy's
+/// fixed wording) have `format` `json`, `conn-error` or `connect` and a key
+/// per field found (`client_ip`, `client_port`, `accept_date`, `frontend`,
+/// `bind`, `message`; a connect line's destination as `frontend_ip` and
+/// `frontend_port`, its `mode`); other kinds carry the text as `message`.
+/// Numbers are
 /// JSON numbers (`+` dropped), absent values (`-`, `""`) are `null`.
 pub fn write_ndjson(out: &mut Vec<u8>, origin: Origin<'_>, r: &Record<'_, '_>) {
     out.extend_from_slice(b"{\"file\":");
@@ -99,12 +105,12 @@ pub fn write_ndjson(out: &mut Vec<u8>, origin: Origin<'_>, r: &Record<'_, '_>) {
             }
         }
         None if r.format_name().is_some() => {
-            // A JSON line read by its keys.
+            // A line read by its keys.
             key_json(out, "format");
-            json_string(out, b"json");
+            json_string(out, r.format_name().unwrap_or_default().as_bytes());
             out.extend_from_slice(b",\"truncated\":");
             out.extend_from_slice(if r.truncated { b"true" } else { b"false" });
-            for (field, value) in r.json_fields() {
+            for (field, value) in r.keyed_fields() {
                 key_json(out, field.name());
                 let shape = if field.is_numeric() {
                     Shape::Number
@@ -151,13 +157,18 @@ fn push_int(out: &mut Vec<u8>, n: i64) {
 /// each unless the record has that field of its own.
 fn write_request_parts(out: &mut Vec<u8>, r: &Record<'_, '_>, request: &[u8]) {
     let (method, uri, version) = request_parts(request);
-    let (authority, path, query) = uri_parts(uri);
+    let (authority, path, query) = target_parts(method, uri);
     let derived = [
         ("method", Some(Field::Method), Some(method)),
         ("uri", Some(Field::Uri), Some(uri)),
         ("version", Some(Field::Version), version),
         ("authority", None, authority),
-        ("path", Some(Field::Path), Some(path)),
+        // A CONNECT target is an authority alone: no path.
+        (
+            "path",
+            Some(Field::Path),
+            (method != b"CONNECT").then_some(path),
+        ),
         ("query", Some(Field::Query), query),
     ];
     for (key, field, value) in derived {
@@ -201,7 +212,7 @@ fn json_value(out: &mut Vec<u8>, shape: Shape, value: &[u8]) {
 /// `name=value` joined by `; `), `rest` and `message`.
 pub fn write_csv_header(out: &mut Vec<u8>) {
     out.extend_from_slice(b"file,line,kind,header,envelope,time,host,format,truncated");
-    for field in Field::ALL {
+    for field in csv_fields() {
         out.push(b',');
         out.extend_from_slice(field.name().as_bytes());
     }
@@ -234,7 +245,7 @@ pub fn write_csv(out: &mut Vec<u8>, origin: Origin<'_>, r: &Record<'_, '_>) {
     } else {
         out.push(b',');
     }
-    for &field in Field::ALL {
+    for field in csv_fields() {
         out.push(b',');
         let value = r.get(field).or_else(|| derived(r, field));
         if let Some(v) = value.filter(|v| !absent(v)) {
@@ -261,10 +272,18 @@ pub fn write_csv(out: &mut Vec<u8>, origin: Origin<'_>, r: &Record<'_, '_>) {
     out.push(b',');
     if r.kind == Kind::Overlong {
         csv_field(out, overlong_start(r.line));
+    } else if let Some(text) = r.get(Field::Message) {
+        csv_field(out, text);
     } else if r.format_name().is_none() {
         csv_field(out, r.message);
     }
     out.push(b'\n');
+}
+
+/// The fields with a column of their own: all but the message, which has
+/// the last column, shared with the lines that are nothing but a message.
+fn csv_fields() -> impl Iterator<Item = Field> {
+    Field::ALL.iter().copied().filter(|&f| f != Field::Message)
 }
 
 /// Method, URI and version from the request line when the format has no
@@ -383,6 +402,18 @@ mod tests {
         assert_eq!(v["version"], "HTTP/1.1");
         assert_eq!(v["truncated"], false);
         assert!(json.ends_with(b"}\n"));
+    }
+
+    /// `CONNECT host:port` names an authority (HAProxy as a forward proxy).
+    #[test]
+    fn a_connect_request_has_an_authority_not_a_path() {
+        let (json, _) = one(b"10.0.0.1:5000 [24/Nov/2026:15:54:02.757] fe_proxy be_out/direct 0/0/1/2/3 200 0 - - ---- 1/1/0/0/0 0/0 \"CONNECT example.com:443 HTTP/1.1\"");
+        let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(v["method"], "CONNECT");
+        assert_eq!(v["uri"], "example.com:443");
+        assert_eq!(v["authority"], "example.com:443");
+        assert_eq!(v["path"], serde_json::Value::Null);
+        assert_eq!(v["query"], serde_json::Value::Null);
     }
 
     #[test]

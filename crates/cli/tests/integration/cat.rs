@@ -241,3 +241,62 @@ fn sampled_records_of_every_log() {
         insta::assert_snapshot!(file.replace('.', "_"), sample);
     }
 }
+
+/// Connection errors and `Connect from` lines that a real HAProxy wrote
+/// come out split into the fields HAProxy documents, each checked against
+/// the raw line read here by its own split.
+#[test]
+fn error_and_connect_lines_have_their_fields() {
+    let (mut checked, mut expected) = (0, 0);
+    for file in ["httpslog.log", "tcplog.log", "connect.log"] {
+        let raw = fs::read_to_string(corpus().join(file)).unwrap();
+        let raw: Vec<&str> = raw.lines().collect();
+        expected += raw
+            .iter()
+            .filter(|l| l.contains(": Connect from ") || l.contains("SSL handshake"))
+            .count();
+        let out = cat(&["-q", "--kind", "error,connect", file], &[]);
+        assert_eq!(out.status.code(), Some(0));
+        for record in String::from_utf8(out.stdout).unwrap().lines() {
+            let v: serde_json::Value = serde_json::from_str(record).unwrap();
+            let line = raw[v["line"].as_u64().unwrap() as usize - 1];
+            let message = line.split_once("]: ").unwrap().1;
+            if v["kind"] == "connect" {
+                // Connect from <ip>:<port> to <ip>:<port> (<fe>/<mode>)
+                let words: Vec<&str> = message.split(' ').collect();
+                let (ip, port) = words[2].rsplit_once(':').unwrap();
+                let (dip, dport) = words[4].rsplit_once(':').unwrap();
+                let (fe, mode) = words[5].trim_matches(['(', ')']).split_once('/').unwrap();
+                assert_eq!(v["format"], "connect", "{record}");
+                assert_eq!(v["client_ip"], ip, "{record}");
+                assert_eq!(v["client_port"], port.parse::<u64>().unwrap());
+                assert_eq!(v["frontend_ip"], dip, "{record}");
+                assert_eq!(v["frontend_port"], dport.parse::<u64>().unwrap());
+                assert_eq!(v["frontend"], fe, "{record}");
+                assert_eq!(v["mode"], mode, "{record}");
+            } else if v["format"] == "conn-error" {
+                // <ip>:<port> [<date>] <fe>/<bind>: <text>
+                let (address, rest) = message.split_once(" [").unwrap();
+                let (ip, port) = address.rsplit_once(':').unwrap();
+                let (date, rest) = rest.split_once("] ").unwrap();
+                let (fe_bind, text) = rest.split_once(": ").unwrap();
+                let (fe, bind) = fe_bind.split_once('/').unwrap();
+                assert_eq!(v["client_ip"], ip, "{record}");
+                assert_eq!(v["client_port"], port.parse::<u64>().unwrap());
+                assert_eq!(v["accept_date"], date, "{record}");
+                assert_eq!(v["frontend"], fe, "{record}");
+                assert_eq!(v["bind"], bind, "{record}");
+                assert_eq!(v["message"], text, "{record}");
+                assert!(text.contains("SSL handshake"), "{record}");
+            } else {
+                // HAProxy 3's error-log-format: fields of its own.
+                assert_eq!(v["format"], "error-tls", "{record}");
+            }
+            if v["format"] != "error-tls" {
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, expected);
+    assert!(checked > 20, "{checked} records checked");
+}
