@@ -28,7 +28,8 @@ pub struct Request<'a> {
     pub tr: Option<i64>,
     /// Total time: `Tt` when the format has it (tcplog, pre-1.7
     /// httplog), else `Ta` (httplog's active time, without the idle time
-    /// before the request).
+    /// before the request). `None` for an incomplete line: its total is
+    /// only the time until it was logged.
     pub tt: Option<i64>,
     pub bytes: Option<i64>,
     pub retries: Option<i64>,
@@ -49,6 +50,9 @@ pub struct Request<'a> {
     /// The frontend is a TLS one (`~` after its name), or the line has a
     /// TLS version.
     pub tls: bool,
+    /// Logged before it ended (`option logasap`, see
+    /// [`Record::incomplete`]): no total time, bytes so far.
+    pub incomplete: bool,
 }
 
 /// How to read requests out of records.
@@ -105,6 +109,7 @@ impl<'a> Request<'a> {
             }
         }
         let tls = frontend.last() == Some(&b'~') || get(Field::SslVersion).is_some();
+        let incomplete = record.incomplete();
         Some(Request {
             time,
             frontend,
@@ -116,7 +121,11 @@ impl<'a> Request<'a> {
             tw: num(Field::Tw),
             tc: num(Field::Tc),
             tr: num(Field::Tr),
-            tt: num(Field::Tt).or_else(|| num(Field::Ta)),
+            tt: if incomplete {
+                None
+            } else {
+                num(Field::Tt).or_else(|| num(Field::Ta))
+            },
             bytes: num(Field::BytesRead),
             retries: retries_raw.and_then(parse_number),
             redispatched: retries_raw.is_some_and(|r| r.first() == Some(&b'+')),
@@ -128,15 +137,19 @@ impl<'a> Request<'a> {
             target,
             request,
             tls,
+            incomplete,
         })
     }
 
-    /// Failed: a 5xx, no response (status -1), or a session that did not
-    /// end normally (a termination state not starting with `-`), whatever
-    /// the status.
+    /// Failed, as docs/report.md defines it once for every output: the
+    /// session did not end normally (a termination state whose first
+    /// character is neither `-` nor `L`), or the response is a 5xx, or
+    /// there was none (status -1, or outside 100-599). `L` is a reply
+    /// HAProxy made on purpose (a redirect, `http-request return`, the
+    /// stats page): judged by its status alone.
     pub fn failed(&self) -> bool {
-        if let Some(t) = self.termination {
-            if t[0] != b'-' {
+        if let Some([first, _]) = self.termination {
+            if first != b'-' && first != b'L' {
                 return true;
             }
         }
@@ -171,6 +184,40 @@ fn capture(block: &[u8], slot: usize) -> Option<&[u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failed_follows_the_termination_state_and_the_status() {
+        let cases: &[(&[u8; 2], Option<i64>, bool)] = &[
+            (b"--", Some(200), false),
+            (b"--", Some(404), false),
+            (b"--", Some(503), true),
+            (b"--", Some(-1), true),
+            (b"--", None, false),
+            // Local replies: a redirect, `return`, the stats page.
+            (b"LR", Some(302), false),
+            (b"LR", Some(200), false),
+            (b"LR", Some(503), true),
+            (b"LR", Some(-1), true),
+            (b"PR", Some(403), true),
+            (b"SC", Some(503), true),
+            (b"CD", Some(200), true),
+            (b"sD", None, true),
+            (b"cD", None, true),
+        ];
+        for &(state, status, failed) in cases {
+            let r = Request {
+                termination: Some(*state),
+                status,
+                ..Request::default()
+            };
+            assert_eq!(
+                r.failed(),
+                failed,
+                "{} {status:?}",
+                String::from_utf8_lossy(state)
+            );
+        }
+    }
 
     #[test]
     fn captured_forwarded_for() {

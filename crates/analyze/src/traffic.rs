@@ -39,6 +39,9 @@ pub struct Group {
     /// Sum of the retries fields.
     pub retries: u64,
     pub redispatched: u64,
+    /// Requests logged before they ended (`option logasap`): left out of
+    /// the total-time figures.
+    pub incomplete: u64,
     pub max_srv_queue: u64,
     pub max_backend_queue: u64,
     pub bytes: u64,
@@ -77,6 +80,7 @@ impl Group {
         self.queued += u64::from(r.queued());
         self.retries += non_negative(r.retries);
         self.redispatched += u64::from(r.redispatched);
+        self.incomplete += u64::from(r.incomplete);
         self.max_srv_queue = self.max_srv_queue.max(non_negative(r.srv_queue));
         self.max_backend_queue = self.max_backend_queue.max(non_negative(r.backend_queue));
         self.bytes += non_negative(r.bytes);
@@ -96,6 +100,7 @@ impl Group {
         self.queued += o.queued;
         self.retries += o.retries;
         self.redispatched += o.redispatched;
+        self.incomplete += o.incomplete;
         self.max_srv_queue = self.max_srv_queue.max(o.max_srv_queue);
         self.max_backend_queue = self.max_backend_queue.max(o.max_backend_queue);
         self.bytes += o.bytes;

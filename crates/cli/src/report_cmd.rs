@@ -53,7 +53,7 @@ pub struct ReportArgs {
     files: Vec<PathBuf>,
 
     /// Sections to show, comma separated (default: all)
-    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_section, help_heading = "Report")]
+    #[arg(long, alias = "sections", value_name = "LIST", value_delimiter = ',', value_parser = parse_section, help_heading = "Report")]
     section: Vec<SectionName>,
 
     /// Rows of the ranked tables: URLs, clients, slow requests, queue peaks

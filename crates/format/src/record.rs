@@ -151,6 +151,15 @@ impl<'p, 'a> Record<'p, 'a> {
         crate::time::parse_date(v)
     }
 
+    /// The line was logged before its request ended (`option logasap`):
+    /// HAProxy writes `+` before the total time (`Tt`, or `Ta` in httplog)
+    /// and the bytes, which are only what was known then.
+    pub fn incomplete(&self) -> bool {
+        [Field::Tt, Field::Ta, Field::BytesRead]
+            .into_iter()
+            .any(|f| self.get(f).is_some_and(|v| v.first() == Some(&b'+')))
+    }
+
     /// A numeric field: `+` (logasap, redispatch) is dropped, `-` or an
     /// empty value is `None`, `-1` stays `-1`.
     pub fn number(&self, field: Field) -> Option<i64> {
@@ -682,6 +691,7 @@ mod tests {
         assert_eq!(r.format.unwrap().name, "tcplog");
         assert_eq!(r.number(Field::BytesRead), Some(272));
         assert_eq!(r.get(Field::Status), None, "tcplog has no status");
+        assert!(!r.incomplete());
         assert_eq!(r.date().unwrap().local_ms, 1_795_535_603_567);
         let r = p.parse(b"Nov 24 15:56:37 localhost haproxy[13993]: 127.0.0.1:44306 [24/Nov/2026:15:56:37.128] fe_https_errfmt~ 1/1 34/000000000A00009C/0/0/0 -/TLSv1.3/(NONE)");
         assert_eq!(r.kind, Kind::Error);
@@ -689,6 +699,30 @@ mod tests {
         let r = p.parse(b"Nov 24 15:53:23 localhost haproxy[7725]: Proxy fe_tcp stopped (cumulated conns: FE: 3, BE: 0).");
         assert_eq!(r.kind, Kind::ProxyLifecycle);
         assert!(r.format.is_none());
+    }
+
+    /// `option logasap`: `+` before the total time and the bytes (spec
+    /// 8.2.2/8.2.3), not before the retries (a redispatch).
+    #[test]
+    fn logasap_lines_are_incomplete() {
+        let formats = Formats::new(&FormatOptions::default()).unwrap();
+        let mut p = LineParser::new(&formats, None);
+        let lines: [(&[u8], bool); 4] = [
+            (b"haproxy[14387]: 10.0.1.2:33313 [06/Feb/2009:12:12:51.443] fnt bck/srv1 0/0/+5007 +212 -- 0/0/0/0/3 0/0", true),
+            (b"haproxy[14387]: 10.0.1.2:33317 [06/Feb/2009:12:12:51.443] fnt bck/srv1 0/0/5007 212 -- 0/0/0/0/3 0/0", false),
+            (b"haproxy[14389]: 10.0.1.2:33319 [06/Feb/2009:12:14:14.655] http-in static/srv1 10/0/30/69/+109 200 +2750 - - ---- 1/1/1/1/0 0/0 {1wt.eu} {} \"GET /index.html HTTP/1.1\"", true),
+            (b"haproxy[14389]: 10.0.1.2:33319 [06/Feb/2009:12:14:14.655] http-in static/srv1 10/0/30/69/109 200 2750 - - ---- 1/1/1/1/+1 0/0 {1wt.eu} {} \"GET /index.html HTTP/1.1\"", false),
+        ];
+        for (line, incomplete) in lines {
+            let r = p.parse(line);
+            assert_eq!(r.kind, Kind::Traffic, "{}", String::from_utf8_lossy(line));
+            assert_eq!(
+                r.incomplete(),
+                incomplete,
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+        }
     }
 
     #[test]

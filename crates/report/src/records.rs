@@ -25,7 +25,7 @@ fn absent(v: &[u8]) -> bool {
 ///
 /// Keys: `file`, `line`, `kind`, then the header (`header`, `time`, `host`,
 /// `tag`, `pid`, `severity`), then for traffic and error lines `format`,
-/// `truncated` and one key per log-format item (the field's name, or the
+/// `truncated`, `incomplete` and one key per log-format item (the field's name, or the
 /// alias or sample expression for items that are not known fields), with
 /// `method`, `uri` and `version` taken from the request line when the format
 /// has no items of its own for them; `rest` holds fields appended after a
@@ -85,8 +85,7 @@ pub fn write_ndjson(out: &mut Vec<u8>, origin: Origin<'_>, r: &Record<'_, '_>) {
         Some(format) => {
             key_json(out, "format");
             json_string(out, format.name.as_bytes());
-            out.extend_from_slice(b",\"truncated\":");
-            out.extend_from_slice(if r.truncated { b"true" } else { b"false" });
+            write_flags(out, r);
             for (index, item) in format.items().iter().enumerate() {
                 let value = r.item(index).unwrap_or_default();
                 let primary = item.field.is_none_or(|f| format.item_of(f) == Some(index));
@@ -108,8 +107,7 @@ pub fn write_ndjson(out: &mut Vec<u8>, origin: Origin<'_>, r: &Record<'_, '_>) {
             // A line read by its keys.
             key_json(out, "format");
             json_string(out, r.format_name().unwrap_or_default().as_bytes());
-            out.extend_from_slice(b",\"truncated\":");
-            out.extend_from_slice(if r.truncated { b"true" } else { b"false" });
+            write_flags(out, r);
             for (field, value) in r.keyed_fields() {
                 key_json(out, field.name());
                 let shape = if field.is_numeric() {
@@ -137,6 +135,15 @@ pub fn write_ndjson(out: &mut Vec<u8>, origin: Origin<'_>, r: &Record<'_, '_>) {
         }
     }
     out.extend_from_slice(b"}\n");
+}
+
+/// `truncated` (the line was cut) and `incomplete` (logged before the
+/// request ended, `option logasap`).
+fn write_flags(out: &mut Vec<u8>, r: &Record<'_, '_>) {
+    out.extend_from_slice(b",\"truncated\":");
+    out.extend_from_slice(if r.truncated { b"true" } else { b"false" });
+    out.extend_from_slice(b",\"incomplete\":");
+    out.extend_from_slice(if r.incomplete() { b"true" } else { b"false" });
 }
 
 /// What a record shows of an overlong line: its start.
@@ -211,7 +218,7 @@ fn json_value(out: &mut Vec<u8>, shape: Shape, value: &[u8]) {
 /// every known field, then `extra` (items that are not known fields, as
 /// `name=value` joined by `; `), `rest` and `message`.
 pub fn write_csv_header(out: &mut Vec<u8>) {
-    out.extend_from_slice(b"file,line,kind,header,envelope,time,host,format,truncated");
+    out.extend_from_slice(b"file,line,kind,header,envelope,time,host,format,truncated,incomplete");
     for field in csv_fields() {
         out.push(b',');
         out.extend_from_slice(field.name().as_bytes());
@@ -242,8 +249,10 @@ pub fn write_csv(out: &mut Vec<u8>, origin: Origin<'_>, r: &Record<'_, '_>) {
         csv_field(out, name.as_bytes());
         out.push(b',');
         out.extend_from_slice(if r.truncated { b"true" } else { b"false" });
-    } else {
         out.push(b',');
+        out.extend_from_slice(if r.incomplete() { b"true" } else { b"false" });
+    } else {
+        out.extend_from_slice(b",,");
     }
     for field in csv_fields() {
         out.push(b',');
@@ -453,7 +462,7 @@ mod tests {
         assert_eq!(v["client_ip"], "10.0.0.1");
         assert_eq!(v["uri"], "/a");
         assert!(v.get("message").is_none());
-        assert!(csv.starts_with(b"a.log,7,traffic,none,,,,json,false,10.0.0.1,"));
+        assert!(csv.starts_with(b"a.log,7,traffic,none,,,,json,false,false,10.0.0.1,"));
     }
 
     #[test]

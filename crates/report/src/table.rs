@@ -17,6 +17,9 @@ pub enum Value {
     Text(String),
     /// No value (a percentile of nothing, a missing field).
     Null,
+    /// A value the log does not know (a client address of `-`): `(unknown)`
+    /// in text, null in JSON.
+    Unknown,
 }
 
 impl Value {
@@ -58,6 +61,7 @@ impl Value {
             Value::Percent(p) => format!("{p:.1}"),
             Value::Text(s) => s.clone(),
             Value::Null => "-".to_string(),
+            Value::Unknown => "(unknown)".to_string(),
         }
     }
 

@@ -302,6 +302,15 @@ fn overview(stats: &TrafficStats, overall: &Group, options: &ReportOptions) -> S
         Value::count(overall.bytes),
     );
     s.fact("tls_requests", "requests over TLS", Value::count(stats.tls));
+    if overall.incomplete > 0 {
+        // option logasap: the line was written before the request ended,
+        // so its Tt is not the request's; see docs/report.md.
+        s.fact(
+            "incomplete_requests",
+            "incomplete (logasap)",
+            Value::count(overall.incomplete),
+        );
+    }
     if stats.undated > 0 {
         s.fact(
             "undated_requests",
@@ -729,11 +738,7 @@ fn clients(stats: &TrafficStats, options: &ReportOptions) -> Section {
     );
     for (client, c) in rows.iter().take(options.top) {
         t.push(vec![
-            if client.is_empty() {
-                Value::Null
-            } else {
-                Value::bytes(client)
-            },
+            client_value(client),
             Value::count(c.requests),
             Value::share(c.requests, stats.requests),
             Value::count(c.failed),
@@ -744,6 +749,16 @@ fn clients(stats: &TrafficStats, options: &ReportOptions) -> Section {
     s.tables.push(t);
     s.notes.push(format!("{} distinct clients.", rows.len()));
     s
+}
+
+/// A client address; HAProxy's `-` (no address known) as unknown, not as
+/// an address.
+fn client_value(client: &[u8]) -> Value {
+    if client.is_empty() {
+        Value::Unknown
+    } else {
+        Value::bytes(client)
+    }
 }
 
 fn slow(stats: &TrafficStats, options: &ReportOptions) -> Section {
@@ -770,7 +785,7 @@ fn slow(stats: &TrafficStats, options: &ReportOptions) -> Section {
             r.termination.map_or(Value::Null, |t| Value::bytes(&t)),
             Value::bytes(&r.frontend),
             Value::bytes(&server),
-            Value::bytes(&r.client),
+            client_value(&r.client),
             Value::bytes(&r.request[..r.request.len().min(120)]),
         ]);
     }

@@ -373,11 +373,12 @@ fn filters_keep_what_an_independent_count_says() {
         ),
         (
             vec!["--slow", "1s"],
-            Box::new(|r| num(r, "ta").is_some_and(|t| t >= 1000)),
+            // A logasap line's Ta is only the time until it was logged.
+            Box::new(|r| r["incomplete"] == false && num(r, "ta").is_some_and(|t| t >= 1000)),
         ),
         (
             vec!["--slow", "!1s"],
-            Box::new(|r| num(r, "ta").is_some_and(|t| t < 1000)),
+            Box::new(|r| r["incomplete"] == false && num(r, "ta").is_some_and(|t| t < 1000)),
         ),
         (
             vec!["--slow", "100ms", "--slow-by", "tr"],
@@ -744,4 +745,103 @@ fn text_cells_are_cut_on_a_terminal_only() {
         tty.lines().all(|l| l.chars().count() <= 100 + 30),
         "lines fit about the width"
     );
+}
+
+/// docs/report.md's failure rule, computed here from each record's
+/// termination state and status: a local reply (`LR--`: a redirect,
+/// `return`, the stats page) with a 2xx/3xx is served on purpose.
+#[test]
+fn failed_is_one_rule_and_local_replies_are_not_failures() {
+    for log in ["httplog.log", "httpslog.log", "custom.log"] {
+        let all = records(log);
+        let failed = |r: &Value| {
+            let state = text(r, "termination_state");
+            let status = num(r, "status");
+            let abnormal = !state.is_empty() && !state.starts_with('-') && !state.starts_with('L');
+            abnormal || status.is_some_and(|s| !(100..500).contains(&s))
+        };
+        let expected = all.iter().filter(|r| failed(r)).count() as u64;
+        let local: Vec<&Value> = all
+            .iter()
+            .filter(|r| text(r, "termination_state").starts_with("LR"))
+            .collect();
+        assert!(
+            local.iter().any(|r| num(r, "status") == Some(302))
+                && local.iter().any(|r| num(r, "status") == Some(200)),
+            "{log}: the corpus has redirects and returns"
+        );
+        let v = report_json(&["--sections", "overview,servers", log]);
+        assert_eq!(v["overview"]["failed"], expected, "{log}");
+        let v = report_json(&["--termination", "LR", "--sections", "overview", log]);
+        let local_failed = local.iter().filter(|r| failed(r)).count() as u64;
+        assert_eq!(v["overview"]["requests"], local.len() as u64, "{log}");
+        assert_eq!(v["overview"]["failed"], local_failed, "{log}");
+        assert!(local_failed < local.len() as u64, "{log}");
+    }
+}
+
+/// `option logasap` lines (a `+` before the total time and the bytes) are
+/// flagged incomplete, counted apart, and kept out of the Tt figures and
+/// the slow list; their other timers still count.
+#[test]
+fn logasap_lines_are_counted_apart_and_out_of_tt() {
+    for log in ["httplog.log", "tcplog.log"] {
+        let raw = fs::read_to_string(corpus().join(log)).unwrap();
+        // The total time and the bytes, read from the raw line: tcplog's
+        // `Tw/Tc/Tt B`, httplog's `TR/Tw/Tc/Tr/Ta ST B`.
+        let marked = raw
+            .lines()
+            .filter(|l| {
+                let words: Vec<&str> = l.split(' ').collect();
+                // The first all-numeric `a/b/c[/d/e]` word is the timers.
+                let Some(i) = words.iter().position(|w| {
+                    let parts: Vec<&str> = w.split('/').collect();
+                    (parts.len() == 3 || parts.len() == 5)
+                        && parts
+                            .iter()
+                            .all(|t| t.trim_start_matches(['+', '-']).parse::<u64>().is_ok())
+                }) else {
+                    return false;
+                };
+                let bytes = if words[i].split('/').count() == 3 {
+                    i + 1
+                } else {
+                    i + 2
+                };
+                words[i].rsplit('/').next().unwrap().starts_with('+')
+                    || words.get(bytes).is_some_and(|b| b.starts_with('+'))
+            })
+            .count() as u64;
+        assert!(marked >= 2, "{log}: {marked} logasap lines");
+        let flagged = records(log)
+            .iter()
+            .filter(|r| r["incomplete"] == true)
+            .count() as u64;
+        assert_eq!(flagged, marked, "{log}");
+
+        let all = report_json(&["--section", "overview,slow", log]);
+        assert_eq!(all["overview"]["incomplete_requests"], marked, "{log}");
+        let frontend = if log == "tcplog.log" {
+            "fe_tcp_logasap"
+        } else {
+            "fe_logasap"
+        };
+        let asap = report_json(&["--frontend", frontend, "--section", "overview,slow", log]);
+        let requests = asap["overview"]["requests"].as_u64().unwrap();
+        assert!(requests > 0, "{log}");
+        assert_eq!(asap["overview"]["incomplete_requests"], requests, "{log}");
+        let timers = asap["overview"]["timers"].as_array().unwrap();
+        let count =
+            |name: &str| timers.iter().find(|t| t["timer"] == name).unwrap()["count"].clone();
+        assert_eq!(count("Tt"), 0, "{log}: no Tt from logasap lines");
+        assert!(
+            count("Tc").as_u64().unwrap() > 0,
+            "{log}: their other timers count"
+        );
+        assert_eq!(
+            asap["slow"]["requests"].as_array().unwrap().len(),
+            0,
+            "{log}"
+        );
+    }
 }
