@@ -32,7 +32,7 @@ pub enum FilterError {
     Size { flag: &'static str, value: String },
     #[error(
         "{flag}: `{value}` is not a time; use 2024-05-01T10:00:00[+02:00], \
-         01/May/2024:10:00:00, 10:00 (today) or an age like 15m (ago)"
+         01/May/2024:10:00:00, a time of day like 10:00, or an age like 15m (ago)"
     )]
     Time { flag: &'static str, value: String },
     #[error("{flag}: an empty value; give at least one")]
@@ -312,28 +312,85 @@ pub struct Clock {
 /// optionally with `Z` or `+02:00`), HAProxy's `01/May/2024:10:00:00`, a
 /// time of day (`10:00`, today), `now`, or an age (`15m`: 15 minutes ago).
 pub fn parse_time_bound(s: &str, clock: Clock) -> Option<i64> {
+    let (since, _) = resolve_time_bounds(Some(read_time_bound(s, clock)?), None, clock);
+    since
+}
+
+/// A `--since`/`--until` value before it is resolved: an instant, or a
+/// time of day whose date comes from the other bound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeBound {
+    /// Milliseconds since the epoch (UTC).
+    At(i64),
+    /// Milliseconds after midnight, in the log's zone.
+    TimeOfDay(i64),
+}
+
+/// Reads a `--since`/`--until` value (the forms of [`parse_time_bound`]).
+pub fn read_time_bound(s: &str, clock: Clock) -> Option<TimeBound> {
     let s = s.trim();
     if s == "now" {
-        return Some(clock.now_utc_ms);
+        return Some(TimeBound::At(clock.now_utc_ms));
     }
     let age = s.strip_suffix(" ago").unwrap_or(s);
     if age.ends_with(|c: char| c.is_ascii_alphabetic()) && !age.contains(':') {
-        return parse_duration_ms(age).map(|d| clock.now_utc_ms - d);
+        return parse_duration_ms(age).map(|d| TimeBound::At(clock.now_utc_ms - d));
     }
     let local = |naive_ms: i64, offset: Option<i32>| {
         naive_ms - i64::from(offset.unwrap_or(clock.offset_minutes)) * 60_000
     };
     if let Some(t) = haplog_format::time::parse_date(s.as_bytes()) {
-        return Some(local(t.local_ms, t.offset_minutes));
+        return Some(TimeBound::At(local(t.local_ms, t.offset_minutes)));
     }
     if let Some((naive, offset)) = parse_iso(s) {
-        return Some(local(naive, offset));
+        return Some(TimeBound::At(local(naive, offset)));
     }
-    // A time of day: today, in the log's zone.
     let (h, m, sec) = parse_hms(s)?;
-    let local_now = clock.now_utc_ms + i64::from(clock.offset_minutes) * 60_000;
-    let midnight = local_now.div_euclid(86_400_000) * 86_400_000;
-    Some(local(midnight + ((h * 60 + m) * 60 + sec) * 1000, None))
+    Some(TimeBound::TimeOfDay(((h * 60 + m) * 60 + sec) * 1000))
+}
+
+const DAY_MS: i64 = 86_400_000;
+
+/// Both bounds as instants. A time of day takes the date of the other
+/// bound when that one is an instant (`--since '2024-05-01 14:00' --until
+/// 14:30` ends at 14:30 on May 1st), and today's date when neither has
+/// one; all in the log's zone. A time of day that would put `--until`
+/// before `--since` moves a day (`--since '… 23:00' --until 01:00` ends at
+/// one the next morning).
+pub fn resolve_time_bounds(
+    since: Option<TimeBound>,
+    until: Option<TimeBound>,
+    clock: Clock,
+) -> (Option<i64>, Option<i64>) {
+    let zone = i64::from(clock.offset_minutes) * 60_000;
+    let midnight_of = |utc_ms: i64| (utc_ms + zone).div_euclid(DAY_MS) * DAY_MS;
+    let on = |midnight: i64, of_day: i64| midnight + of_day - zone;
+    let today = midnight_of(clock.now_utc_ms);
+    match (since, until) {
+        (Some(TimeBound::At(a)), Some(TimeBound::TimeOfDay(t))) => {
+            let mut b = on(midnight_of(a), t);
+            if b <= a {
+                b += DAY_MS;
+            }
+            (Some(a), Some(b))
+        }
+        (Some(TimeBound::TimeOfDay(t)), Some(TimeBound::At(b))) => {
+            let mut a = on(midnight_of(b), t);
+            if a >= b {
+                a -= DAY_MS;
+            }
+            (Some(a), Some(b))
+        }
+        (since, until) => {
+            let resolve = |bound: Option<TimeBound>| {
+                bound.map(|b| match b {
+                    TimeBound::At(ms) => ms,
+                    TimeBound::TimeOfDay(t) => on(today, t),
+                })
+            };
+            (resolve(since), resolve(until))
+        }
+    }
 }
 
 fn parse_hms(s: &str) -> Option<(i64, i64, i64)> {
@@ -419,6 +476,12 @@ pub struct Filter {
 }
 
 impl Filter {
+    /// Whether a filter on names is set (`--frontend`, `--backend`,
+    /// `--server`): the names the filters dropped are then worth telling.
+    pub fn names_filtered(&self) -> bool {
+        !self.frontend.is_empty() || !self.backend.is_empty() || !self.server.is_empty()
+    }
+
     /// Whether any filter is set.
     pub fn is_active(&self) -> bool {
         self.since.is_some()
@@ -692,5 +755,37 @@ mod tests {
         assert_eq!(at("14:00"), Some(1_714_564_800_000));
         assert_eq!(at("2024-13-01"), None);
         assert_eq!(at("yesterday"), None);
+    }
+
+    #[test]
+    fn a_time_of_day_takes_the_other_bounds_date() {
+        // Now: 2026-12-02T12:00:00Z, logs in UTC+2.
+        let clock = Clock {
+            now_utc_ms: 1_796_212_800_000,
+            offset_minutes: 120,
+        };
+        let read = |s: &str| read_time_bound(s, clock);
+        let both = |a: &str, b: &str| resolve_time_bounds(read(a), read(b), clock);
+        let may1 = |hh: i64, mm: i64| 1_714_521_600_000 + ((hh - 2) * 60 + mm) * 60_000;
+        assert_eq!(
+            both("2024-05-01 14:00", "14:30"),
+            (Some(may1(14, 0)), Some(may1(14, 30)))
+        );
+        assert_eq!(
+            both("14:00", "2024-05-01 14:30"),
+            (Some(may1(14, 0)), Some(may1(14, 30)))
+        );
+        // Past midnight: the next day.
+        assert_eq!(
+            both("2024-05-01 23:00", "01:00"),
+            (Some(may1(23, 0)), Some(may1(25, 0)))
+        );
+        // Neither dated: today, in the log's zone.
+        let today = |hh: i64| 1_796_169_600_000 + (hh - 2) * 3_600_000;
+        assert_eq!(both("10:00", "11:00"), (Some(today(10)), Some(today(11))));
+        assert_eq!(
+            resolve_time_bounds(None, read("11:00"), clock),
+            (None, Some(today(11)))
+        );
     }
 }

@@ -327,6 +327,12 @@ pub struct TrafficStats {
     pub requests: u64,
     /// Requests the filters dropped.
     pub excluded: u64,
+    /// What the filters dropped, to say what there was when nothing is
+    /// left: their earliest and latest dates, and with a name filter
+    /// their names.
+    pub excluded_first: Option<LogTime>,
+    pub excluded_last: Option<LogTime>,
+    pub excluded_names: Names,
     /// Kept requests without a readable date.
     pub undated: u64,
     /// The earliest and latest request dates (the log's clock).
@@ -382,6 +388,9 @@ impl TrafficStats {
             .sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         self.requests += o.requests;
         self.excluded += o.excluded;
+        self.excluded_first = earliest(self.excluded_first, o.excluded_first, config);
+        self.excluded_last = latest(self.excluded_last, o.excluded_last, config);
+        self.excluded_names.merge(o.excluded_names);
         self.undated += o.undated;
         self.first = earliest(self.first, o.first, config);
         self.last = latest(self.last, o.last, config);
@@ -464,6 +473,38 @@ impl TrafficStats {
     }
 }
 
+/// The frontends, backends and servers (`backend/server`) of a set of
+/// requests, with their request counts.
+#[derive(Clone, Debug, Default)]
+pub struct Names {
+    pub frontends: Keyed<u64>,
+    pub backends: Keyed<u64>,
+    pub servers: Keyed<u64>,
+}
+
+impl Names {
+    fn add(&mut self, r: &Request<'_>) {
+        *self.frontends.entry(r.frontend) += 1;
+        *self.backends.entry(r.backend) += 1;
+        let mut server = [0u8; 128];
+        let n = r.backend.len() + 1 + r.server.len();
+        if n <= server.len() {
+            server[..r.backend.len()].copy_from_slice(r.backend);
+            server[r.backend.len()] = b'/';
+            server[r.backend.len() + 1..n].copy_from_slice(r.server);
+            *self.servers.entry(&server[..n]) += 1;
+        } else {
+            *self.servers.entry(&[r.backend, b"/", r.server].concat()) += 1;
+        }
+    }
+
+    fn merge(&mut self, o: Names) {
+        self.frontends.merge_with(o.frontends, |a, b| *a += b);
+        self.backends.merge_with(o.backends, |a, b| *a += b);
+        self.servers.merge_with(o.servers, |a, b| *a += b);
+    }
+}
+
 /// Status codes -1 to 998 have a slot each.
 const STATUS_SLOTS: usize = 1000;
 
@@ -517,6 +558,7 @@ pub struct Collector<'c> {
     config: &'c Config,
     /// Any filter set: without one, no request needs checking.
     filtering: bool,
+    names_filtered: bool,
     dates: DateCache,
     pub stats: TrafficStats,
     /// The second being counted, kept out of the map while lines of it
@@ -529,6 +571,7 @@ impl<'c> Collector<'c> {
         Collector {
             config,
             filtering: config.filter.is_active(),
+            names_filtered: config.filter.names_filtered(),
             dates: DateCache::default(),
             stats: TrafficStats::new(config),
             second: None,
@@ -558,6 +601,13 @@ impl<'c> Collector<'c> {
         }
         if self.filtering && !self.config.filter.keeps(&request) {
             stats.excluded += 1;
+            if let Some(t) = request.time {
+                stats.excluded_first = earliest(stats.excluded_first, Some(t), self.config);
+                stats.excluded_last = latest(stats.excluded_last, Some(t), self.config);
+            }
+            if self.names_filtered {
+                stats.excluded_names.add(&request);
+            }
             return;
         }
         self.request(&request, position);

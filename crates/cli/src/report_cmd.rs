@@ -5,15 +5,15 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use haplog_analyze::filter::{
-    parse_duration_ms, parse_size, parse_time_bound, Choice, Clock, FilterError, IpNet,
-    StatusPattern, TerminationPattern, Timer,
+    parse_duration_ms, parse_size, read_time_bound, resolve_time_bounds, Choice, Clock,
+    FilterError, IpNet, StatusPattern, TerminationPattern, Timer,
 };
 use haplog_analyze::{Collector, Config, Filter, ReadOptions, TrafficStats};
 use haplog_engine::{default_threads, run_ordered, Chunk, Chunker, InputSpec};
 use haplog_format::LineParser;
 use haplog_report::table::{self, Style};
 use haplog_report::traffic::{
-    build, Interval, ReportOptions, SectionName, UrlSort, SCHEMA_VERSION,
+    build, nothing_kept, Interval, ReportOptions, SectionName, UrlSort, SCHEMA_VERSION,
 };
 
 use crate::common::{resolve_inputs, write_failed, FormatArgs};
@@ -105,12 +105,14 @@ pub struct ReportArgs {
     quiet: bool,
 
     /// Only requests at or after this time: 2024-05-01T10:00:00[+02:00],
-    /// '2024-05-01 10:00', 01/May/2024:10:00:00, 10:00 (today), or an age:
-    /// 15m, 2h, 1d (ago)
+    /// '2024-05-01 10:00', 01/May/2024:10:00:00, an age: 15m, 2h, 1d (ago),
+    /// or a time of day, 10:00: on the other bound's date when it has one,
+    /// else today
     #[arg(long, value_name = "TIME", help_heading = "Filters")]
     since: Option<String>,
 
-    /// Only requests before this time (same forms as --since)
+    /// Only requests before this time (same forms as --since): `--since
+    /// '2024-05-01 14:00' --until 14:30` is half an hour of May 1st
     #[arg(long, value_name = "TIME", help_heading = "Filters")]
     until: Option<String>,
 
@@ -318,10 +320,10 @@ fn filter(args: &ReportArgs) -> Result<(Filter, Vec<String>), String> {
         now_utc_ms: now,
         offset_minutes: offset,
     };
-    let time = |flag: &'static str, v: &Option<String>| -> Result<Option<i64>, FilterError> {
+    let time = |flag: &'static str, v: &Option<String>| {
         v.as_ref()
             .map(|s| {
-                parse_time_bound(s, clock).ok_or_else(|| FilterError::Time {
+                read_time_bound(s, clock).ok_or_else(|| FilterError::Time {
                     flag,
                     value: s.clone(),
                 })
@@ -358,9 +360,14 @@ fn filter(args: &ReportArgs) -> Result<(Filter, Vec<String>), String> {
             })
             .transpose()
     };
+    let (since, until) = resolve_time_bounds(
+        e(time("--since", &args.since))?,
+        e(time("--until", &args.until))?,
+        clock,
+    );
     let f = Filter {
-        since: e(time("--since", &args.since))?,
-        until: e(time("--until", &args.until))?,
+        since,
+        until,
         offset_minutes: offset,
         status: e(choice(
             "--status",
@@ -513,10 +520,14 @@ fn run_inner(args: ReportArgs) -> Result<i32, String> {
         filters: filter_words,
     };
     let sections = build(&stats, &options);
+    let empty = nothing_kept(&stats, &config.filter, &options.filters);
     let out = if args.json {
         table::json(&sections, SCHEMA_VERSION)
     } else if args.csv {
         table::csv(&sections)
+    } else if let Some(line) = empty {
+        // Text and Markdown: a page of empty tables would hide the answer.
+        format!("{line}\n").into_bytes()
     } else if args.markdown {
         table::markdown(&sections).into_bytes()
     } else {

@@ -2,6 +2,7 @@
 
 use std::cmp::Ordering;
 
+use haplog_analyze::filter::Filter;
 use haplog_analyze::histogram::Histogram;
 use haplog_analyze::traffic::{SecondStats, Timing, TrafficStats};
 use haplog_analyze::Group;
@@ -750,6 +751,55 @@ fn clients(stats: &TrafficStats, options: &ReportOptions) -> Section {
     s.notes.push(format!("{} distinct clients.", rows.len()));
     s
 }
+
+/// When the filters kept nothing of a log that had requests: one line
+/// that says so, with the dates of the requests there were and, for a
+/// filter on names, the names there are (most requests first). `None`
+/// when something was kept, or nothing was there to keep.
+pub fn nothing_kept(stats: &TrafficStats, filter: &Filter, words: &[String]) -> Option<String> {
+    if stats.requests > 0 || stats.excluded == 0 {
+        return None;
+    }
+    let mut line = format!(
+        "no request passed the filters ({}): the input has {} request{}",
+        words.join(" "),
+        stats.excluded,
+        if stats.excluded == 1 { "" } else { "s" }
+    );
+    if let (Some(first), Some(last)) = (&stats.excluded_first, &stats.excluded_last) {
+        line.push_str(&format!(
+            " from {} to {}",
+            format_time(first),
+            format_time(last)
+        ));
+    }
+    let names = &stats.excluded_names;
+    let lists = [
+        (!filter.frontend.is_empty(), "frontends", &names.frontends),
+        (!filter.backend.is_empty(), "backends", &names.backends),
+        (!filter.server.is_empty(), "servers", &names.servers),
+    ];
+    for (asked, what, keyed) in lists {
+        if !asked {
+            continue;
+        }
+        let mut all: Vec<(&[u8], u64)> = keyed.iter().map(|(k, &n)| (k, n)).collect();
+        all.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let shown: Vec<String> = all
+            .iter()
+            .take(NAMES_SHOWN)
+            .map(|(k, n)| format!("{} ({n})", String::from_utf8_lossy(k)))
+            .collect();
+        line.push_str(&format!("; its {what}: {}", shown.join(", ")));
+        if all.len() > NAMES_SHOWN {
+            line.push_str(&format!(" and {} more", all.len() - NAMES_SHOWN));
+        }
+    }
+    Some(line)
+}
+
+/// Names listed when a name filter kept nothing.
+const NAMES_SHOWN: usize = 12;
 
 /// A client address; HAProxy's `-` (no address known) as unknown, not as
 /// an address.

@@ -845,3 +845,79 @@ fn logasap_lines_are_counted_apart_and_out_of_tt() {
         );
     }
 }
+
+/// `--until 14:30` after a dated `--since` is 14:30 on that date (the
+/// README's and --help's example), counted here from each record's date.
+#[test]
+fn a_time_of_day_until_takes_the_since_date() {
+    let log = "httplog.log";
+    // Request dates are `24/Nov/2026:15:54:02.757`; the report reads them
+    // in UTC (report_json's --utc-offset).
+    let second = |r: &Value| -> String { text(r, "request_date")[12..20].to_string() };
+    let all = records(log);
+    let expected = all
+        .iter()
+        .filter(|r| ("15:54:10".to_string()..="15:54:29".to_string()).contains(&second(r)))
+        .count() as u64;
+    assert!(expected > 0 && expected < all.len() as u64);
+    for (since, until) in [
+        ("2026-11-24 15:54:10", "15:54:30"),
+        ("24/Nov/2026:15:54:10", "15:54:30"),
+        ("15:54:10", "2026-11-24T15:54:30"),
+    ] {
+        let v = report_json(&[
+            "--since",
+            since,
+            "--until",
+            until,
+            "--section",
+            "overview",
+            log,
+        ]);
+        assert_eq!(
+            v["overview"]["requests"], expected,
+            "--since {since} --until {until}"
+        );
+    }
+}
+
+/// A filter that keeps nothing says so in one line, with the input's time
+/// span and, for a name filter, the names there are.
+#[test]
+fn a_filter_that_keeps_nothing_says_so_in_one_line() {
+    let log = "httplog.log";
+    let all = records(log);
+    let mut backends: Vec<&str> = all.iter().map(|r| text(r, "backend")).collect();
+    backends.sort_unstable();
+    backends.dedup();
+    for args in [
+        vec!["report", "--backend", "api", log],
+        vec!["report", "--markdown", "--backend", "api", log],
+    ] {
+        let out = haplog(&args, &[]);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(
+            text.starts_with("no request passed the filters (--backend api): the input has 394 requests from 2026-11-24 15:54:02.757 to 2026-11-24 15:54:58.679; its backends: "),
+            "{text}"
+        );
+        let listed = backends
+            .iter()
+            .filter(|b| text.contains(&format!(" {b} (")))
+            .count();
+        assert_eq!(listed.min(12), 12.min(backends.len()), "{text}");
+        assert!(
+            text.contains(&format!("and {} more", backends.len() - 12)),
+            "{text}"
+        );
+    }
+    // A time filter names no names; JSON keeps its full layout.
+    let out = haplog(&["report", "--status", "600", log], &[]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(!text.contains("its "), "{text}");
+    let v = report_json(&["--backend", "api", log]);
+    assert_eq!(v["overview"]["requests"], 0);
+    assert_eq!(v["overview"]["excluded_requests"], 394);
+}
