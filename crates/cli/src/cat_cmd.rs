@@ -1,6 +1,6 @@
 //! `haplog cat`: every line as a record, NDJSON or CSV.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 
@@ -9,6 +9,7 @@ use clap::Args;
 use crate::common::{resolve_inputs, write_failed, FormatArgs};
 use haplog_engine::{default_threads, run_ordered, Chunk, ChunkConfig, Chunker};
 use haplog_format::{Kind, LineParser};
+use haplog_report::escape::{inert, CsvStyle};
 use haplog_report::records::{write_csv, write_csv_header, write_ndjson, KindCounts, Origin};
 
 /// Show each line as a record: its kind, its header and its fields.
@@ -36,9 +37,16 @@ pub struct CatArgs {
     #[arg(long, conflicts_with = "csv")]
     json: bool,
 
-    /// CSV, with a header row naming every field
+    /// CSV, with a header row naming every field. Text cells that a
+    /// spreadsheet would run as a formula (starting with = + - @) get a `'`
+    /// in front; control characters show as \x1b on a terminal
     #[arg(long)]
     csv: bool,
+
+    /// CSV cells exactly as logged: no `'` before would-be formulas (for
+    /// scripts and databases rather than spreadsheets)
+    #[arg(long, requires = "csv")]
+    csv_raw: bool,
 
     #[command(flatten)]
     format: FormatArgs,
@@ -121,6 +129,10 @@ fn run_inner(args: CatArgs) -> Result<i32, String> {
     let stdout = io::stdout().lock();
     let mut out = BufWriter::with_capacity(1 << 16, stdout);
     let csv = args.csv;
+    let csv_style = CsvStyle {
+        guard_formulas: !args.csv_raw,
+        inert: io::stdout().is_terminal(),
+    };
     let records = !args.count;
     if csv {
         let mut header = Vec::new();
@@ -164,7 +176,7 @@ fn run_inner(args: CatArgs) -> Result<i32, String> {
                     line: chunk.first_line + index,
                 };
                 if csv {
-                    write_csv(&mut text, origin, record);
+                    write_csv(&mut text, origin, record, csv_style);
                 } else {
                     write_ndjson(&mut text, origin, record);
                 }
@@ -222,7 +234,7 @@ fn run_inner(args: CatArgs) -> Result<i32, String> {
                 err,
                 "  unparsed {}:{line}: {}{more}",
                 names[*input],
-                String::from_utf8_lossy(shown)
+                inert(&String::from_utf8_lossy(shown))
             );
         }
     }

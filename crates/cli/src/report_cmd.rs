@@ -11,6 +11,7 @@ use haplog_analyze::filter::{
 use haplog_analyze::{Collector, Config, Filter, ReadOptions, TrafficStats};
 use haplog_engine::{default_threads, run_ordered, Chunk, Chunker, InputSpec};
 use haplog_format::LineParser;
+use haplog_report::escape::{inert, CsvStyle};
 use haplog_report::table::{self, Style};
 use haplog_report::traffic::{
     build, nothing_kept, Interval, ReportOptions, SectionName, UrlSort, SCHEMA_VERSION,
@@ -83,9 +84,15 @@ pub struct ReportArgs {
     #[arg(long, conflicts_with_all = ["csv", "markdown"], help_heading = "Output")]
     json: bool,
 
-    /// CSV: each table as a block headed `# section.table`
+    /// CSV: each table as a block headed `# section.table`. Text cells
+    /// that a spreadsheet would run as a formula (starting with = + - @)
+    /// get a `'` in front
     #[arg(long, conflicts_with = "markdown", help_heading = "Output")]
     csv: bool,
+
+    /// CSV cells exactly as logged: no `'` before would-be formulas
+    #[arg(long, requires = "csv", help_heading = "Output")]
+    csv_raw: bool,
 
     /// Markdown tables, to paste into an issue or a wiki
     #[arg(long, help_heading = "Output")]
@@ -524,10 +531,16 @@ fn run_inner(args: ReportArgs) -> Result<i32, String> {
     let out = if args.json {
         table::json(&sections, SCHEMA_VERSION)
     } else if args.csv {
-        table::csv(&sections)
+        table::csv(
+            &sections,
+            CsvStyle {
+                guard_formulas: !args.csv_raw,
+                inert: io::stdout().is_terminal(),
+            },
+        )
     } else if let Some(line) = empty {
         // Text and Markdown: a page of empty tables would hide the answer.
-        format!("{line}\n").into_bytes()
+        format!("{}\n", inert(&line)).into_bytes()
     } else if args.markdown {
         table::markdown(&sections).into_bytes()
     } else {

@@ -4,7 +4,7 @@ use haplog_format::field::Shape;
 use haplog_format::record::{parse_number, request_parts, target_parts};
 use haplog_format::{Field, Kind, Record};
 
-use crate::escape::{csv_field, json_string};
+use crate::escape::{csv_cell, json_string, CsvStyle};
 
 /// Where a record comes from.
 #[derive(Clone, Copy, Debug)]
@@ -227,9 +227,10 @@ pub fn write_csv_header(out: &mut Vec<u8>) {
 }
 
 /// Appends one record as a CSV row matching [`write_csv_header`]. Values are
-/// as written in the log, except that absent ones (`-`, `""`) are empty.
-pub fn write_csv(out: &mut Vec<u8>, origin: Origin<'_>, r: &Record<'_, '_>) {
-    csv_field(out, origin.file.as_bytes());
+/// as written in the log, except that absent ones (`-`, `""`) are empty,
+/// and text cells are written in `style` (see [`CsvStyle`]).
+pub fn write_csv(out: &mut Vec<u8>, origin: Origin<'_>, r: &Record<'_, '_>, style: CsvStyle) {
+    csv_cell(out, origin.file.as_bytes(), style);
     out.push(b',');
     push_int(out, origin.line as i64);
     out.push(b',');
@@ -241,12 +242,12 @@ pub fn write_csv(out: &mut Vec<u8>, origin: Origin<'_>, r: &Record<'_, '_>) {
         out.extend_from_slice(envelope.style.name().as_bytes());
     }
     out.push(b',');
-    csv_field(out, r.header.timestamp.unwrap_or_default());
+    csv_cell(out, r.header.timestamp.unwrap_or_default(), style);
     out.push(b',');
-    csv_field(out, r.header.host.unwrap_or_default());
+    csv_cell(out, r.header.host.unwrap_or_default(), style);
     out.push(b',');
     if let Some(name) = r.format_name() {
-        csv_field(out, name.as_bytes());
+        csv_cell(out, name.as_bytes(), style);
         out.push(b',');
         out.extend_from_slice(if r.truncated { b"true" } else { b"false" });
         out.push(b',');
@@ -258,7 +259,7 @@ pub fn write_csv(out: &mut Vec<u8>, origin: Origin<'_>, r: &Record<'_, '_>) {
         out.push(b',');
         let value = r.get(field).or_else(|| derived(r, field));
         if let Some(v) = value.filter(|v| !absent(v)) {
-            csv_field(out, v);
+            csv_cell(out, v, style);
         }
     }
     out.push(b',');
@@ -274,17 +275,17 @@ pub fn write_csv(out: &mut Vec<u8>, origin: Origin<'_>, r: &Record<'_, '_>) {
                 extra.extend_from_slice(r.item(index).unwrap_or_default());
             }
         }
-        csv_field(out, &extra);
+        csv_cell(out, &extra, style);
     }
     out.push(b',');
-    csv_field(out, r.rest.unwrap_or_default());
+    csv_cell(out, r.rest.unwrap_or_default(), style);
     out.push(b',');
     if r.kind == Kind::Overlong {
-        csv_field(out, overlong_start(r.line));
+        csv_cell(out, overlong_start(r.line), style);
     } else if let Some(text) = r.get(Field::Message) {
-        csv_field(out, text);
+        csv_cell(out, text, style);
     } else if r.format_name().is_none() {
-        csv_field(out, r.message);
+        csv_cell(out, r.message, style);
     }
     out.push(b'\n');
 }
@@ -384,7 +385,7 @@ mod tests {
         let mut json = Vec::new();
         write_ndjson(&mut json, origin, &r);
         let mut csv = Vec::new();
-        write_csv(&mut csv, origin, &r);
+        write_csv(&mut csv, origin, &r, CsvStyle::default());
         (json, csv)
     }
 

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use crate::escape::{csv_field, json_string};
+use crate::escape::{csv_cell, csv_field, inert, json_string, markdown_cell, CsvStyle};
 
 /// One cell.
 #[derive(Clone, Debug, PartialEq)]
@@ -209,7 +209,7 @@ pub fn text(sections: &[Section], style: Style) -> String {
             .max()
             .unwrap_or(0);
         for (_, label, value) in &s.facts {
-            let _ = writeln!(out, "  {label:<width$}  {}", value.display(true));
+            let _ = writeln!(out, "  {label:<width$}  {}", inert(&value.display(true)));
         }
         for t in &s.tables {
             if !s.facts.is_empty() || t.title.is_some() || t.key != s.tables[0].key {
@@ -221,7 +221,7 @@ pub fn text(sections: &[Section], style: Style) -> String {
             text_table(&mut out, t, style);
         }
         for note in &s.notes {
-            let _ = writeln!(out, "  {note}");
+            let _ = writeln!(out, "  {}", inert(note));
         }
     }
     out
@@ -237,7 +237,7 @@ fn text_table(out: &mut String, t: &Table, style: Style) {
         .iter()
         .map(|r| {
             r.iter()
-                .map(|v| clip(v.display(true), style.cell_width))
+                .map(|v| clip(inert(&v.display(true)).into_owned(), style.cell_width))
                 .collect()
         })
         .collect();
@@ -326,15 +326,15 @@ pub fn markdown(sections: &[Section]) -> String {
                 let _ = writeln!(
                     out,
                     "| {} | {} |",
-                    md_cell(label),
-                    md_cell(&value.display(true))
+                    markdown_cell(label),
+                    markdown_cell(&value.display(true))
                 );
             }
             out.push('\n');
         }
         for t in &s.tables {
             if let Some(title) = &t.title {
-                let _ = writeln!(out, "**{}**\n", md_cell(title));
+                let _ = writeln!(out, "**{}**\n", markdown_cell(title));
             }
             if t.rows.is_empty() {
                 out.push_str("(none)\n\n");
@@ -356,7 +356,10 @@ pub fn markdown(sections: &[Section]) -> String {
                 .collect();
             let _ = writeln!(out, "|{}|", aligns.join("|"));
             for row in &t.rows {
-                let cells: Vec<String> = row.iter().map(|v| md_cell(&v.display(true))).collect();
+                let cells: Vec<String> = row
+                    .iter()
+                    .map(|v| markdown_cell(&v.display(true)))
+                    .collect();
                 let _ = writeln!(out, "| {} |", cells.join(" | "));
             }
             if t.more > 0 {
@@ -365,7 +368,7 @@ pub fn markdown(sections: &[Section]) -> String {
             out.push('\n');
         }
         for note in &s.notes {
-            let _ = writeln!(out, "{}\n", md_cell(note));
+            let _ = writeln!(out, "{}\n", markdown_cell(note));
         }
     }
     while out.ends_with("\n\n") {
@@ -374,15 +377,16 @@ pub fn markdown(sections: &[Section]) -> String {
     out
 }
 
-fn md_cell(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace('\n', " ")
-}
-
 /// CSV: each table as a block, `# section.table` above its header row,
 /// a blank line between blocks. A section's facts are a `key,value` block.
-pub fn csv(sections: &[Section]) -> Vec<u8> {
+/// Text cells are written in `style` (guarded against formulas, made
+/// inert); numbers as they are.
+pub fn csv(sections: &[Section], style: CsvStyle) -> Vec<u8> {
+    let cell = |out: &mut Vec<u8>, v: &Value| match v {
+        Value::Null | Value::Unknown => {}
+        Value::Text(s) => csv_cell(out, s.as_bytes(), style),
+        _ => csv_field(out, v.display(false).as_bytes()),
+    };
     let mut out = Vec::new();
     let mut first = true;
     let mut block = |out: &mut Vec<u8>, name: String| {
@@ -401,7 +405,7 @@ pub fn csv(sections: &[Section]) -> Vec<u8> {
             for (key, _, value) in &s.facts {
                 csv_field(&mut out, key.as_bytes());
                 out.push(b',');
-                csv_field(&mut out, value.display(false).as_bytes());
+                cell(&mut out, value);
                 out.push(b'\n');
             }
         }
@@ -419,9 +423,7 @@ pub fn csv(sections: &[Section]) -> Vec<u8> {
                     if i > 0 {
                         out.push(b',');
                     }
-                    if *v != Value::Null {
-                        csv_field(&mut out, v.display(false).as_bytes());
-                    }
+                    cell(&mut out, v);
                 }
                 out.push(b'\n');
             }
@@ -513,7 +515,7 @@ mod tests {
         assert_eq!(j["servers"]["rows"][1]["share"], serde_json::Value::Null);
         assert_eq!(j["servers"]["rows_more"], 4);
         assert_eq!(
-            String::from_utf8(csv(&sections)).unwrap(),
+            String::from_utf8(csv(&sections, CsvStyle::default())).unwrap(),
             "# servers.facts\nkey,value\ntotal,3\n\n# servers.rows\nserver,requests,share\nbe/a,2,66.7\nbe/b|c,1,\n"
         );
         assert!(markdown(&sections).contains("| be/b\\|c | 1 | - |"));

@@ -3,6 +3,7 @@
 
 mod cat;
 mod envelopes;
+mod escapes;
 mod faults;
 mod halog_diff;
 mod halog_golden;

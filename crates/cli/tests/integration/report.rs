@@ -921,3 +921,30 @@ fn a_filter_that_keeps_nothing_says_so_in_one_line() {
     assert_eq!(v["overview"]["requests"], 0);
     assert_eq!(v["overview"]["excluded_requests"], 394);
 }
+
+/// A client logged as `-` (no address: a unix socket, an unknown peer) is
+/// shown as unknown, never as an address.
+#[test]
+fn a_client_without_an_address_is_unknown() {
+    let dir = tempdir("unknown-client");
+    let log = dir.join("dash.log");
+    fs::write(
+        &log,
+        "-:- [24/Nov/2026:15:54:02.757] fe be/s1 0/0/1/2/3 200 10 - - ---- 1/1/0/0/0 0/0 \"GET / HTTP/1.1\"\n\
+         10.0.0.1:5 [24/Nov/2026:15:54:02.757] fe be/s1 0/0/1/2/4 200 10 - - ---- 1/1/0/0/0 0/0 \"GET / HTTP/1.1\"\n",
+    )
+    .unwrap();
+    let log = log.display().to_string();
+    let out = haplog(&["report", "--section", "clients,slow", &log], &[]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<&str> = text.lines().filter(|l| l.contains("(unknown)")).collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    assert!(
+        !text.lines().any(|l| l.trim_start().starts_with("- ")),
+        "{text}"
+    );
+    let v = report_json(&["--section", "clients,slow", &log]);
+    let clients = v["clients"]["clients"].as_array().unwrap();
+    assert!(clients.iter().any(|c| c["client"].is_null()), "{v}");
+    assert!(clients.iter().any(|c| c["client"] == "10.0.0.1"), "{v}");
+}
