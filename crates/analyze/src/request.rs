@@ -109,7 +109,11 @@ impl<'a> Request<'a> {
             }
         }
         let tls = frontend.last() == Some(&b'~') || get(Field::SslVersion).is_some();
-        let incomplete = record.incomplete();
+        // The total time and the bytes, read once: a `+` before either
+        // marks a line logged before its end (`Record::incomplete`).
+        let tt = signed(record, Field::Tt).or_else(|| signed(record, Field::Ta));
+        let bytes = signed(record, Field::BytesRead);
+        let incomplete = tt.is_some_and(|t| t.1) || bytes.is_some_and(|b| b.1);
         Some(Request {
             time,
             frontend,
@@ -121,12 +125,8 @@ impl<'a> Request<'a> {
             tw: num(Field::Tw),
             tc: num(Field::Tc),
             tr: num(Field::Tr),
-            tt: if incomplete {
-                None
-            } else {
-                num(Field::Tt).or_else(|| num(Field::Ta))
-            },
-            bytes: num(Field::BytesRead),
+            tt: tt.filter(|_| !incomplete).map(|t| t.0),
+            bytes: bytes.map(|b| b.0),
             retries: retries_raw.and_then(parse_number),
             redispatched: retries_raw.is_some_and(|r| r.first() == Some(&b'+')),
             srv_queue: num(Field::SrvQueue),
@@ -163,6 +163,13 @@ impl<'a> Request<'a> {
     pub fn queued(&self) -> bool {
         self.tw.is_some_and(|t| t > 0)
     }
+}
+
+/// A number and whether HAProxy wrote a `+` before it.
+#[inline(always)]
+fn signed(record: &Record<'_, '_>, field: Field) -> Option<(i64, bool)> {
+    let v = record.get(field)?;
+    Some((parse_number(v)?, v[0] == b'+'))
 }
 
 /// `-` (and the quoted `""` of CLF formats) stand for no value.

@@ -783,7 +783,7 @@ pub fn nothing_kept(stats: &TrafficStats, filter: &Filter, words: &[String]) -> 
         if !asked {
             continue;
         }
-        let mut all: Vec<(&[u8], u64)> = keyed.iter().map(|(k, &n)| (k, n)).collect();
+        let mut all: Vec<(&[u8], u64)> = keyed.iter().map(|(k, n)| (k, n.0)).collect();
         all.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         let shown: Vec<String> = all
             .iter()
