@@ -2,7 +2,8 @@
 # Runs every check haplog has, the way CI does (.ci/run calls this).
 # Installs what the tests need when it is missing: Debian's haproxy package,
 # whose /usr/sbin/halog is the reference the differential test runs against
-# and whose /usr/sbin/haproxy carries the end-to-end `haplog load` test.
+# and whose /usr/sbin/haproxy carries the end-to-end `haplog load` test, and
+# Python's grpcio in a virtual environment under target/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,15 @@ if [ ! -x /usr/sbin/halog ] || [ ! -x /usr/sbin/haproxy ]; then
     if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq haproxy >/dev/null
+fi
+
+# Python's grpcio: the independent gRPC server of the load tests
+# (crates/cli/tests/grpcio/server.py).
+venv=target/grpc-venv
+if ! "$venv/bin/python" -c 'import grpc' 2>/dev/null; then
+    echo "test.sh: installing grpcio into $venv" >&2
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q 'grpcio==1.85.3'
 fi
 
 cargo fmt --all -- --check

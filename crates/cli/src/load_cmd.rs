@@ -730,7 +730,7 @@ fn prepare_and_run(args: LoadArgs) -> Result<i32, Failure> {
         } else {
             let (service, _) = schema::split_call(&args.call)?;
             schema::pool_from_reflection(
-                channels[0].clone(),
+                channels[0].inner().clone(),
                 service,
                 &reflect_metadata,
                 &args.host,

@@ -7,6 +7,10 @@ use std::time::Duration;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 use crate::error::LoadError;
+use crate::grpc_go::GrpcGo;
+
+/// One HTTP/2 connection, its failures read as grpc-go reads them.
+pub type Connection = GrpcGo<Channel>;
 
 #[derive(Clone, Debug, Default)]
 pub struct ConnectOptions {
@@ -96,8 +100,24 @@ impl ConnectOptions {
         }
     }
 
+    /// The address dialled, as grpc-go names it in its errors.
+    fn dial_address(&self) -> &str {
+        let target = self.target.as_str();
+        let rest = target.split_once("://").map_or(target, |(_, r)| r);
+        rest.split('/').next().unwrap_or(rest)
+    }
+
     /// `--connections` lazily connected channels.
-    pub fn channels(&self) -> Result<Vec<Channel>, LoadError> {
+    pub fn channels(&self) -> Result<Vec<Connection>, LoadError> {
+        let dial = self.dial_address();
+        Ok(self
+            .plain_channels()?
+            .into_iter()
+            .map(|channel| GrpcGo::new(channel, dial))
+            .collect())
+    }
+
+    fn plain_channels(&self) -> Result<Vec<Channel>, LoadError> {
         let endpoint = self.endpoint()?;
         let count = self.connections.max(1);
         if self.insecure || !self.skip_tls_verify {

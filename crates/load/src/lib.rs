@@ -11,6 +11,7 @@ pub mod codec;
 pub mod connect;
 pub mod data;
 pub mod error;
+pub mod grpc_go;
 pub mod proxy;
 pub mod report;
 pub mod run;

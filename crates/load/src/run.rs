@@ -13,10 +13,10 @@ use bytes::Bytes;
 use futures::StreamExt;
 use tokio::sync::{mpsc, Notify};
 use tonic::codec::CompressionEncoding;
-use tonic::transport::Channel;
 use tonic::{Code, Status};
 
 use crate::codec::RawCodec;
+use crate::connect::Connection;
 use crate::data::{Metadata, Payload};
 use crate::schedule::{Schedule, Slot, Workers};
 use crate::schema::{CallKind, Method};
@@ -260,7 +260,7 @@ pub async fn run(
     payload: Payload,
     metadata: Metadata,
     options: RunOptions,
-    channels: Vec<Channel>,
+    channels: Vec<Connection>,
     live: Arc<Live>,
     interrupt: impl Future<Output = ()>,
 ) -> RunOutcome {
@@ -372,7 +372,7 @@ async fn work(
     shared: Arc<Shared>,
     worker_id: String,
     (from, until): (Duration, Option<Duration>),
-    channel: Channel,
+    channel: Connection,
     records: mpsc::UnboundedSender<CallRecord>,
 ) {
     let worker_id: Arc<str> = worker_id.into();
@@ -439,7 +439,7 @@ struct Exchange {
 async fn call(
     shared: Arc<Shared>,
     worker_id: Arc<str>,
-    channel: Channel,
+    channel: Connection,
     k: u64,
     intended: Instant,
     records: mpsc::UnboundedSender<CallRecord>,
@@ -536,15 +536,54 @@ async fn call(
     });
 }
 
-/// Runs one call of the method's kind.
+/// Runs one call of the method's kind, as grpc-go would: a call the
+/// server refused before processing it (REFUSED_STREAM, a stream past a
+/// GOAWAY) is retried transparently, the call waiting for a free stream
+/// (a few attempts, a few milliseconds apart: grpc-go retries once, but
+/// it never opens a stream before the server's SETTINGS have come, and a
+/// server may free a stream slot just after the client sees it end);
+/// failures carry grpc-go's words.
 async fn drive(
     shared: &Shared,
-    channel: Channel,
+    channel: Connection,
+    messages: Vec<Bytes>,
+    metadata: tonic::metadata::MetadataMap,
+    exchange: &mut Exchange,
+) -> Result<(), Status> {
+    const ATTEMPTS: u32 = 8;
+    let mut attempt_number = 1;
+    loop {
+        let result = attempt(
+            shared,
+            channel.clone(),
+            messages.clone(),
+            metadata.clone(),
+            exchange,
+        )
+        .await;
+        match result {
+            Err(status) if crate::grpc_go::unprocessed(&status) && attempt_number < ATTEMPTS => {
+                *exchange = Exchange::default();
+                let pause = Duration::from_millis(1 << (attempt_number - 1).min(5));
+                tokio::time::sleep(pause).await;
+                attempt_number += 1;
+            }
+            other => return other.map_err(crate::grpc_go::codec_status),
+        }
+    }
+}
+
+/// One attempt at a call.
+async fn attempt(
+    shared: &Shared,
+    channel: Connection,
     messages: Vec<Bytes>,
     metadata: tonic::metadata::MetadataMap,
     exchange: &mut Exchange,
 ) -> Result<(), Status> {
     let options = &shared.options;
+    // --stream-call-duration counts from the call's start, as ghz's does.
+    let cut_at = options.stream.call_duration.map(|d| Instant::now() + d);
     let mut grpc = tonic::client::Grpc::new(channel)
         .max_decoding_message_size(options.max_receive)
         .max_encoding_message_size(options.max_send);
@@ -553,10 +592,9 @@ async fn drive(
             .send_compressed(CompressionEncoding::Gzip)
             .accept_compressed(CompressionEncoding::Gzip);
     }
-    grpc.ready()
-        .await
-        .map_err(|e| Status::new(Code::Unavailable, e.to_string()))?;
+    grpc.ready().await.map_err(Status::from_error)?;
     let path = shared.method.path.clone();
+    let output = shared.method.descriptor.output();
     let stream = options.stream;
     match shared.method.kind {
         CallKind::Unary | CallKind::ServerStreaming => {
@@ -567,13 +605,20 @@ async fn drive(
             if shared.method.kind == CallKind::Unary {
                 let response = grpc.unary(request, path, RawCodec).await?;
                 exchange.first_message = Some(Instant::now());
+                crate::grpc_go::check_decodes(&output, response.get_ref())?;
                 exchange.messages_received = 1;
                 exchange.bytes_received = response.get_ref().len() as u64;
                 return Ok(());
             }
             let response = grpc.server_streaming(request, path, RawCodec).await?;
-            let cut_at = stream.call_duration.map(|d| Instant::now() + d);
-            receive(response.into_inner(), exchange, stream.call_count, cut_at).await
+            receive(
+                response.into_inner(),
+                &output,
+                exchange,
+                stream.call_count,
+                cut_at,
+            )
+            .await
         }
         CallKind::ClientStreaming | CallKind::Bidi => {
             let sent_counter = Arc::new(AtomicU64::new(0));
@@ -581,16 +626,21 @@ async fn drive(
             let mut request = tonic::Request::new(outgoing);
             prepare(&mut request, metadata, options.timeout);
             let result = if shared.method.kind == CallKind::ClientStreaming {
-                grpc.client_streaming(request, path, RawCodec)
-                    .await
-                    .map(|response| {
+                match grpc.client_streaming(request, path, RawCodec).await {
+                    Ok(response) => {
                         exchange.first_message = Some(Instant::now());
-                        exchange.messages_received = 1;
-                        exchange.bytes_received = response.get_ref().len() as u64;
-                    })
+                        crate::grpc_go::check_decodes(&output, response.get_ref()).map(|()| {
+                            exchange.messages_received = 1;
+                            exchange.bytes_received = response.get_ref().len() as u64;
+                        })
+                    }
+                    Err(status) => Err(status),
+                }
             } else {
                 match grpc.streaming(request, path, RawCodec).await {
-                    Ok(response) => receive(response.into_inner(), exchange, None, None).await,
+                    Ok(response) => {
+                        receive(response.into_inner(), &output, exchange, None, None).await
+                    }
                     Err(status) => Err(status),
                 }
             };
@@ -615,6 +665,7 @@ fn prepare<T>(
 /// `cut_at` time, which cancel the call as ghz does.
 async fn receive(
     mut incoming: tonic::Streaming<Bytes>,
+    output: &prost_reflect::MessageDescriptor,
     exchange: &mut Exchange,
     count: Option<u64>,
     cut_at: Option<Instant>,
@@ -633,6 +684,7 @@ async fn receive(
             None => return canceled(),
             Some(Ok(Some(message))) => {
                 exchange.first_message.get_or_insert_with(Instant::now);
+                crate::grpc_go::check_decodes(output, &message)?;
                 exchange.messages_received += 1;
                 exchange.bytes_received += message.len() as u64;
                 if count.is_some_and(|c| u64::from(exchange.messages_received) >= c) {

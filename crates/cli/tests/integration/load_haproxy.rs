@@ -5,29 +5,14 @@
 //! of the run, per server, with the termination states HAProxy wrote.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::support::{self, free_port, Killed};
+
 const HAPROXY: &str = "/usr/sbin/haproxy";
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn testserver(name: &str, port: u16) -> Killed {
     let child = Command::new(env!("CARGO_BIN_EXE_haplog"))
@@ -55,11 +40,7 @@ fn testserver(name: &str, port: u16) -> Killed {
 }
 
 fn wait_for_port(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nothing listens on {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    support::wait_for_port(port, Duration::from_secs(10));
 }
 
 fn haproxy(dir: &Path, front: u16, servers: [u16; 2]) -> Killed {
@@ -250,4 +231,43 @@ fn the_proxy_section_counts_every_call_per_server() {
         .unwrap()
         .contains("client aborted"));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// HAProxy with no server up answers 503 with an HTML page: grpc-go's
+/// status and words for it, not a decoding error of the page.
+#[test]
+fn no_server_up_is_unavailable_in_grpc_go_s_words() {
+    let dir = std::env::temp_dir().join(format!("haplog-e2e-503-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    // Nothing listens on the servers' ports.
+    let (p1, p2, front) = (free_port(), free_port(), free_port());
+    let _proxy = haproxy(&dir, front, [p1, p2]);
+    wait_for_port(front);
+    let out = Command::new(env!("CARGO_BIN_EXE_haplog"))
+        .args(["load", "--insecure", "-O", "json", "--proto"])
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../load/proto/haplog/demo/tts.proto"
+        ))
+        .args(["--call", "haplog.demo.Tts/Speak", "-n", "3", "-c", "1"])
+        .arg(format!("127.0.0.1:{front}"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["statusCodeDistribution"]["Unavailable"], 3,
+        "{report:#}"
+    );
+    assert_eq!(
+        report["errorDistribution"]["rpc error: code = Unavailable desc = unexpected HTTP status code received from server: 503 (Service Unavailable); transport: received unexpected content-type \"text/html\""],
+        3,
+        "{report:#}"
+    );
 }

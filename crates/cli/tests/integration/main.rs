@@ -11,5 +11,7 @@ mod halog_real;
 mod hla;
 mod inputs;
 mod load;
+mod load_grpcio;
 mod load_haproxy;
 mod report;
+mod support;

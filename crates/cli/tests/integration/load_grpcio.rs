@@ -1,0 +1,226 @@
+//! `haplog load` against a gRPC server that is not haplog's: Python's
+//! grpcio (gRPC Core), from the virtual environment `scripts/test.sh`
+//! makes. Every failure must carry the status and the words grpc-go 1.56
+//! (and so ghz 0.121) gives it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::{self, free_port, Killed};
+
+fn here() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/grpcio")
+}
+
+/// Starts tests/grpcio/server.py on `port` and waits until it listens.
+fn grpcio(port: u16, extra: &[&str]) -> Killed {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/grpc-venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: scripts/test.sh makes it (python3 -m venv, pip install grpcio)",
+        python.display()
+    );
+    let child = Command::new(python)
+        .arg(here().join("server.py"))
+        .arg(port.to_string())
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    support::wait_for_port(port, Duration::from_secs(20));
+    Killed(child)
+}
+
+/// Runs `haplog load` on faults.proto with `args`, JSON out.
+fn load(port: u16, args: &[&str]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_haplog"))
+        .args(["load", "--insecure", "-O", "json", "--proto"])
+        .arg(here().join("faults.proto"))
+        .args(args)
+        .arg(format!("127.0.0.1:{port}"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn distribution(report: &Value, key: &str) -> BTreeMap<String, u64> {
+    report[key]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_u64().unwrap()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn responses_that_do_not_decode_are_internal() {
+    let port = free_port();
+    let _server = grpcio(port, &[]);
+    let r = load(
+        port,
+        &["--call", "faults.Faults/Garbage", "-n", "5", "-c", "2"],
+    );
+    assert_eq!(
+        distribution(&r, "statusCodeDistribution"),
+        BTreeMap::from([("Internal".into(), 5)])
+    );
+    assert_eq!(
+        distribution(&r, "errorDistribution"),
+        BTreeMap::from([(
+            "rpc error: code = Internal desc = grpc: failed to unmarshal the received message: proto: cannot parse invalid wire-format data".into(),
+            5
+        )])
+    );
+    let r = load(
+        port,
+        &["--call", "faults.Faults/Echo", "-n", "5", "-c", "2"],
+    );
+    assert_eq!(
+        distribution(&r, "statusCodeDistribution"),
+        BTreeMap::from([("OK".into(), 5)])
+    );
+}
+
+#[test]
+fn message_size_limits_both_ways_are_resource_exhausted() {
+    let port = free_port();
+    let _server = grpcio(port, &[]);
+    let r = load(
+        port,
+        &[
+            "--call",
+            "faults.Faults/Big",
+            "-n",
+            "3",
+            "-m",
+            r#"{"size":"4096"}"#,
+            "--max-recv-message-size",
+            "1KB",
+        ],
+    );
+    assert_eq!(
+        distribution(&r, "errorDistribution"),
+        BTreeMap::from([(
+            "rpc error: code = ResourceExhausted desc = grpc: received message larger than max (4099 vs. 1000)".into(),
+            3
+        )])
+    );
+    let text = "a".repeat(3000);
+    let data = format!(r#"{{"text":"{text}"}}"#);
+    let r = load(
+        port,
+        &[
+            "--call",
+            "faults.Faults/Echo",
+            "-n",
+            "3",
+            "-d",
+            &data,
+            "--max-send-message-size",
+            "1KB",
+        ],
+    );
+    assert_eq!(
+        distribution(&r, "errorDistribution"),
+        BTreeMap::from([(
+            "rpc error: code = ResourceExhausted desc = grpc: trying to send message larger than max (3003 vs. 1000)".into(),
+            3
+        )])
+    );
+}
+
+/// A burst past the server's SETTINGS_MAX_CONCURRENT_STREAMS waits for
+/// free streams instead of failing the calls the server refused.
+#[test]
+fn calls_wait_for_a_free_stream() {
+    let port = free_port();
+    let _server = grpcio(port, &["--max-streams", "5"]);
+    let r = load(
+        port,
+        &[
+            "--call",
+            "faults.Faults/Slow",
+            "-n",
+            "20",
+            "-c",
+            "20",
+            "--async",
+        ],
+    );
+    assert_eq!(
+        distribution(&r, "statusCodeDistribution"),
+        BTreeMap::from([("OK".into(), 20)]),
+        "{r}"
+    );
+    // Five at a time, 200 ms each: four rounds.
+    let total_ns = r["total"].as_u64().unwrap();
+    assert!(total_ns >= 700_000_000, "{total_ns} ns");
+}
+
+#[test]
+fn a_server_that_is_not_there_or_dies_is_unavailable() {
+    let port = free_port();
+    let r = load(
+        port,
+        &["--call", "faults.Faults/Echo", "-n", "3", "-c", "1"],
+    );
+    let refused = format!(
+        "rpc error: code = Unavailable desc = connection error: desc = \"transport: Error while dialing: dial tcp 127.0.0.1:{port}: connect: connection refused\""
+    );
+    assert_eq!(
+        distribution(&r, "errorDistribution"),
+        BTreeMap::from([(refused.clone(), 3)])
+    );
+
+    // Killed a second into a 3 s run: the calls in flight and those after
+    // are Unavailable, the later ones with the refused dial.
+    let mut server = grpcio(port, &[]);
+    let killer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1000));
+        drop(server.0.kill());
+        let _ = server.0.wait();
+    });
+    let r = load(
+        port,
+        &[
+            "--call",
+            "faults.Faults/Slow",
+            "-m",
+            r#"{"delay-ms":"300"}"#,
+            "-z",
+            "3s",
+            "--rps",
+            "20",
+            "-c",
+            "10",
+        ],
+    );
+    killer.join().unwrap();
+    let codes = distribution(&r, "statusCodeDistribution");
+    assert!(codes["OK"] > 0, "{r}");
+    assert!(codes["Unavailable"] > 0, "{r}");
+    assert_eq!(codes.len(), 2, "only OK and Unavailable: {r}");
+    let errors = distribution(&r, "errorDistribution");
+    assert!(errors.contains_key(&refused), "{errors:?}");
+    assert!(
+        errors.keys().all(
+            |e| e.starts_with("rpc error: code = Unavailable desc = connection error: desc = ")
+        ),
+        "{errors:?}"
+    );
+}
