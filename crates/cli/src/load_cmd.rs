@@ -11,7 +11,7 @@ use haplog_load::connect::ConnectOptions;
 use haplog_load::data::{DataInput, Metadata, Payload, TemplateOptions};
 use haplog_load::report::{self, Echo, Report, ReportSettings};
 use haplog_load::run::{self, DurationStop, Live, RunOptions, StreamOptions};
-use haplog_load::schedule::{Schedule, Workers};
+use haplog_load::schedule::{Schedule, Workers, MAX_WORKERS};
 use haplog_load::schema;
 use haplog_load::units::{parse_bytes, parse_go_duration};
 use haplog_load::LoadError;
@@ -255,7 +255,7 @@ pub struct LoadArgs {
     #[arg(
         long = "concurrency-start",
         value_name = "N",
-        default_value_t = 1,
+        default_value_t = 0,
         help_heading = "Load"
     )]
     concurrency_start: usize,
@@ -472,21 +472,35 @@ pub fn run(args: LoadArgs) -> i32 {
             eprintln!("haplog load: {message}");
             2
         }
-        Err(Failure::Output(message)) => {
+        Err(Failure::Output(message) | Failure::Run(message)) => {
             eprintln!("haplog load: {message}");
             1
+        }
+        Err(Failure::Interrupted) => {
+            eprintln!("haplog load: interrupted before the run started");
+            130
         }
     }
 }
 
 enum Failure {
+    /// A bad flag, file or value: exit 2.
     Usage(String),
+    /// The report could not be written: exit 1.
     Output(String),
+    /// The run could not start against the server: exit 1, as ghz.
+    Run(String),
+    /// Ctrl-C before the run started: exit 130, as a shell reports SIGINT.
+    Interrupted,
 }
 
 impl From<LoadError> for Failure {
     fn from(e: LoadError) -> Self {
-        Failure::Usage(e.to_string())
+        if e.is_run_error() {
+            Failure::Run(e.to_string())
+        } else {
+            Failure::Usage(e.to_string())
+        }
     }
 }
 
@@ -610,12 +624,37 @@ fn string_map(text: &str, flag: &str) -> Result<Vec<(String, String)>, Failure> 
         .collect()
 }
 
-fn prepare_and_run(args: LoadArgs) -> Result<i32, Failure> {
+fn prepare_and_run(mut args: LoadArgs) -> Result<i32, Failure> {
     if args.concurrency == 0 {
         return Err(usage("-c must be at least 1"));
     }
-    let workers = workers(&args)?;
-    if args.connections == 0 || args.connections > workers.most() {
+    // ghz reads 0 as no limit.
+    for limit in [&mut args.duration, &mut args.max_duration] {
+        if *limit == Some(Duration::ZERO) {
+            *limit = None;
+        }
+    }
+    if !args.rps.is_finite() {
+        return Err(usage(format!(
+            "--rps {}: not a rate; give calls per second, 0 for as fast as the workers go",
+            args.rps
+        )));
+    }
+    let mut workers = workers(&args)?;
+    let ends_at_n = args.duration.is_none() && args.max_duration.is_none();
+    if ends_at_n && args.concurrency_schedule == ScheduleKind::Const {
+        // More workers than calls would only wait: -n 10 -c 1000000 runs
+        // 10 workers (the report still says -c as given).
+        let needed = usize::try_from(args.total).unwrap_or(usize::MAX).max(1);
+        workers = Workers::constant(args.concurrency.min(needed));
+    }
+    if workers.windows.len() > MAX_WORKERS {
+        return Err(usage(format!(
+            "-c {}: at most {MAX_WORKERS} workers (each holds a call in flight)",
+            args.concurrency
+        )));
+    }
+    if args.connections == 0 || args.connections > args.concurrency.max(workers.most()) {
         return Err(usage(
             "--connections must be between 1 and the concurrency (-c)",
         ));
@@ -729,13 +768,33 @@ fn prepare_and_run(args: LoadArgs) -> Result<i32, Failure> {
             schema::pool_from_protoset(protoset)?
         } else {
             let (service, _) = schema::split_call(&args.call)?;
-            schema::pool_from_reflection(
+            let reflection = schema::pool_from_reflection(
                 channels[0].inner().clone(),
                 service,
                 &reflect_metadata,
                 &args.host,
-            )
-            .await?
+            );
+            // A server that accepts and never answers must not hold the
+            // run past its connect timeout and call timeout (nor past -z),
+            // and Ctrl-C ends the wait.
+            let mut limit = args.connect_timeout + args.timeout;
+            if let Some(z) = args.duration.or(args.max_duration) {
+                limit = limit.min(z);
+            }
+            tokio::select! {
+                pool = tokio::time::timeout(limit, reflection) => match pool {
+                    Ok(pool) => pool?,
+                    Err(_) => {
+                        return Err(Failure::Run(format!(
+                            "server reflection on {} failed: no answer within {limit:?} (give the schema with --proto or --protoset)",
+                            args.host,
+                        )))
+                    }
+                },
+                _ = tokio::signal::ctrl_c() => {
+                    return Err(Failure::Interrupted);
+                }
+            }
         };
         let method = schema::find_method(&pool, &args.call)?;
         let method_path = method.path.as_str().as_bytes().to_vec();
@@ -900,8 +959,9 @@ fn echo(args: &LoadArgs, payload: &Payload, metadata: &Metadata, cpus: usize) ->
         concurrency_step: args.concurrency_step,
         concurrency_step_duration: args.concurrency_step_duration.unwrap_or_default(),
         concurrency_max_duration: args.concurrency_max_duration.unwrap_or_default(),
+        // ghz sets n to math.MaxInt32 for a -z run, and reports it.
         total: if args.duration.is_some() {
-            0
+            i32::MAX as u64
         } else {
             args.total
         },

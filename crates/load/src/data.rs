@@ -88,7 +88,9 @@ impl Payload {
             DataInput::Json { flag, text } => {
                 payload.form = match options.template(flag, &text)? {
                     Some(template) => {
-                        payload.json = Some(serde_json::Value::String(text));
+                        // As ghz reports it: the text as JSON when it is
+                        // JSON (templates inside strings), else nothing.
+                        payload.json = serde_json::from_str(&text).ok();
                         Form::Templated { flag, template }
                     }
                     None => {
@@ -259,7 +261,8 @@ impl Metadata {
         match options.template(flag, text)? {
             Some(template) => Ok(Metadata {
                 form: MetadataForm::Templated(template),
-                json: Some(serde_json::Value::String(text.to_string())),
+                // As for data: the object ghz reports, when it parses.
+                json: serde_json::from_str(text).ok(),
             }),
             None => {
                 let value = parse_json(flag, text)?;

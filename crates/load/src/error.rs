@@ -42,6 +42,19 @@ pub enum LoadError {
 }
 
 impl LoadError {
+    /// The run could not start against this server (its reflection
+    /// failed, it has no such service or method, it cannot be reached):
+    /// ghz exits 1 for these, where a bad flag or file is a usage error.
+    pub fn is_run_error(&self) -> bool {
+        matches!(
+            self,
+            LoadError::Reflection { .. }
+                | LoadError::UnknownService { .. }
+                | LoadError::UnknownMethod { .. }
+                | LoadError::Connect { .. }
+        )
+    }
+
     pub(crate) fn flag(flag: &'static str, message: impl Into<String>) -> Self {
         LoadError::Flag {
             flag,

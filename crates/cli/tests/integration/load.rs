@@ -270,9 +270,14 @@ fn templates_and_metadata_per_call() {
         statuses(&report),
         vec![("Internal".to_string(), 3), ("OK".to_string(), 6)]
     );
+    // As ghz: the templates as the JSON they are, not as strings.
     assert_eq!(
         report["options"]["metadata"],
-        r#"{"request-id":"{{.RequestNumber}}"}"#
+        serde_json::json!({"request-id": "{{.RequestNumber}}"})
+    );
+    assert_eq!(
+        report["options"]["data"][0]["text"],
+        "call {{.RequestNumber}} by {{.WorkerID}}"
     );
 }
 
@@ -537,15 +542,26 @@ fn json_report_schema() {
 }
 
 #[test]
-fn bad_input_is_one_line_and_exit_2() {
+fn bad_input_is_one_line_and_exit_2_run_errors_1() {
     let server = Server::start(&[]);
     let addr = server.addr.as_str();
-    let cases: Vec<(Vec<&str>, &str)> = vec![
+    // The run cannot start against this server: 1, as ghz exits.
+    for (args, want) in [
         (
             vec!["--call", "haplog.demo.Tts/Sing", addr],
             "has no method \"Sing\"",
         ),
         (vec!["--call", "nope.Svc/Speak", addr], "server reflection"),
+    ] {
+        let mut all = vec!["--insecure"];
+        all.extend(args.iter().copied());
+        let out = load(&all);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{all:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{all:?}: {stderr}");
+        assert!(stderr.contains(want), "{all:?}: {stderr}");
+    }
+    let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             vec!["--call", "haplog.demo.Tts/Speak", "-d", "{", addr],
             "-d: not JSON",
@@ -820,4 +836,170 @@ fn skip_first_and_count_errors() {
     let skipped = load_json(&server, &args);
     assert_eq!(skipped["count"], 6);
     assert_eq!(skipped["details"].as_array().unwrap().len(), 6);
+}
+
+/// A server that accepts connections and never answers: nothing waits
+/// past the limits the command line sets, and Ctrl-C ends the wait.
+#[test]
+fn a_silent_server_does_not_hold_the_run() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    let started = std::time::Instant::now();
+    let out = load(&[
+        "--insecure",
+        "--call",
+        "haplog.demo.Tts/Speak",
+        "-z",
+        "2s",
+        "--connect-timeout",
+        "1s",
+        &addr,
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no answer within 2s"), "{stderr}");
+    assert!(
+        started.elapsed().as_secs_f64() < 5.0,
+        "{:?}",
+        started.elapsed()
+    );
+
+    // Ctrl-C while reflection waits.
+    let child = Command::new(env!("CARGO_BIN_EXE_haplog"))
+        .args([
+            "load",
+            "--insecure",
+            "--call",
+            "haplog.demo.Tts/Speak",
+            "-z",
+            "60s",
+            &addr,
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    // SAFETY: kill only sends a signal to the child we started.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let started = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(started.elapsed().as_secs_f64() < 3.0);
+
+    // With the schema given, the calls end at -z.
+    let started = std::time::Instant::now();
+    let out = load(&[
+        "--insecure",
+        "-O",
+        "json",
+        "--proto",
+        DEMO_PROTO,
+        "--call",
+        "haplog.demo.Tts/Speak",
+        "-z",
+        "2s",
+        &addr,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        started.elapsed().as_secs_f64() < 5.0,
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// ghz's meanings of the limits: 0 is no limit; more workers than calls
+/// run only as many as there are calls; a rate must be a number.
+#[test]
+fn limits_mean_what_ghz_means() {
+    let server = Server::start(&[]);
+    let started = std::time::Instant::now();
+    let report = load_json(
+        &server,
+        &[
+            "--call",
+            "haplog.demo.Tts/Speak",
+            "-n",
+            "10",
+            "-c",
+            "1000000",
+        ],
+    );
+    assert_eq!(report["count"], 10);
+    assert_eq!(report["options"]["concurrency"], 1_000_000);
+    assert!(
+        started.elapsed().as_secs_f64() < 10.0,
+        "{:?}",
+        started.elapsed()
+    );
+    for zero in ["-z", "-x"] {
+        let report = load_json(
+            &server,
+            &["--call", "haplog.demo.Tts/Speak", zero, "0", "-n", "30"],
+        );
+        assert_eq!(report["count"], 30, "{zero} 0");
+        assert_eq!(report["endReason"], "normal", "{zero} 0");
+    }
+    // ghz's echo of the options: -z sets n to MaxInt32; the worker
+    // schedule starts at 0 unless given.
+    let report = load_json(
+        &server,
+        &[
+            "--call",
+            "haplog.demo.Tts/Speak",
+            "-z",
+            "300ms",
+            "--rps",
+            "20",
+        ],
+    );
+    assert_eq!(report["options"]["total"], 2_147_483_647);
+    assert_eq!(report["options"]["concurrency-start"], 0);
+    // At 2 calls a second nothing is late enough to blame the generator.
+    let out = load(&[
+        "--insecure",
+        "--call",
+        "haplog.demo.Tts/Speak",
+        "--rps",
+        "2",
+        "-n",
+        "3",
+        &server.addr,
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(!text.contains("Warning"), "{text}");
+    assert_eq!(report["haplog"]["generatorBound"], false);
+    for rate in ["nan", "inf"] {
+        let out = load(&[
+            "--insecure",
+            "--call",
+            "haplog.demo.Tts/Speak",
+            "--rps",
+            rate,
+            &server.addr,
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{rate}: {stderr}");
+        assert!(stderr.contains("--rps"), "{stderr}");
+    }
 }
