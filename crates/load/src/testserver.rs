@@ -17,6 +17,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use futures::stream::BoxStream;
 use futures::{FutureExt, StreamExt};
 use tokio::net::TcpListener;
+use tonic::codec::CompressionEncoding;
 use tonic::codegen::BoxFuture;
 use tonic::server::NamedService;
 use tonic::{Code, Status, Streaming};
@@ -101,30 +102,53 @@ fn wav_header(sample_rate: u32, data_len: u32) -> [u8; 44] {
 }
 
 /// One utterance as encoded `SpeakResponse` messages: cut into chunks for
-/// streams, and whole for a single response.
+/// streams, and whole for a single response. The audio is a header and
+/// silence, so only the first chunk differs from the others: a stream of
+/// any length holds two chunks in memory, and the whole message is built
+/// only when a `Speak` call asks for it.
 #[derive(Clone, Debug)]
 struct Wav {
-    chunks: Vec<Bytes>,
-    whole: Bytes,
+    sample_rate: u32,
+    count: u32,
+    size: usize,
+    /// The first chunk (it starts with the 44-byte header), encoded.
+    first: Bytes,
+    /// Every later chunk (silence), encoded.
+    rest: Bytes,
 }
 
 /// Audio bytes (header, then silence) in `count` chunks of `size` bytes.
 fn wav(sample_rate: u32, count: u32, size: usize) -> Wav {
-    let total = count as usize * size;
-    let header = wav_header(sample_rate, total.saturating_sub(44) as u32);
-    let mut audio = vec![0u8; total.max(44)];
-    audio[..44].copy_from_slice(&header);
     let size = size.max(1);
-    let chunks = audio
-        .chunks(size)
-        .take(count as usize)
-        .map(speak_response)
-        .collect();
-    // The chunks are consecutive pieces of the audio: together, its start.
-    let covered = (count as usize * size).min(audio.len());
+    let audio_len = (count as usize).saturating_mul(size);
+    let header = wav_header(sample_rate, audio_len.saturating_sub(44) as u32);
+    let mut first = vec![0u8; size.max(44)];
+    first[..44].copy_from_slice(&header);
+    first.truncate(size.max(44).min(audio_len.max(44)));
     Wav {
-        chunks,
-        whole: speak_response(&audio[..covered]),
+        sample_rate,
+        count,
+        size,
+        first: speak_response(&first),
+        rest: speak_response(&vec![0u8; size]),
+    }
+}
+
+impl Wav {
+    /// The stream's chunks, as shared handles.
+    fn chunks(&self) -> impl Iterator<Item = Bytes> + Send + 'static {
+        let (first, rest) = (self.first.clone(), self.rest.clone());
+        (0..self.count).map(move |i| if i == 0 { first.clone() } else { rest.clone() })
+    }
+
+    /// The whole utterance as one message (the chunks' audio together).
+    fn whole(&self) -> Bytes {
+        let audio_len = (self.count as usize).saturating_mul(self.size).max(44);
+        let mut audio = vec![0u8; audio_len];
+        let header = wav_header(self.sample_rate, audio_len.saturating_sub(44) as u32);
+        audio[..44].copy_from_slice(&header);
+        audio.truncate((self.count as usize).saturating_mul(self.size).max(44));
+        speak_response(&audio)
     }
 }
 
@@ -145,7 +169,13 @@ struct SpeakRequest {
 }
 
 fn decode_request(mut bytes: &[u8]) -> Result<SpeakRequest, Status> {
-    let bad = |what: &str| Status::invalid_argument(format!("bad SpeakRequest: {what}"));
+    // grpc-go's words for a request its codec cannot unmarshal; which part
+    // was bad stays in the server's own log, as Go's protobuf says it alike.
+    let bad = |_what: &str| {
+        Status::internal(
+            "grpc: error unmarshalling request: proto: cannot parse invalid wire-format data",
+        )
+    };
     let mut request = SpeakRequest::default();
     while bytes.has_remaining() {
         let key = prost::encoding::decode_varint(&mut bytes).map_err(|_| bad("key"))?;
@@ -280,8 +310,13 @@ impl tower_service::Service<http::Request<tonic::body::Body>> for DemoService {
     fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
         let state = self.state.clone();
         Box::pin(async move {
-            let mut grpc = tonic::server::Grpc::new(RawCodec);
-            let response = match request.uri().path() {
+            // As grpc-go servers: gzip accepted (and answered in kind), and
+            // requests past 4 MiB refused.
+            let mut grpc = tonic::server::Grpc::new(RawCodec)
+                .accept_compressed(CompressionEncoding::Gzip)
+                .send_compressed(CompressionEncoding::Gzip)
+                .max_decoding_message_size(MAX_REQUEST);
+            let mut response = match request.uri().path() {
                 "/haplog.demo.Tts/Speak" => grpc.unary(Speak(state), request).await,
                 "/haplog.demo.Tts/SpeakWav" => {
                     grpc.server_streaming(SpeakWav(state), request).await
@@ -292,8 +327,23 @@ impl tower_service::Service<http::Request<tonic::body::Body>> for DemoService {
                 "/haplog.demo.Tts/SpeakLive" => grpc.streaming(SpeakLive(state), request).await,
                 path => Status::unimplemented(format!("unknown method {path}")).into_http(),
             };
+            grpc_go_words(response.headers_mut());
             Ok(response)
         })
+    }
+}
+
+/// grpc-go's default limit on a request message.
+const MAX_REQUEST: usize = 4 << 20;
+
+/// A status tonic's codec put in a trailers-only response, in grpc-go's
+/// code and words (an oversized request is `ResourceExhausted`).
+fn grpc_go_words(headers: &mut http::HeaderMap) {
+    if let Some(status) = Status::from_header_map(headers) {
+        let mapped = crate::grpc_go::codec_status(status.clone());
+        if mapped.code() != status.code() {
+            let _ = mapped.add_header(headers);
+        }
     }
 }
 
@@ -307,7 +357,7 @@ impl tonic::server::UnaryService<Bytes> for Speak {
         let state = self.0.clone();
         async move {
             let speak = state.take(request.get_ref()).await?;
-            Ok(state.respond(state.wav_for(&speak).whole))
+            Ok(state.respond(state.wav_for(&speak).whole()))
         }
         .boxed()
     }
@@ -316,8 +366,8 @@ impl tonic::server::UnaryService<Bytes> for Speak {
 type ChunkStream = BoxStream<'static, Result<Bytes, Status>>;
 
 /// The chunks, `interval` apart (the first goes at once).
-fn paced(chunks: Vec<Bytes>, interval: Duration) -> ChunkStream {
-    futures::stream::iter(chunks.into_iter().enumerate())
+fn paced(chunks: impl Iterator<Item = Bytes> + Send + 'static, interval: Duration) -> ChunkStream {
+    futures::stream::iter(chunks.enumerate())
         .then(move |(i, chunk)| async move {
             if i > 0 && !interval.is_zero() {
                 tokio::time::sleep(interval).await;
@@ -338,7 +388,7 @@ impl tonic::server::ServerStreamingService<Bytes> for SpeakWav {
         let state = self.0.clone();
         async move {
             let speak = state.take(request.get_ref()).await?;
-            let chunks = state.wav_for(&speak).chunks;
+            let chunks = state.wav_for(&speak).chunks();
             Ok(state.respond(paced(chunks, state.config.chunk_interval)))
         }
         .boxed()
@@ -368,7 +418,7 @@ impl tonic::server::ClientStreamingService<Bytes> for SpeakBatch {
             state.think().await;
             // One chunk of audio for every text received.
             let chunk_count = texts.max(1) as u32;
-            Ok(state.respond(wav(16_000, chunk_count, state.config.chunk_size).whole))
+            Ok(state.respond(wav(16_000, chunk_count, state.config.chunk_size).whole()))
         }
         .boxed()
     }
@@ -385,7 +435,7 @@ impl tonic::server::StreamingService<Bytes> for SpeakLive {
         let state = self.0.clone();
         async move {
             let incoming = request.into_inner();
-            let chunk = state.wav.chunks.first().cloned().unwrap_or_default();
+            let chunk = state.wav.first.clone();
             let reply_state = state.clone();
             // One chunk back for every text, as it arrives.
             let replies = incoming
@@ -401,6 +451,110 @@ impl tonic::server::StreamingService<Bytes> for SpeakLive {
             Ok(state.respond(replies))
         }
         .boxed()
+    }
+}
+
+/// The standard health service (`grpc.health.v1.Health`), as grpc-go
+/// servers register it: `Check` answers SERVING for the server (`""`) and
+/// for `haplog.demo.Tts`, NOT_FOUND for any other service; `Watch` sends
+/// the same status once and holds the stream open.
+#[derive(Clone, Default)]
+pub struct HealthService;
+
+impl NamedService for HealthService {
+    const NAME: &'static str = "grpc.health.v1.Health";
+}
+
+/// `HealthCheckResponse { status = SERVING }`, encoded.
+const SERVING: &[u8] = &[0x08, 0x01];
+
+/// The `service` field of a `HealthCheckRequest`.
+fn health_service_name(message: &[u8]) -> Result<String, Status> {
+    let mut bytes = message;
+    let mut name = String::new();
+    while bytes.has_remaining() {
+        let bad = || {
+            Status::internal(
+                "grpc: error unmarshalling request: proto: cannot parse invalid wire-format data",
+            )
+        };
+        let key = prost::encoding::decode_varint(&mut bytes).map_err(|_| bad())?;
+        match key & 7 {
+            0 => {
+                prost::encoding::decode_varint(&mut bytes).map_err(|_| bad())?;
+            }
+            2 => {
+                let len = prost::encoding::decode_varint(&mut bytes).map_err(|_| bad())? as usize;
+                if len > bytes.len() {
+                    return Err(bad());
+                }
+                if key >> 3 == 1 {
+                    name = String::from_utf8_lossy(&bytes[..len]).into_owned();
+                }
+                bytes.advance(len);
+            }
+            _ => return Err(bad()),
+        }
+    }
+    Ok(name)
+}
+
+fn health_of(message: &[u8]) -> Result<Bytes, Status> {
+    let name = health_service_name(message)?;
+    if name.is_empty() || name == DemoService::NAME {
+        Ok(Bytes::from_static(SERVING))
+    } else {
+        Err(Status::not_found("unknown service"))
+    }
+}
+
+impl tower_service::Service<http::Request<tonic::body::Body>> for HealthService {
+    type Response = http::Response<tonic::body::Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<Self::Response, Self::Error>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
+        Box::pin(async move {
+            let mut grpc = tonic::server::Grpc::new(RawCodec);
+            let response = match request.uri().path() {
+                "/grpc.health.v1.Health/Check" => grpc.unary(HealthCheck, request).await,
+                "/grpc.health.v1.Health/Watch" => grpc.server_streaming(HealthWatch, request).await,
+                path => Status::unimplemented(format!("unknown method {path}")).into_http(),
+            };
+            Ok(response)
+        })
+    }
+}
+
+struct HealthCheck;
+
+impl tonic::server::UnaryService<Bytes> for HealthCheck {
+    type Response = Bytes;
+    type Future = BoxFuture<tonic::Response<Bytes>, Status>;
+
+    fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
+        let answer = health_of(request.get_ref()).map(tonic::Response::new);
+        Box::pin(async move { answer })
+    }
+}
+
+struct HealthWatch;
+
+impl tonic::server::ServerStreamingService<Bytes> for HealthWatch {
+    type Response = Bytes;
+    type ResponseStream = ChunkStream;
+    type Future = BoxFuture<tonic::Response<ChunkStream>, Status>;
+
+    fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
+        let answer = health_of(request.get_ref()).map(|status| {
+            let once = futures::stream::once(async move { Ok(status) });
+            tonic::Response::new(once.chain(futures::stream::pending()).boxed())
+        });
+        Box::pin(async move { answer })
     }
 }
 
@@ -441,6 +595,7 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(DemoService::new(config))
+        .add_service(HealthService)
         .serve_with_incoming_shutdown(
             tokio_stream::wrappers::TcpListenerStream::new(listener),
             shutdown,
@@ -496,9 +651,17 @@ mod tests {
 
     #[test]
     fn wav_chunks_start_with_a_header_and_add_up() {
-        let Wav { chunks, whole } = wav(16_000, 3, 100);
+        let w = wav(16_000, 3, 100);
+        let (chunks, whole): (Vec<Bytes>, Bytes) = (w.chunks().collect(), w.whole());
         assert_eq!(chunks.len(), 3);
         assert_eq!(chunks[0].len(), 102);
+        assert_eq!(chunks[2].len(), 102);
+        let joined: Vec<u8> = chunks.iter().flat_map(|c| c[2..].to_vec()).collect();
+        assert_eq!(
+            &whole[3..],
+            &joined[..],
+            "the chunks are the whole, in order"
+        );
         // 0x0a, varint 300 (2 bytes), 300 bytes of audio.
         assert_eq!(whole.len(), 303);
         assert_eq!(&whole[3..7], b"RIFF");

@@ -1003,3 +1003,29 @@ fn limits_mean_what_ghz_means() {
         assert!(stderr.contains("--rps"), "{stderr}");
     }
 }
+
+/// A test server asked for 6.5 GB streams streams them: two chunks in
+/// memory, not the whole utterance (twice).
+#[test]
+fn long_test_streams_stay_small() {
+    let server = Server::start(&["--chunks", "100000", "--chunk-size", "65536"]);
+    let report = load_json(
+        &server,
+        &[
+            "--call",
+            "haplog.demo.Tts/SpeakWav",
+            "-n",
+            "2",
+            "--stream-call-count",
+            "20",
+        ],
+    );
+    assert_eq!(report["haplog"]["messagesReceived"], 40, "{report}");
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
+    let peak_kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+        .unwrap();
+    assert!(peak_kb < 200_000, "test server peaked at {peak_kb} kB");
+}

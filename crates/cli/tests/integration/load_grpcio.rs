@@ -16,15 +16,20 @@ fn here() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/grpcio")
 }
 
-/// Starts tests/grpcio/server.py on `port` and waits until it listens.
-fn grpcio(port: u16, extra: &[&str]) -> Killed {
+/// The virtual environment's Python, with grpcio.
+fn python() -> PathBuf {
     let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/grpc-venv/bin/python");
     assert!(
         python.exists(),
         "{} is missing: scripts/test.sh makes it (python3 -m venv, pip install grpcio)",
         python.display()
     );
-    let child = Command::new(python)
+    python
+}
+
+/// Starts tests/grpcio/server.py on `port` and waits until it listens.
+fn grpcio(port: u16, extra: &[&str]) -> Killed {
+    let child = Command::new(python())
         .arg(here().join("server.py"))
         .arg(port.to_string())
         .args(extra)
@@ -223,4 +228,76 @@ fn a_server_that_is_not_there_or_dies_is_unavailable() {
         ),
         "{errors:?}"
     );
+}
+
+/// `haplog testserver` answers a grpcio client as a grpc-go server would.
+#[test]
+fn the_test_server_answers_as_grpc_go_servers_do() {
+    let port = free_port();
+    let _server = Killed(
+        Command::new(env!("CARGO_BIN_EXE_haplog"))
+            .args(["testserver", "--listen", &format!("127.0.0.1:{port}")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    support::wait_for_port(port, Duration::from_secs(10));
+    let call = |path: &str, request: &str, extra: &[&str]| -> Value {
+        let out = Command::new(python())
+            .arg(here().join("client.py"))
+            .args([&format!("127.0.0.1:{port}"), path, request])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    // SpeakRequest { text: "hi" }, plain and gzip-compressed.
+    for extra in [&[][..], &["--gzip"]] {
+        let ok = call("/haplog.demo.Tts/Speak", "0a026869", extra);
+        assert_eq!(ok["code"], "OK", "{ok} {extra:?}");
+        assert!(ok["response"].as_str().unwrap().len() > 100);
+    }
+    // Bytes that are no SpeakRequest.
+    let bad = call("/haplog.demo.Tts/Speak", "ffffff", &[]);
+    assert_eq!(bad["code"], "INTERNAL", "{bad}");
+    assert_eq!(
+        bad["details"],
+        "grpc: error unmarshalling request: proto: cannot parse invalid wire-format data"
+    );
+    // A request past grpc-go's 4 MiB default.
+    let over = call("/haplog.demo.Tts/Speak", &format!("text:{}", 5 << 20), &[]);
+    assert_eq!(over["code"], "RESOURCE_EXHAUSTED", "{}", over["code"]);
+    assert_eq!(
+        over["details"],
+        format!(
+            "grpc: received message larger than max ({} vs. 4194304)",
+            (5 << 20) + 5
+        )
+    );
+    // The standard health service.
+    let health = call("/grpc.health.v1.Health/Check", "", &[]);
+    assert_eq!(health["response"], "0801", "SERVING: {health}");
+    let named = call(
+        "/grpc.health.v1.Health/Check",
+        &format!("0a04{}", hex("nope")),
+        &[],
+    );
+    assert_eq!(named["code"], "NOT_FOUND", "{named}");
+    let demo = call(
+        "/grpc.health.v1.Health/Check",
+        &format!("0a0f{}", hex("haplog.demo.Tts")),
+        &[],
+    );
+    assert_eq!(demo["response"], "0801", "{demo}");
+}
+
+fn hex(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
 }
