@@ -13,6 +13,7 @@ use haplog_load::report::{self, Echo, Report, ReportSettings};
 use haplog_load::run::{self, DurationStop, Live, RunOptions, StreamOptions};
 use haplog_load::schedule::{Schedule, Workers, MAX_WORKERS};
 use haplog_load::schema;
+use haplog_load::slo;
 use haplog_load::units::{parse_bytes, parse_go_duration};
 use haplog_load::LoadError;
 
@@ -303,6 +304,16 @@ pub struct LoadArgs {
     /// Count failed calls in fastest, slowest, histogram and percentiles
     #[arg(long = "count-errors", help_heading = "Load")]
     count_errors: bool,
+
+    /// Objectives the run must meet, checked at its end: METRIC<VALUE,
+    /// comma-separated. Metrics: p50, p90, p95, p99, p99.9, max (latency
+    /// from the send), the same as ttfm_p95 (time to first message) and
+    /// intended_p99 (from the intended start), error_rate (1% or 0.01),
+    /// rps. A verdict line goes to stderr and into the report; a missed
+    /// objective exits 99 (as k6's thresholds). Example:
+    /// --slo 'p99<500ms,error_rate<1%,ttfm_p95<300ms'
+    #[arg(long, value_name = "LIST", help_heading = "Beyond ghz")]
+    slo: Option<String>,
 
     // --- Streaming ---
     /// Pause between messages sent on client and bidi streams
@@ -640,6 +651,7 @@ fn prepare_and_run(mut args: LoadArgs) -> Result<i32, Failure> {
             args.rps
         )));
     }
+    let objectives = args.slo.as_deref().map(slo::parse).transpose()?;
     let mut workers = workers(&args)?;
     let ends_at_n = args.duration.is_none() && args.max_duration.is_none();
     if ends_at_n && args.concurrency_schedule == ScheduleKind::Const {
@@ -843,6 +855,10 @@ fn prepare_and_run(mut args: LoadArgs) -> Result<i32, Failure> {
         }
         Ok::<Report, Failure>(report)
     })?;
+    let mut report = report;
+    if let Some(objectives) = &objectives {
+        report.slo = Some(slo::evaluate(objectives, &report));
+    }
 
     let text = match args.format {
         OutputFormat::Summary => report::summary(&report),
@@ -861,7 +877,18 @@ fn prepare_and_run(mut args: LoadArgs) -> Result<i32, Failure> {
                 .map_err(|e| Failure::Output(e.to_string()))
         }
     };
-    written.map(|()| 0)
+    written?;
+    match &report.slo {
+        Some(verdict) => {
+            eprintln!("haplog load: {}", verdict.line());
+            Ok(if verdict.passed() {
+                0
+            } else {
+                slo::EXIT_SLO_FAILED
+            })
+        }
+        None => Ok(0),
+    }
 }
 
 /// The proxy's side of the run, once the log holds a line for every call

@@ -17,6 +17,7 @@ pub mod report;
 pub mod run;
 pub mod schedule;
 pub mod schema;
+pub mod slo;
 pub mod status;
 pub mod template;
 pub mod testserver;

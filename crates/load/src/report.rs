@@ -93,12 +93,42 @@ pub struct Spread {
     pub count: u64,
     pub p50: u64,
     pub p90: u64,
+    pub p95: u64,
     pub p99: u64,
     pub p999: u64,
     pub max: u64,
 }
 
 impl Spread {
+    /// Exact percentiles of the kept calls' `values` when every call was
+    /// kept; else percentiles over every call, from an HDR histogram of
+    /// the kept values and the others' `more` (within 0.1 %).
+    pub fn over_all(values: Vec<u64>, more: &[&crate::run::Hdr]) -> Spread {
+        if more.iter().all(|h| h.0.is_none()) {
+            return Spread::of(values);
+        }
+        let mut all = crate::run::Hdr::default();
+        for v in values {
+            all.record(v);
+        }
+        let mut h = all.0.expect("recorded or merged below");
+        for other in more.iter().filter_map(|m| m.0.as_ref()) {
+            let _ = h.add(other);
+        }
+        if h.is_empty() {
+            return Spread::default();
+        }
+        Spread {
+            count: h.len(),
+            p50: h.value_at_quantile(0.50),
+            p90: h.value_at_quantile(0.90),
+            p95: h.value_at_quantile(0.95),
+            p99: h.value_at_quantile(0.99),
+            p999: h.value_at_quantile(0.999),
+            max: h.max(),
+        }
+    }
+
     pub fn of(mut values: Vec<u64>) -> Spread {
         values.sort_unstable();
         Spread::of_sorted(&values)
@@ -118,6 +148,7 @@ impl Spread {
             count: values.len() as u64,
             p50: rank(0.50),
             p90: rank(0.90),
+            p95: rank(0.95),
             p99: rank(0.99),
             p999: rank(0.999),
             max: *values.last().expect("not empty"),
@@ -173,6 +204,8 @@ pub struct Report {
     pub extra: Extra,
     /// What the proxy's log says about the run (`--haproxy-log`).
     pub proxy: Option<crate::proxy::ProxySide>,
+    /// The `--slo` objectives, checked.
+    pub slo: Option<crate::slo::Verdict>,
 }
 
 /// Go's `Duration.Seconds()`.
@@ -227,6 +260,49 @@ impl Report {
         sort_distribution(&mut statuses);
         sort_distribution(&mut errors);
         let last_overflow_send = overflow.last_sent_ns;
+        // haplog's figures are over every call: the ones kept one by one
+        // (all of them, before ghz's details are cut to MAX_DETAILS) and
+        // the histograms of the rest.
+        {
+            let counts = |r: &&CallRecord| r.code == Code::Ok || settings.count_errors;
+            let timings = &overflow.timings;
+            let failed_too = settings.count_errors;
+            fn classes(pair: &[crate::run::Hdr; 2], failed_too: bool) -> Vec<&crate::run::Hdr> {
+                if failed_too {
+                    vec![&pair[0], &pair[1]]
+                } else {
+                    vec![&pair[0]]
+                }
+            }
+            extra.latency = Spread::over_all(
+                results
+                    .iter()
+                    .filter(counts)
+                    .map(CallRecord::latency_ns)
+                    .collect(),
+                &classes(&timings.latency, failed_too),
+            );
+            extra.from_intended = Spread::over_all(
+                results
+                    .iter()
+                    .filter(counts)
+                    .map(CallRecord::from_intended_ns)
+                    .collect(),
+                &classes(&timings.from_intended, failed_too),
+            );
+            extra.time_to_first_message = Spread::over_all(
+                results
+                    .iter()
+                    .filter(counts)
+                    .filter_map(CallRecord::time_to_first_message_ns)
+                    .collect(),
+                &classes(&timings.time_to_first_message, failed_too),
+            );
+            extra.dispatch_lag = Spread::over_all(
+                results.iter().map(CallRecord::dispatch_lag_ns).collect(),
+                &[&timings.dispatch_lag],
+            );
+        }
         results.truncate(MAX_DETAILS);
 
         let counted = |r: &&CallRecord| r.code == Code::Ok || settings.count_errors;
@@ -256,22 +332,6 @@ impl Report {
             )
         };
 
-        extra.latency = Spread::of_sorted(&ok_ns);
-        extra.from_intended = Spread::of(
-            results
-                .iter()
-                .filter(counted)
-                .map(|r| r.from_intended_ns())
-                .collect(),
-        );
-        extra.time_to_first_message = Spread::of(
-            results
-                .iter()
-                .filter(counted)
-                .filter_map(CallRecord::time_to_first_message_ns)
-                .collect(),
-        );
-        extra.dispatch_lag = Spread::of(results.iter().map(CallRecord::dispatch_lag_ns).collect());
         // Behind its schedule: calls started later than the schedule's own
         // spacing (the mean interval between intended starts), so the
         // next call was due before this one went out; never for less
@@ -314,6 +374,7 @@ impl Report {
             tags: settings.tags,
             extra,
             proxy: None,
+            slo: None,
         }
     }
 
@@ -606,6 +667,9 @@ fn extra_text(report: &Report) -> String {
             )
         };
     }
+    if let Some(verdict) = &report.slo {
+        let _ = writeln!(out, "  {}", verdict.line());
+    }
     out.push('\n');
     out
 }
@@ -818,6 +882,7 @@ fn spread_json(s: &Spread) -> String {
     o.number("count", s.count)
         .number("p50", s.p50)
         .number("p90", s.p90)
+        .number("p95", s.p95)
         .number("p99", s.p99)
         .number("p99.9", s.p999)
         .number("max", s.max);
@@ -934,6 +999,22 @@ pub fn json(report: &Report) -> String {
         .flag("generatorBound", extra.generator_bound);
     if let Some(side) = &report.proxy {
         h.raw("proxy", crate::proxy::json(side).to_string());
+    }
+    if let Some(verdict) = &report.slo {
+        let checks: Vec<serde_json::Value> = verdict
+            .checks
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "objective": c.objective,
+                    "measured": c.measured,
+                    "value": c.value,
+                    "passed": c.passed,
+                })
+            })
+            .collect();
+        let slo = serde_json::json!({"passed": verdict.passed(), "checks": checks});
+        h.raw("slo", slo.to_string());
     }
     o.raw("haplog", h.finish());
     o.finish()
@@ -1078,6 +1159,20 @@ mod tests {
         assert_eq!(report.error_distribution.len(), 1);
         // The histogram covers the kept calls only, as ghz's covers its first million.
         assert_eq!(report.slowest_ns, 20_000_000);
+        // haplog's percentiles cover every OK call: 10, 20 and 40 ms.
+        let latency = &report.extra.latency;
+        assert_eq!(latency.count, 3);
+        assert!(
+            latency.max.abs_diff(40_000_000) <= 40_000,
+            "{}",
+            latency.max
+        );
+        assert!(
+            latency.p50.abs_diff(20_000_000) <= 20_000,
+            "{}",
+            latency.p50
+        );
+        assert_eq!(report.extra.dispatch_lag.count, 4);
     }
 
     #[test]

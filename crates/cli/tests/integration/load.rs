@@ -1029,3 +1029,54 @@ fn long_test_streams_stay_small() {
         .unwrap();
     assert!(peak_kb < 200_000, "test server peaked at {peak_kb} kB");
 }
+
+/// `--slo` passes a run that meets every objective (exit 0), fails one
+/// that misses any (exit 99), says so on stderr and in the report, and
+/// refuses a metric it does not know (exit 2).
+#[test]
+fn slo_verdicts_for_ci() {
+    let server = Server::start(&["--latency", "30ms", "--error-rate", "0.5"]);
+    let run = |slo: &str, format: &str| {
+        load(&[
+            "--insecure",
+            "-O",
+            format,
+            "--call",
+            "haplog.demo.Tts/Speak",
+            "-n",
+            "40",
+            "-c",
+            "4",
+            "--slo",
+            slo,
+            &server.addr,
+        ])
+    };
+    let out = run("p50>=25ms,error_rate<=90%,rps>1", "json");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["haplog"]["slo"]["passed"], true, "{report}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SLO PASS"));
+
+    // Half the calls fail: error_rate<1% is missed; so is p99 under 30 ms.
+    let out = run("p99<10ms,error_rate<1%", "summary");
+    assert_eq!(
+        out.status.code(),
+        Some(99),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("SLO FAIL: p99<10ms (measured "), "{text}");
+    assert!(text.contains("error_rate<1% (measured "), "{text}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SLO FAIL"));
+
+    let out = run("p98<1s", "json");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--slo"));
+}
