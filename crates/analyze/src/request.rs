@@ -53,6 +53,11 @@ pub struct Request<'a> {
     /// Logged before it ended (`option logasap`, see
     /// [`Record::incomplete`]): no total time, bytes so far.
     pub incomplete: bool,
+    /// The gRPC status HAProxy captured from the response headers (with
+    /// [`ReadOptions::grpc_status_capture`]): a trailers-only response's,
+    /// which is how most gRPC errors are sent. `None` when it was in the
+    /// trailers, which HAProxy cannot capture, or was not captured.
+    pub grpc_status: Option<u8>,
 }
 
 /// How to read requests out of records.
@@ -62,6 +67,9 @@ pub struct ReadOptions {
     /// the first `{a|b}` slot), an X-Forwarded-For value: its first
     /// address, when there is one.
     pub xff_capture: Option<usize>,
+    /// Take the gRPC status from this captured response header (1 is the
+    /// first `{a|b}` slot): `capture response header grpc-status len 2`.
+    pub grpc_status_capture: Option<usize>,
 }
 
 impl<'a> Request<'a> {
@@ -114,6 +122,10 @@ impl<'a> Request<'a> {
         let tt = signed(record, Field::Tt).or_else(|| signed(record, Field::Ta));
         let bytes = signed(record, Field::BytesRead);
         let incomplete = tt.is_some_and(|t| t.1) || bytes.is_some_and(|b| b.1);
+        let grpc_status = match options.grpc_status_capture {
+            None => None,
+            Some(slot) => grpc_status_of(record, slot),
+        };
         Some(Request {
             time,
             frontend,
@@ -138,6 +150,7 @@ impl<'a> Request<'a> {
             request,
             tls,
             incomplete,
+            grpc_status,
         })
     }
 
@@ -146,8 +159,14 @@ impl<'a> Request<'a> {
     /// character is neither `-` nor `L`), or the response is a 5xx, or
     /// there was none (status -1, or outside 100-599). `L` is a reply
     /// HAProxy made on purpose (a redirect, `http-request return`, the
-    /// stats page): judged by its status alone.
+    /// stats page): judged by its status alone. A captured gRPC status
+    /// that stands for a server-side failure fails the request too (see
+    /// [`grpc_failure`]), whatever HTTP said (gRPC errors travel with a
+    /// 200).
     pub fn failed(&self) -> bool {
+        if self.grpc_status.is_some_and(grpc_failure) {
+            return true;
+        }
         if let Some([first, _]) = self.termination {
             if first != b'-' && first != b'L' {
                 return true;
@@ -163,6 +182,32 @@ impl<'a> Request<'a> {
     pub fn queued(&self) -> bool {
         self.tw.is_some_and(|t| t > 0)
     }
+}
+
+/// The gRPC status in the `slot`-th captured response header. The
+/// response captures are the line's last `{...}` block: HAProxy leaves out
+/// the request block when it captures no request header, and the parser
+/// then names the one block `%hr`. Out of line: only a run that asks pays.
+#[inline(never)]
+fn grpc_status_of(record: &Record<'_, '_>, slot: usize) -> Option<u8> {
+    let get = |f: Field| record.get(f).filter(|v| !is_absent(v));
+    let block =
+        get(Field::CapturedResponseHeaders).or_else(|| get(Field::CapturedRequestHeaders))?;
+    let code = capture(block, slot)?;
+    std::str::from_utf8(code)
+        .ok()?
+        .parse::<u8>()
+        .ok()
+        .filter(|c| *c <= 16)
+}
+
+/// The gRPC codes that gRPC's own HTTP mapping (and grpc-gateway) turn
+/// into a 5xx: a failure of the server, as a 5xx is. The others (NotFound,
+/// InvalidArgument, PermissionDenied, ...) are the caller's, as a 4xx is.
+pub fn grpc_failure(code: u8) -> bool {
+    // Unknown, DeadlineExceeded, Unimplemented, Internal, Unavailable,
+    // DataLoss.
+    matches!(code, 2 | 4 | 12 | 13 | 14 | 15)
 }
 
 /// A number and whether HAProxy wrote a `+` before it.

@@ -356,6 +356,11 @@ pub struct TrafficStats {
     pub methods: Keyed<u64>,
     /// Requests to TLS frontends.
     pub tls: u64,
+    /// Requests by captured gRPC status (index = code), and those whose
+    /// status was not in the response headers (OK calls, whose status is
+    /// in the trailers, and errors sent after data): only with a capture.
+    pub grpc: [u64; 17],
+    pub grpc_in_trailers: u64,
     pub clients: Keyed<ClientStats>,
     /// Requests by second of the log's clock (seconds since the epoch, as
     /// if the log's clock were UTC).
@@ -406,6 +411,10 @@ impl TrafficStats {
         self.urls.merge_with(o.urls, |a, b| a.merge(&b));
         self.methods.merge_with(o.methods, |a, b| *a += b);
         self.tls += o.tls;
+        for (a, b) in self.grpc.iter_mut().zip(o.grpc) {
+            *a += b;
+        }
+        self.grpc_in_trailers += o.grpc_in_trailers;
         self.clients.merge_with(o.clients, |c, v| {
             c.requests += v.requests;
             c.failed += v.failed;
@@ -686,6 +695,12 @@ impl<'c> Collector<'c> {
             *stats.methods.entry(r.method) += 1;
         }
         stats.tls += u64::from(r.tls);
+        if config.read.grpc_status_capture.is_some() {
+            match r.grpc_status {
+                Some(code) => stats.grpc[usize::from(code)] += 1,
+                None => stats.grpc_in_trailers += 1,
+            }
+        }
         if !url.is_empty() {
             let u = stats.urls.entry(url);
             u.requests += 1;

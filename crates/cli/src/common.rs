@@ -101,6 +101,19 @@ impl FormatArgs {
         }
     }
 
+    /// Where `--haproxy-config` captures the `grpc-status` response header
+    /// (1-based), if it does.
+    pub fn grpc_status_capture(&self) -> Result<Option<usize>, String> {
+        match &self.haproxy_config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("--haproxy-config {}: {e}", path.display()))?;
+                Ok(config::grpc_status_capture(&text))
+            }
+            None => Ok(None),
+        }
+    }
+
     /// The formats to try, the user's first. `command` names the
     /// subcommand in the warning printed (unless `quiet`) when a config
     /// has no log-format lines.

@@ -80,6 +80,13 @@ pub struct ReportArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), help_heading = "Report")]
     xff: Option<u32>,
 
+    /// Read gRPC statuses from the Nth captured response header (`capture
+    /// response header grpc-status len 2` in haproxy.cfg; found there by
+    /// itself with --haproxy-config). gRPC errors travel with HTTP 200:
+    /// without this a failing gRPC server looks healthy
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), help_heading = "Report")]
+    grpc_status: Option<u32>,
+
     /// One JSON document (schema in docs/report.md)
     #[arg(long, conflicts_with_all = ["csv", "markdown"], help_heading = "Output")]
     json: bool,
@@ -476,6 +483,10 @@ fn run_inner(args: ReportArgs) -> Result<i32, String> {
         filter,
         read: ReadOptions {
             xff_capture: args.xff.map(|n| n as usize),
+            grpc_status_capture: match args.grpc_status {
+                Some(n) => Some(n as usize),
+                None => args.format.grpc_status_capture()?,
+            },
         },
         slowest: args.top,
         keep_query: args.query,

@@ -28,6 +28,23 @@ pub fn log_formats(config: &str) -> Vec<String> {
     found
 }
 
+/// The 1-based place of the `grpc-status` response header among the
+/// `capture response header` lines of a haproxy.cfg (`%hs` logs them in
+/// that order, `{a|b|c}`), if it captures it.
+pub fn grpc_status_capture(config: &str) -> Option<usize> {
+    let mut place = 0;
+    for line in config.lines() {
+        let words: Vec<&str> = strip_comment(line.trim()).split_whitespace().collect();
+        if let ["capture", "response", "header", name, ..] = words.as_slice() {
+            place += 1;
+            if name.eq_ignore_ascii_case("grpc-status") {
+                return Some(place);
+            }
+        }
+    }
+    None
+}
+
 /// The line without a trailing `# comment` (a `#` outside quotes and not
 /// escaped).
 fn strip_comment(line: &str) -> &str {
@@ -54,6 +71,13 @@ fn strip_comment(line: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_grpc_status_capture_is_found() {
+        let cfg = "frontend fe\n    capture request header Host len 20\n    capture response header Content-Type len 30\n    # capture response header nope len 1\n    capture response header grpc-status len 2 # for haplog\n";
+        assert_eq!(grpc_status_capture(cfg), Some(2));
+        assert_eq!(grpc_status_capture("frontend fe\n"), None);
+    }
 
     #[test]
     fn directives_are_collected() {

@@ -450,6 +450,9 @@ fn status(stats: &TrafficStats) -> Section {
         }
     }
     s.tables.push(classes);
+    if stats.grpc.iter().sum::<u64>() + stats.grpc_in_trailers > 0 {
+        s.tables.push(grpc_table(stats));
+    }
     s
 }
 
@@ -750,6 +753,61 @@ fn clients(stats: &TrafficStats, options: &ReportOptions) -> Section {
     s.tables.push(t);
     s.notes.push(format!("{} distinct clients.", rows.len()));
     s
+}
+
+/// grpc-go's names of the gRPC codes, by number.
+const GRPC_NAMES: [&str; 17] = [
+    "OK",
+    "Canceled",
+    "Unknown",
+    "InvalidArgument",
+    "DeadlineExceeded",
+    "NotFound",
+    "AlreadyExists",
+    "PermissionDenied",
+    "ResourceExhausted",
+    "FailedPrecondition",
+    "Aborted",
+    "OutOfRange",
+    "Unimplemented",
+    "Internal",
+    "Unavailable",
+    "DataLoss",
+    "Unauthenticated",
+];
+
+/// Requests by the gRPC status HAProxy captured from response headers.
+fn grpc_table(stats: &TrafficStats) -> Table {
+    let mut t = Table::new(
+        "grpc",
+        columns(&["grpc_status", "name", "requests", "share", "failure"]),
+    )
+    .titled("gRPC status (captured response header)");
+    for (code, &n) in stats.grpc.iter().enumerate() {
+        if n > 0 {
+            t.push(vec![
+                Value::Int(code as i64),
+                Value::text(GRPC_NAMES[code]),
+                Value::count(n),
+                Value::share(n, stats.requests),
+                Value::text(if haplog_analyze::request::grpc_failure(code as u8) {
+                    "yes"
+                } else {
+                    "no"
+                }),
+            ]);
+        }
+    }
+    if stats.grpc_in_trailers > 0 {
+        t.push(vec![
+            Value::Null,
+            Value::text("in trailers (OK, or an error after data)"),
+            Value::count(stats.grpc_in_trailers),
+            Value::share(stats.grpc_in_trailers, stats.requests),
+            Value::Null,
+        ]);
+    }
+    t
 }
 
 /// When the filters kept nothing of a log that had requests: one line

@@ -15,6 +15,10 @@ use crate::support::{self, free_port, Killed};
 const HAPROXY: &str = "/usr/sbin/haproxy";
 
 fn testserver(name: &str, port: u16) -> Killed {
+    testserver_with(name, port, &[])
+}
+
+fn testserver_with(name: &str, port: u16, extra: &[&str]) -> Killed {
     let child = Command::new(env!("CARGO_BIN_EXE_haplog"))
         .args([
             "testserver",
@@ -31,6 +35,7 @@ fn testserver(name: &str, port: u16) -> Killed {
             "--chunk-size",
             "800",
         ])
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -39,11 +44,25 @@ fn testserver(name: &str, port: u16) -> Killed {
     Killed(child)
 }
 
+/// An empty directory of this test process, for HAProxy's config and log.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 fn wait_for_port(port: u16) {
     support::wait_for_port(port, Duration::from_secs(10));
 }
 
 fn haproxy(dir: &Path, front: u16, servers: [u16; 2]) -> Killed {
+    haproxy_with(dir, front, servers, "")
+}
+
+/// HAProxy in front of `servers`, with `frontend` lines added to its
+/// frontend.
+fn haproxy_with(dir: &Path, front: u16, servers: [u16; 2], frontend: &str) -> Killed {
     let config = format!(
         "global
     log stdout format raw local0
@@ -56,6 +75,7 @@ defaults
     timeout server 30s
 frontend fe_grpc
     bind 127.0.0.1:{front} proto h2
+{frontend}
     default_backend be_tts
 backend be_tts
     balance roundrobin
@@ -145,9 +165,7 @@ fn terminations(proxy: &Value) -> Vec<(String, u64)> {
 
 #[test]
 fn the_proxy_section_counts_every_call_per_server() {
-    let dir = std::env::temp_dir().join(format!("haplog-e2e-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("haplog-e2e");
     let (p1, p2, front) = (free_port(), free_port(), free_port());
     let _servers = [testserver("tts1", p1), testserver("tts2", p2)];
     wait_for_port(p1);
@@ -237,30 +255,21 @@ fn the_proxy_section_counts_every_call_per_server() {
 /// status and words for it, not a decoding error of the page.
 #[test]
 fn no_server_up_is_unavailable_in_grpc_go_s_words() {
-    let dir = std::env::temp_dir().join(format!("haplog-e2e-503-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("haplog-e2e-503");
     // Nothing listens on the servers' ports.
     let (p1, p2, front) = (free_port(), free_port(), free_port());
     let _proxy = haproxy(&dir, front, [p1, p2]);
     wait_for_port(front);
-    let out = Command::new(env!("CARGO_BIN_EXE_haplog"))
-        .args(["load", "--insecure", "-O", "json", "--proto"])
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../load/proto/haplog/demo/tts.proto"
-        ))
-        .args(["--call", "haplog.demo.Tts/Speak", "-n", "3", "-c", "1"])
-        .arg(format!("127.0.0.1:{front}"))
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let report = support::json_of(
+        Command::new(env!("CARGO_BIN_EXE_haplog"))
+            .args(["load", "--insecure", "-O", "json", "--proto"])
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../load/proto/haplog/demo/tts.proto"
+            ))
+            .args(["--call", "haplog.demo.Tts/Speak", "-n", "3", "-c", "1"])
+            .arg(format!("127.0.0.1:{front}")),
     );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         report["statusCodeDistribution"]["Unavailable"], 3,
         "{report:#}"
@@ -270,4 +279,67 @@ fn no_server_up_is_unavailable_in_grpc_go_s_words() {
         3,
         "{report:#}"
     );
+}
+
+/// gRPC errors travel with HTTP 200 and `--`: HAProxy's log says a
+/// failing server is healthy, unless it captures the grpc-status header
+/// of trailers-only responses. With the capture (found in the config),
+/// `haplog report` counts the same failures as the client.
+#[test]
+fn captured_grpc_statuses_show_failing_servers() {
+    let dir = scratch("haplog-e2e-grpc");
+    let (p1, p2, front) = (free_port(), free_port(), free_port());
+    let failing = ["--error-rate", "0.5", "--error-code", "unavailable"];
+    let _servers = [
+        testserver_with("tts1", p1, &failing),
+        testserver("tts2", p2),
+    ];
+    wait_for_port(p1);
+    wait_for_port(p2);
+    let _proxy = haproxy_with(
+        &dir,
+        front,
+        [p1, p2],
+        "    capture response header grpc-status len 2",
+    );
+    wait_for_port(front);
+    let report = run_load(&dir, front, &["-n", "40", "--rps", "200", "--async"]);
+    let unavailable = report["statusCodeDistribution"]["Unavailable"]
+        .as_u64()
+        .unwrap();
+    assert!(unavailable > 0, "{report:#}");
+    let v = support::json_of(
+        Command::new(env!("CARGO_BIN_EXE_haplog"))
+            .args([
+                "report",
+                "--json",
+                "--section",
+                "overview,status,servers",
+                "--utc-offset",
+                "local",
+            ])
+            .arg("--haproxy-config")
+            .arg(dir.join("haproxy.cfg"))
+            .arg(dir.join("haproxy.log")),
+    );
+    let grpc = v["status"]["grpc"].as_array().unwrap();
+    let row = grpc.iter().find(|r| r["grpc_status"] == 14).unwrap();
+    assert_eq!(row["requests"], unavailable, "{v:#}");
+    assert_eq!(row["name"], "Unavailable");
+    // Every one of them an HTTP 200 ending "--", and still failed.
+    assert!(
+        v["overview"]["failed"].as_u64().unwrap() >= unavailable,
+        "{v:#}"
+    );
+    let servers = v["servers"]["requests"].as_array().unwrap();
+    let tts1 = servers
+        .iter()
+        .find(|s| s["server"] == "be_tts/tts1")
+        .unwrap();
+    let tts2 = servers
+        .iter()
+        .find(|s| s["server"] == "be_tts/tts2")
+        .unwrap();
+    assert_eq!(tts1["failed"], unavailable, "{v:#}");
+    assert_eq!(tts2["failed"], 0, "{v:#}");
 }

@@ -31,3 +31,14 @@ pub fn wait_for_port(port: u16, limit: Duration) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Runs `command`, which must succeed, and reads its stdout as JSON.
+pub fn json_of(command: &mut std::process::Command) -> serde_json::Value {
+    let out = command.stdin(std::process::Stdio::null()).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{command:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
