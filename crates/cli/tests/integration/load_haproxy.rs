@@ -14,11 +14,23 @@ use crate::support::{self, free_port, Killed};
 
 const HAPROXY: &str = "/usr/sbin/haproxy";
 
+/// A test server of 20 chunks of 800 bytes, 20 ms apart.
 fn testserver(name: &str, port: u16) -> Killed {
-    testserver_with(name, port, &[])
+    testserver_with(
+        name,
+        port,
+        &[
+            "--chunks",
+            "20",
+            "--chunk-interval",
+            "20ms",
+            "--chunk-size",
+            "800",
+        ],
+    )
 }
 
-fn testserver_with(name: &str, port: u16, extra: &[&str]) -> Killed {
+fn testserver_with(name: &str, port: u16, flags: &[&str]) -> Killed {
     let child = Command::new(env!("CARGO_BIN_EXE_haplog"))
         .args([
             "testserver",
@@ -27,15 +39,7 @@ fn testserver_with(name: &str, port: u16, extra: &[&str]) -> Killed {
             "--name",
             name,
         ])
-        .args([
-            "--chunks",
-            "20",
-            "--chunk-interval",
-            "20ms",
-            "--chunk-size",
-            "800",
-        ])
-        .args(extra)
+        .args(flags)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -289,7 +293,18 @@ fn no_server_up_is_unavailable_in_grpc_go_s_words() {
 fn captured_grpc_statuses_show_failing_servers() {
     let dir = scratch("haplog-e2e-grpc");
     let (p1, p2, front) = (free_port(), free_port(), free_port());
-    let failing = ["--error-rate", "0.5", "--error-code", "unavailable"];
+    let failing = [
+        "--chunks",
+        "20",
+        "--chunk-interval",
+        "20ms",
+        "--chunk-size",
+        "800",
+        "--error-rate",
+        "0.5",
+        "--error-code",
+        "unavailable",
+    ];
     let _servers = [
         testserver_with("tts1", p1, &failing),
         testserver("tts2", p2),
@@ -342,4 +357,64 @@ fn captured_grpc_statuses_show_failing_servers() {
         .unwrap();
     assert_eq!(tts1["failed"], unavailable, "{v:#}");
     assert_eq!(tts2["failed"], 0, "{v:#}");
+}
+
+/// A backend killed in the middle of its streams: HAProxy ends the
+/// client's streams without trailers (it logs `SD`); grpc-go, and so
+/// haplog, says Internal: server closed the stream without sending
+/// trailers.
+#[test]
+fn a_backend_killed_mid_stream_is_internal_in_grpc_go_s_words() {
+    let dir = scratch("haplog-e2e-sd");
+    let (p1, p2, front) = (free_port(), free_port(), free_port());
+    let slow = [
+        "--chunks",
+        "100",
+        "--chunk-interval",
+        "50ms",
+        "--chunk-size",
+        "800",
+    ];
+    let mut servers = [
+        testserver_with("tts1", p1, &slow),
+        testserver_with("tts2", p2, &slow),
+    ];
+    wait_for_port(p1);
+    wait_for_port(p2);
+    let _proxy = haproxy(&dir, front, [p1, p2]);
+    wait_for_port(front);
+    let load = Command::new(env!("CARGO_BIN_EXE_haplog"))
+        .args(["load", "--insecure", "-O", "json", "--proto"])
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../load/proto/haplog/demo/tts.proto"
+        ))
+        .args(["--call", "haplog.demo.Tts/SpeakWav", "-n", "4", "-c", "4"])
+        .arg(format!("127.0.0.1:{front}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    for server in &mut servers {
+        let _ = server.0.kill();
+        let _ = server.0.wait();
+    }
+    let out = load.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["errorDistribution"]
+            ["rpc error: code = Internal desc = server closed the stream without sending trailers"],
+        4,
+        "{:#}",
+        report["errorDistribution"]
+    );
+    let log = std::fs::read_to_string(dir.join("haproxy.log")).unwrap();
+    assert_eq!(log.matches(" SD-- ").count(), 4, "{log}");
 }
