@@ -689,7 +689,8 @@ fn prepare_and_run(mut args: LoadArgs) -> Result<i32, Failure> {
                 .map_or(0, |d| d.as_secs() as i64);
             let offset = parse_offset(&args.utc_offset, now).map_err(usage)?;
             let formats = args.log_format.formats("load", false).map_err(usage)?;
-            Some((path.clone(), offset, formats))
+            let grpc = args.log_format.grpc_status_capture().map_err(usage)?;
+            Some((path.clone(), offset, formats, grpc))
         }
         None => None,
     };
@@ -841,7 +842,7 @@ fn prepare_and_run(mut args: LoadArgs) -> Result<i32, Failure> {
             echo,
         };
         let mut report = Report::new(outcome, settings, schedule != Schedule::Unpaced);
-        if let Some((path, offset, formats)) = &proxy_log {
+        if let Some((path, offset, formats, grpc)) = &proxy_log {
             let side = read_proxy_side(
                 &report,
                 path,
@@ -849,6 +850,7 @@ fn prepare_and_run(mut args: LoadArgs) -> Result<i32, Failure> {
                 formats,
                 &method_path,
                 args.haproxy_log_wait,
+                *grpc,
             )
             .await?;
             report.proxy = Some(side);
@@ -900,6 +902,7 @@ async fn read_proxy_side(
     formats: &haplog_format::Formats,
     method_path: &[u8],
     wait: Duration,
+    grpc_status_capture: Option<usize>,
 ) -> Result<haplog_load::proxy::ProxySide, Failure> {
     let (start, end) = report.window();
     let ms = |t: std::time::SystemTime| {
@@ -911,6 +914,7 @@ async fn read_proxy_side(
         end_utc_ms: ms(end),
         path: method_path.to_vec(),
         offset_minutes,
+        grpc_status_capture,
     };
     let deadline = Instant::now() + wait;
     let fail = |e: io::Error| usage(format!("--haproxy-log {}: {e}", path.display()));

@@ -25,6 +25,9 @@ pub struct Window {
     pub path: Vec<u8>,
     /// The zone of log dates written without one, minutes east of UTC.
     pub offset_minutes: i32,
+    /// Where HAProxy captures the `grpc-status` response header (1-based
+    /// slot of `capture response header`), if it does.
+    pub grpc_status_capture: Option<usize>,
 }
 
 /// One server's share.
@@ -35,6 +38,8 @@ pub struct ServerShare {
     pub requests: u64,
     /// Requests with a termination state other than `--`.
     pub abnormal: u64,
+    /// Requests whose captured gRPC status is a failure (with a capture).
+    pub grpc_failed: u64,
     pub ta: Spread,
 }
 
@@ -57,6 +62,15 @@ pub struct ProxySide {
     pub servers: Vec<ServerShare>,
     pub statuses: Vec<(i64, u64)>,
     pub terminations: Vec<([u8; 2], u64)>,
+    /// Whether the log's lines carry a captured gRPC status, and by code
+    /// the requests whose status was captured (a trailers-only response);
+    /// the others had theirs in the trailers, which HAProxy cannot log.
+    pub grpc_captured: bool,
+    pub grpc_statuses: Vec<(u8, u64)>,
+    pub grpc_in_trailers: u64,
+    /// Requests the report's failure rule calls failed (docs/report.md):
+    /// an abnormal end, a 5xx, or a failing captured gRPC status.
+    pub failed: u64,
     pub tw: Spread,
     pub tc: Spread,
     pub tr: Spread,
@@ -75,7 +89,11 @@ pub fn read(log: &[u8], formats: &Formats, window: &Window, source: &str) -> Pro
     };
     let mut parser = LineParser::new(formats, None);
     let mut dates = DateCache::default();
-    let options = ReadOptions::default();
+    let options = ReadOptions {
+        grpc_status_capture: window.grpc_status_capture,
+        ..ReadOptions::default()
+    };
+    side.grpc_captured = window.grpc_status_capture.is_some();
     let (mut tw, mut tc, mut tr, mut ta) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut per_server: Vec<(ServerShare, Vec<u64>)> = Vec::new();
     for raw in log.split(|&b| b == b'\n') {
@@ -100,7 +118,15 @@ pub fn read(log: &[u8], formats: &Formats, window: &Window, source: &str) -> Pro
             continue;
         }
         side.requests += 1;
+        let failed = request.failed();
+        side.failed += u64::from(failed);
         tally(&mut side.statuses, &request.status.unwrap_or(-1), 1);
+        if side.grpc_captured {
+            match request.grpc_status {
+                Some(code) => tally(&mut side.grpc_statuses, &code, 1),
+                None => side.grpc_in_trailers += 1,
+            }
+        }
         let termination = request.termination.unwrap_or(*b"??");
         tally(&mut side.terminations, &termination, 1);
         let keep = |v: Option<i64>, into: &mut Vec<u64>| {
@@ -136,6 +162,12 @@ pub fn read(log: &[u8], formats: &Formats, window: &Window, source: &str) -> Pro
         if termination != *b"--" {
             share.abnormal += 1;
         }
+        if request
+            .grpc_status
+            .is_some_and(haplog_analyze::request::grpc_failure)
+        {
+            share.grpc_failed += 1;
+        }
         keep(request.tt, times);
     }
     side.tw = Spread::of(tw);
@@ -158,7 +190,37 @@ pub fn read(log: &[u8], formats: &Formats, window: &Window, source: &str) -> Pro
         .sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     side.terminations
         .sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    side.grpc_statuses
+        .sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     side
+}
+
+/// Why the client's failed calls and the log's failed requests differ,
+/// when they do: `None` when they agree.
+pub fn disagreement(side: &ProxySide, client_failed: u64) -> Option<String> {
+    if side.requests == 0 || client_failed == side.failed {
+        return None;
+    }
+    let mut why = format!(
+        "The client saw {client_failed} failed calls, HAProxy's log {} failed requests. ",
+        side.failed
+    );
+    if client_failed > side.failed {
+        if side.grpc_captured {
+            why.push_str(
+                "gRPC errors sent after data travel in trailers, which HAProxy cannot log                  (it logs 200 and --); only trailers-only errors carry a captured grpc-status.",
+            );
+        } else {
+            why.push_str(
+                "gRPC errors travel in trailers with HTTP 200 and --, so the log shows them as                  successes: add 'capture response header grpc-status len 2' to the frontend                  and give the config (--haproxy-config) to see those sent trailers-only.",
+            );
+        }
+    } else {
+        why.push_str(
+            "HAProxy counts requests the client did not count as failed calls: streams the              client cancelled (CD), calls it retried after a refused stream, or requests of              the same method by other clients in the window.",
+        );
+    }
+    Some(why)
 }
 
 fn state_text(state: [u8; 2]) -> String {
@@ -171,6 +233,7 @@ fn state_text(state: [u8; 2]) -> String {
 pub fn text(
     side: &ProxySide,
     calls: u64,
+    client_failed: u64,
     client_latency: &Spread,
     client_first: &Spread,
 ) -> String {
@@ -201,13 +264,35 @@ pub fn text(
         let name = format!("{}/{}", share.backend, share.server);
         let _ = writeln!(
             out,
-            "    {name:<width$}  {:>6} requests  {:>5.1} %  {:>6} abnormal  Ta p50 {}, p99 {}",
+            "    {name:<width$}  {:>6} requests  {:>5.1} %  {:>6} abnormal{}  Ta p50 {}, p99 {}",
             share.requests,
             share.requests as f64 * 100.0 / side.requests as f64,
             share.abnormal,
+            if side.grpc_captured {
+                format!("  {:>6} gRPC failures", share.grpc_failed)
+            } else {
+                String::new()
+            },
             format_duration(share.ta.p50),
             format_duration(share.ta.p99)
         );
+    }
+    if side.grpc_captured {
+        out.push_str("  gRPC status (captured from response headers):\n");
+        for (code, n) in &side.grpc_statuses {
+            let name = crate::status::code_name(tonic::Code::from(i32::from(*code)));
+            let _ = writeln!(out, "    {code:<3} {name:<18} {n}");
+        }
+        if side.grpc_in_trailers > 0 {
+            let _ = writeln!(
+                out,
+                "    in trailers (OK, or an error after data)  {}",
+                side.grpc_in_trailers
+            );
+        }
+    }
+    if let Some(why) = disagreement(side, client_failed) {
+        let _ = writeln!(out, "  Note: {why}");
     }
     out.push_str("  HTTP status:\n");
     for (status, n) in &side.statuses {
@@ -281,6 +366,7 @@ pub fn json(side: &ProxySide) -> serde_json::Value {
             "server": s.server,
             "requests": s.requests,
             "abnormal": s.abnormal,
+            "grpcFailed": s.grpc_failed,
             "ta": spread(&s.ta),
         })).collect::<Vec<_>>(),
         "statuses": side.statuses.iter().map(|(status, n)| json!({"status": status, "count": n})).collect::<Vec<_>>(),
@@ -289,6 +375,14 @@ pub fn json(side: &ProxySide) -> serde_json::Value {
             "count": n,
             "meaning": haplog_report::termination::explain(*state),
         })).collect::<Vec<_>>(),
+        "failed": side.failed,
+        "grpcCaptured": side.grpc_captured,
+        "grpcStatuses": side.grpc_statuses.iter().map(|(code, n)| json!({
+            "code": code,
+            "name": crate::status::code_name(tonic::Code::from(i32::from(*code))),
+            "count": n,
+        })).collect::<Vec<_>>(),
+        "grpcInTrailers": side.grpc_in_trailers,
         "tw": spread(&side.tw),
         "tc": spread(&side.tc),
         "tr": spread(&side.tr),
@@ -319,6 +413,7 @@ Proxy fe_grpc started.
             end_utc_ms: start + 1_000,
             path: b"/haplog.demo.Tts/SpeakWav".to_vec(),
             offset_minutes: 0,
+            grpc_status_capture: None,
         };
         let side = read(LOG.as_bytes(), &formats, &window, "h.log");
         assert_eq!(side.lines, 6);
@@ -333,7 +428,7 @@ Proxy fe_grpc started.
         assert_eq!(side.statuses, vec![(200, 3)]);
         assert_eq!(side.ta.max, 201 * MS);
         assert_eq!(side.tw.max, 2 * MS);
-        let text = text(&side, 3, &Spread::default(), &Spread::default());
+        let text = text(&side, 3, 2, &Spread::default(), &Spread::default());
         assert!(text.contains("be_tts/tts2"), "{text}");
         assert!(text.contains("CD       2  the client aborted"), "{text}");
         assert!(

@@ -536,9 +536,16 @@ pub fn summary(report: &Report) -> String {
     out.push('\n');
     out.push_str(&extra_text(report));
     if let Some(side) = &report.proxy {
+        let failed = report
+            .status_distribution
+            .iter()
+            .filter(|(code, _)| code != "OK")
+            .map(|(_, n)| n)
+            .sum();
         out.push_str(&crate::proxy::text(
             side,
             report.count,
+            failed,
             &report.extra.latency,
             &report.extra.time_to_first_message,
         ));

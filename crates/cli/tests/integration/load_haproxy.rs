@@ -318,11 +318,37 @@ fn captured_grpc_statuses_show_failing_servers() {
         "    capture response header grpc-status len 2",
     );
     wait_for_port(front);
-    let report = run_load(&dir, front, &["-n", "40", "--rps", "200", "--async"]);
+    let config = dir.join("haproxy.cfg").display().to_string();
+    let report = run_load(
+        &dir,
+        front,
+        &[
+            "-n",
+            "40",
+            "--rps",
+            "200",
+            "--async",
+            "--haproxy-config",
+            &config,
+        ],
+    );
     let unavailable = report["statusCodeDistribution"]["Unavailable"]
         .as_u64()
         .unwrap();
     assert!(unavailable > 0, "{report:#}");
+    // The load's proxy section reads the capture too.
+    let proxy = &report["haplog"]["proxy"];
+    assert_eq!(proxy["grpcCaptured"], true, "{proxy:#}");
+    assert_eq!(proxy["grpcStatuses"][0]["code"], 14, "{proxy:#}");
+    assert_eq!(proxy["grpcStatuses"][0]["count"], unavailable, "{proxy:#}");
+    assert_eq!(proxy["failed"], unavailable, "{proxy:#}");
+    let tts1 = proxy["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["server"] == "tts1")
+        .unwrap();
+    assert_eq!(tts1["grpcFailed"], unavailable, "{proxy:#}");
     let v = support::json_of(
         Command::new(env!("CARGO_BIN_EXE_haplog"))
             .args([
@@ -357,6 +383,30 @@ fn captured_grpc_statuses_show_failing_servers() {
         .unwrap();
     assert_eq!(tts1["failed"], unavailable, "{v:#}");
     assert_eq!(tts2["failed"], 0, "{v:#}");
+    // Without the config the log says every call went well, and the text
+    // says why the two sides disagree.
+    let out = Command::new(env!("CARGO_BIN_EXE_haplog"))
+        .args([
+            "load",
+            "--insecure",
+            "--call",
+            "haplog.demo.Tts/SpeakWav",
+            "-d",
+            r#"{"text":"x"}"#,
+        ])
+        .args(["-n", "20", "--utc-offset", "local", "--haproxy-log"])
+        .arg(dir.join("haproxy.log"))
+        .arg(format!("127.0.0.1:{front}"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "failed calls, HAProxy's log 0 failed requests. gRPC errors travel in trailers"
+        ),
+        "{text}"
+    );
 }
 
 /// A backend killed in the middle of its streams: HAProxy ends the
