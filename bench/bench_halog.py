@@ -91,10 +91,10 @@ def main():
     print("file: %s (%.1f MB), %d runs per command, loadavg %s, cpus %d" % (
         path, size / 1e6, args.runs, open("/proc/loadavg").read().split()[0], os.cpu_count()))
     head = ("| mode | halog s | haplog 1 thread s | ratio | haplog 2 threads s | ratio | "
-            "target (2t / 1t) | halog MiB | haplog MiB (2t) |")
+            "halog MiB | haplog MiB (2t) |")
     if args.markdown:
         print(head)
-        print("|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|")
     all_ok = True
     for mode, target2, target1 in MODES:
         if args.only and args.only not in " ".join(mode):
@@ -121,8 +121,9 @@ def main():
         mark = "" if target2 is None else (" ok" if ok else " MISSED")
         name = " ".join(mode)
         if args.markdown:
-            print("| `%s` | %.3f | %.3f | %.2fx | %.3f | %.2fx | %s%s | %.0f | %.0f |" % (
-                name, m0, m1, r1, m2, r2, target, mark, rss["halog"], rss["hap2"]))
+            # The README's table: measurements only, the goals stay here.
+            print("| `%s` | %.3f | %.3f | %.2fx | %.3f | %.2fx | %.0f | %.0f |" % (
+                name, m0, m1, r1, m2, r2, rss["halog"], rss["hap2"]))
         else:
             print("%-10s halog %.3fs  haplog-1t %.3fs (%.2fx)  haplog-2t %.3fs (%.2fx)  target %s%s  rss %.0f/%.0f MiB" % (
                 name, m0, m1, r1, m2, r2, target, mark, rss["halog"], rss["hap2"]))
