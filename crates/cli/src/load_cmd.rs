@@ -393,7 +393,8 @@ pub struct LoadArgs {
     max_send_message_size: Option<u64>,
 
     // --- Output ---
-    /// Report format: summary, csv, json, pretty
+    /// Report format: summary, csv, json, pretty, influx-summary,
+    /// influx-details (ghz's formats)
     #[arg(
         short = 'O',
         long = "format",
@@ -464,6 +465,10 @@ enum OutputFormat {
     Csv,
     Json,
     Pretty,
+    /// InfluxDB line protocol: one `ghz_run` line.
+    InfluxSummary,
+    /// InfluxDB line protocol: a `ghz_detail` line per call.
+    InfluxDetails,
 }
 
 impl ScheduleKind {
@@ -867,6 +872,8 @@ fn prepare_and_run(mut args: LoadArgs) -> Result<i32, Failure> {
         OutputFormat::Csv => report::csv(&report),
         OutputFormat::Json => report::json(&report),
         OutputFormat::Pretty => report::indent(&report::json(&report)),
+        OutputFormat::InfluxSummary => haplog_load::influx::summary(&report),
+        OutputFormat::InfluxDetails => haplog_load::influx::details(&report),
     };
     let written = match &args.output {
         Some(path) => std::fs::write(path, text.as_bytes())

@@ -12,6 +12,7 @@ pub mod connect;
 pub mod data;
 pub mod error;
 pub mod grpc_go;
+pub mod influx;
 pub mod proxy;
 pub mod report;
 pub mod run;

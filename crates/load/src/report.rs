@@ -854,7 +854,7 @@ fn echo_json(echo: &Echo) -> String {
 
 /// A JSON value re-encoded the way Go's encoding/json writes an
 /// `interface{}`: object keys sorted, numbers as float64.
-fn go_json_value(value: &serde_json::Value) -> String {
+pub(crate) fn go_json_value(value: &serde_json::Value) -> String {
     use serde_json::Value;
     match value {
         Value::Null => "null".into(),
