@@ -468,3 +468,67 @@ fn a_backend_killed_mid_stream_is_internal_in_grpc_go_s_words() {
     let log = std::fs::read_to_string(dir.join("haproxy.log")).unwrap();
     assert_eq!(log.matches(" SD-- ").count(), 4, "{log}");
 }
+
+/// A backend killed before it sent its response headers: HAProxy refuses
+/// the client's streams that were waiting on it, and the client retries
+/// them, as grpc-go does with a stream the server never processed. A
+/// retry that lands on the dead server again gets HAProxy's 503 page,
+/// in grpc-go's words; none is a protocol error.
+#[test]
+fn a_backend_killed_before_its_headers() {
+    let dir = scratch("haplog-e2e-sh");
+    let (p1, p2, front) = (free_port(), free_port(), free_port());
+    let slow = [
+        "--latency",
+        "1500ms",
+        "--chunks",
+        "2",
+        "--chunk-size",
+        "100",
+    ];
+    let mut tts1 = testserver_with("tts1", p1, &slow);
+    let _tts2 = testserver_with("tts2", p2, &slow);
+    wait_for_port(p1);
+    wait_for_port(p2);
+    let _proxy = haproxy(&dir, front, [p1, p2]);
+    wait_for_port(front);
+    let load = Command::new(env!("CARGO_BIN_EXE_haplog"))
+        .args(["load", "--insecure", "-O", "json", "--proto"])
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../load/proto/haplog/demo/tts.proto"
+        ))
+        .args(["--call", "haplog.demo.Tts/Speak", "-n", "4", "-c", "4"])
+        .arg(format!("127.0.0.1:{front}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    let _ = tts1.0.kill();
+    let _ = tts1.0.wait();
+    let out = load.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let codes = report["statusCodeDistribution"].as_object().unwrap();
+    assert_eq!(report["count"], 4, "{report:#}");
+    assert!(codes["OK"].as_u64().unwrap() >= 2, "{report:#}");
+    assert!(
+        codes.keys().all(|c| c == "OK" || c == "Unavailable"),
+        "{report:#}"
+    );
+    let errors = report["errorDistribution"].as_object().unwrap();
+    assert!(
+        errors.keys().all(|e| e == "rpc error: code = Unavailable desc = unexpected HTTP status code received from server: 503 (Service Unavailable); transport: received unexpected content-type \"text/html\""),
+        "{errors:#?}"
+    );
+    // The retried streams reached HAProxy again after the kill: more
+    // requests in its log than the two the live server took at first.
+    let log = std::fs::read_to_string(dir.join("haproxy.log")).unwrap();
+    assert!(log.matches("Tts/Speak").count() >= 4, "{log}");
+}
