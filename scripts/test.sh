@@ -15,13 +15,13 @@ if [ ! -x /usr/sbin/halog ] || [ ! -x /usr/sbin/haproxy ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq haproxy >/dev/null
 fi
 
-# Python's grpcio: the independent gRPC server of the load tests
-# (crates/cli/tests/grpcio/server.py).
+# Python's grpcio (the independent gRPC server and client of the load
+# tests, crates/cli/tests/grpcio/) and Prometheus' own text-format parser.
 venv=target/grpc-venv
-if ! "$venv/bin/python" -c 'import grpc' 2>/dev/null; then
-    echo "test.sh: installing grpcio into $venv" >&2
+if ! "$venv/bin/python" -c 'import grpc, prometheus_client' 2>/dev/null; then
+    echo "test.sh: installing grpcio and prometheus_client into $venv" >&2
     python3 -m venv "$venv"
-    "$venv/bin/pip" install -q 'grpcio==1.85.3'
+    "$venv/bin/pip" install -q 'grpcio==1.85.3' 'prometheus_client==0.26.0'
 fi
 
 cargo fmt --all -- --check

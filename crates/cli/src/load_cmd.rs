@@ -394,7 +394,7 @@ pub struct LoadArgs {
 
     // --- Output ---
     /// Report format: summary, csv, json, pretty, influx-summary,
-    /// influx-details (ghz's formats)
+    /// influx-details, prometheus (ghz's formats)
     #[arg(
         short = 'O',
         long = "format",
@@ -469,6 +469,8 @@ enum OutputFormat {
     InfluxSummary,
     /// InfluxDB line protocol: a `ghz_detail` line per call.
     InfluxDetails,
+    /// Prometheus' text format: ghz's `ghz_run_*` metrics.
+    Prometheus,
 }
 
 impl ScheduleKind {
@@ -874,6 +876,7 @@ fn prepare_and_run(mut args: LoadArgs) -> Result<i32, Failure> {
         OutputFormat::Pretty => report::indent(&report::json(&report)),
         OutputFormat::InfluxSummary => haplog_load::influx::summary(&report),
         OutputFormat::InfluxDetails => haplog_load::influx::details(&report),
+        OutputFormat::Prometheus => haplog_load::prometheus::text(&report),
     };
     let written = match &args.output {
         Some(path) => std::fs::write(path, text.as_bytes())

@@ -205,14 +205,15 @@ mod tests {
 }
 
 #[cfg(test)]
-mod ghz_goldens {
+pub(crate) mod ghz_goldens {
     use super::*;
     use crate::report::{Echo, ReportSettings};
     use crate::run::{CallRecord, EndReason, RunOutcome};
     use tonic::Code;
 
-    /// The report of ghz 0.121's own tests (printer/influx_test.go).
-    fn ghz_test_report() -> Report {
+    /// The report of ghz 0.121's own printer tests (influx_test.go and
+    /// prometheus_test.go).
+    pub(crate) fn ghz_test_report() -> Report {
         let start = UNIX_EPOCH + Duration::from_nanos(1_700_000_000_000_000_000);
         let outcome = RunOutcome {
             records: vec![CallRecord {

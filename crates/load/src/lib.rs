@@ -13,6 +13,7 @@ pub mod data;
 pub mod error;
 pub mod grpc_go;
 pub mod influx;
+pub mod prometheus;
 pub mod proxy;
 pub mod report;
 pub mod run;

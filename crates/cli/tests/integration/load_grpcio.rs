@@ -245,18 +245,12 @@ fn the_test_server_answers_as_grpc_go_servers_do() {
     );
     support::wait_for_port(port, Duration::from_secs(10));
     let call = |path: &str, request: &str, extra: &[&str]| -> Value {
-        let out = Command::new(python())
-            .arg(here().join("client.py"))
-            .args([&format!("127.0.0.1:{port}"), path, request])
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+        support::json_of(
+            Command::new(python())
+                .arg(here().join("client.py"))
+                .args([&format!("127.0.0.1:{port}"), path, request])
+                .args(extra),
+        )
     };
     // SpeakRequest { text: "hi" }, plain and gzip-compressed.
     for extra in [&[][..], &["--gzip"]] {
@@ -300,4 +294,59 @@ fn the_test_server_answers_as_grpc_go_servers_do() {
 
 fn hex(s: &str) -> String {
     s.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `-O prometheus` is read by Prometheus' own parser (prometheus_client),
+/// with the run's numbers in it.
+#[test]
+fn prometheus_output_parses_with_prometheus_own_parser() {
+    let port = free_port();
+    let _server = grpcio(port, &[]);
+    let out = support::run_ok(
+        Command::new(env!("CARGO_BIN_EXE_haplog"))
+            .args(["load", "--insecure", "-O", "prometheus", "--proto"])
+            .arg(here().join("faults.proto"))
+            .args([
+                "--call",
+                "faults.Faults/Echo",
+                "-n",
+                "7",
+                "--name",
+                "a \"quoted\" run",
+            ])
+            .arg(format!("127.0.0.1:{port}")),
+    );
+    let mut parse = Command::new(python())
+        .arg(here().join("prom_parse.py"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    parse.stdin.take().unwrap().write_all(&out.stdout).unwrap();
+    let parsed = parse.wait_with_output().unwrap();
+    assert!(
+        parsed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let samples: Vec<Value> = String::from_utf8(parsed.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let value = |name: &str| {
+        samples
+            .iter()
+            .find(|s| s[0] == name)
+            .and_then(|s| s[2].as_f64())
+    };
+    assert_eq!(value("ghz_run_count"), Some(7.0));
+    assert_eq!(value("ghz_run_errors"), Some(0.0));
+    assert_eq!(value("ghz_run_histogram_count"), Some(7.0));
+    let count = samples.iter().find(|s| s[0] == "ghz_run_count").unwrap();
+    assert_eq!(count[1]["name"], "a \"quoted\" run");
+    assert_eq!(count[1]["call"], "faults.Faults/Echo");
+    assert_eq!(count[1]["end_reason"], "normal");
+    assert_eq!(count[3], "gauge");
 }

@@ -32,13 +32,18 @@ pub fn wait_for_port(port: u16, limit: Duration) {
     }
 }
 
-/// Runs `command`, which must succeed, and reads its stdout as JSON.
-pub fn json_of(command: &mut std::process::Command) -> serde_json::Value {
+/// Runs `command` (no stdin), which must succeed.
+pub fn run_ok(command: &mut std::process::Command) -> std::process::Output {
     let out = command.stdin(std::process::Stdio::null()).output().unwrap();
     assert!(
         out.status.success(),
         "{command:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    out
+}
+
+/// Runs `command`, which must succeed, and reads its stdout as JSON.
+pub fn json_of(command: &mut std::process::Command) -> serde_json::Value {
+    serde_json::from_slice(&run_ok(command).stdout).unwrap()
 }
