@@ -51,8 +51,8 @@ use crate::report_cmd::parse_offset;
 #[command(verbatim_doc_comment)]
 pub struct LoadArgs {
     /// The server: host:port
-    #[arg(value_name = "HOST")]
-    host: String,
+    #[arg(value_name = "HOST", required_unless_present = "encode")]
+    host: Option<String>,
 
     // --- Schema and method ---
     /// The method to call: package.Service/Method or package.Service.Method
@@ -314,6 +314,14 @@ pub struct LoadArgs {
     /// --slo 'p99<500ms,error_rate<1%,ttfm_p95<300ms'
     #[arg(long, value_name = "LIST", help_heading = "Beyond ghz")]
     slo: Option<String>,
+
+    /// Write the request data (-d or -D) as protobuf bytes to stdout and
+    /// exit, for -b and -B: each message length-delimited, as -B reads
+    /// them (one or an array). Needs --proto or --protoset;
+    /// no HOST. Example: haplog load --encode --proto x.proto --call
+    /// pkg.Svc/Call -d '{"text":"hi"}' > req.bin
+    #[arg(long, help_heading = "Beyond ghz")]
+    encode: bool,
 
     // --- Streaming ---
     /// Pause between messages sent on client and bidi streams
@@ -642,7 +650,41 @@ fn string_map(text: &str, flag: &str) -> Result<Vec<(String, String)>, Failure> 
         .collect()
 }
 
+/// `--encode`: the request data as bytes for -b/-B.
+fn encode(args: &LoadArgs) -> Result<i32, Failure> {
+    let pool = if let Some(proto) = &args.proto {
+        schema::pool_from_proto(proto, &args.import_paths)?
+    } else if let Some(protoset) = &args.protoset {
+        schema::pool_from_protoset(protoset)?
+    } else {
+        return Err(usage(
+            "--encode needs the schema: give --proto or --protoset",
+        ));
+    };
+    let method = schema::find_method(&pool, &args.call)?;
+    let data = data_input(args)?;
+    if !matches!(data, DataInput::Json { .. }) {
+        return Err(usage(
+            "--encode turns JSON request data into bytes: give -d or -D",
+        ));
+    }
+    let payload = Payload::new(data, &method, TemplateOptions::default())?;
+    let messages = payload.fixed().ok_or_else(|| {
+        usage("--encode: the data holds templates, which change per call; give plain JSON")
+    })?;
+    let bytes = haplog_load::data::delimited(messages);
+    let mut out = io::stdout().lock();
+    match out.write_all(&bytes).and_then(|()| out.flush()) {
+        Ok(()) => Ok(0),
+        Err(e) => write_failed(e).map_err(Failure::Output),
+    }
+}
+
 fn prepare_and_run(mut args: LoadArgs) -> Result<i32, Failure> {
+    if args.encode {
+        return encode(&args);
+    }
+    let host = args.host.clone().unwrap_or_default();
     if args.concurrency == 0 {
         return Err(usage("-c must be at least 1"));
     }
@@ -729,7 +771,7 @@ fn prepare_and_run(mut args: LoadArgs) -> Result<i32, Failure> {
         None => tonic::metadata::MetadataMap::new(),
     };
     let connect = ConnectOptions {
-        target: args.host.clone(),
+        target: host.clone(),
         insecure: args.insecure,
         cacert: args.cacert.clone(),
         cert: args.cert.clone(),
@@ -792,7 +834,7 @@ fn prepare_and_run(mut args: LoadArgs) -> Result<i32, Failure> {
                 channels[0].inner().clone(),
                 service,
                 &reflect_metadata,
-                &args.host,
+                &host,
             );
             // A server that accepts and never answers must not hold the
             // run past its connect timeout and call timeout (nor past -z),
@@ -807,7 +849,7 @@ fn prepare_and_run(mut args: LoadArgs) -> Result<i32, Failure> {
                     Err(_) => {
                         return Err(Failure::Run(format!(
                             "server reflection on {} failed: no answer within {limit:?} (give the schema with --proto or --protoset)",
-                            args.host,
+                            host,
                         )))
                     }
                 },
@@ -970,7 +1012,7 @@ fn echo(args: &LoadArgs, payload: &Payload, metadata: &Metadata, cpus: usize) ->
     let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
     Echo {
         call: args.call.clone(),
-        host: args.host.clone(),
+        host: args.host.clone().unwrap_or_default(),
         proto: path(&args.proto),
         protoset: path(&args.protoset),
         import_paths: args

@@ -175,6 +175,18 @@ fn json_to_messages(
     }
 }
 
+/// Messages written length-delimited (each after its varint length, as
+/// protobuf's `writeDelimitedTo`): what `-B` reads back as those messages,
+/// whatever their bytes.
+pub fn delimited(messages: &[Bytes]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for message in messages {
+        prost::encoding::encode_varint(message.len() as u64, &mut out);
+        out.extend_from_slice(message);
+    }
+    out
+}
+
 /// ghz's rule for binary data: first try varint-length-delimited messages
 /// (running out of bytes ends that reading quietly; a message that does not
 /// decode abandons it); if that gave none, the whole input is one message.

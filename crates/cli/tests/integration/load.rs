@@ -1080,3 +1080,59 @@ fn slo_verdicts_for_ci() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--slo"));
 }
+
+/// `--encode` writes -d's JSON as the bytes -B reads back: the same
+/// messages reach the server as with -d.
+#[test]
+fn encode_writes_what_dash_b_reads() {
+    let dir = std::env::temp_dir().join(format!("haplog-encode-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = r#"[{"text":"one"},{"text":"two"},{"text":"three"}]"#;
+    let batch = [
+        "--proto",
+        DEMO_PROTO,
+        "--call",
+        "haplog.demo.Tts/SpeakBatch",
+    ];
+    let out = load(&[&["--encode"][..], &batch, &["-d", data]].concat());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bin = dir.join("req.bin");
+    std::fs::write(&bin, &out.stdout).unwrap();
+    let server = Server::start(&[]);
+    let bin = bin.display().to_string();
+    let by_file = load_json(&server, &[&batch[..], &["-B", &bin, "-n", "2"]].concat());
+    let by_json = load_json(&server, &[&batch[..], &["-d", data, "-n", "2"]].concat());
+    assert_eq!(by_file["haplog"]["messagesSent"], 6);
+    assert_eq!(
+        by_file["haplog"]["bytesReceived"],
+        by_json["haplog"]["bytesReceived"]
+    );
+    for (args, want) in [
+        (
+            vec!["--encode", "--call", "haplog.demo.Tts/Speak", "-d", "{}"],
+            "--proto or --protoset",
+        ),
+        (
+            vec![
+                "--encode",
+                "--proto",
+                DEMO_PROTO,
+                "--call",
+                "haplog.demo.Tts/Speak",
+                "-d",
+                r#"{"text":"{{.RequestNumber}}"}"#,
+            ],
+            "templates",
+        ),
+    ] {
+        let out = load(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(want), "{stderr}");
+    }
+}
