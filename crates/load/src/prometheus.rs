@@ -189,8 +189,11 @@ mod tests {
         }
     }
 
+    /// Label pairs, sorted.
+    type Labels = Vec<(String, String)>;
+
     /// One sample line: metric name, labels (sorted), value.
-    fn samples(text: &str) -> Vec<(String, Vec<(String, String)>, String)> {
+    fn samples(text: &str) -> Vec<(String, Labels, String)> {
         text.lines()
             .filter(|l| !l.starts_with('#') && !l.is_empty())
             .map(|l| {
