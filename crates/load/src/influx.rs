@@ -9,7 +9,7 @@ use crate::report::{go_float, go_json_value, go_string, Report};
 
 /// `-O influx-summary`: one line, no final newline (as ghz).
 pub fn summary(report: &Report) -> String {
-    let errors: u64 = report.error_distribution.iter().map(|(_, n)| n).sum();
+    let errors = report.error_count();
     let mut fields = vec![
         format!("count={}", report.count),
         format!("total={}", report.total.as_nanos()),
@@ -129,7 +129,7 @@ fn tags(report: &Report, with_errors: bool) -> String {
     };
     s.push(format!("tags={tags}"));
     if with_errors {
-        let errors: u64 = report.error_distribution.iter().map(|(_, n)| n).sum();
+        let errors = report.error_count();
         s.push(format!("errors={errors}"));
         s.push(format!("has_errors={}", errors > 0));
     }

@@ -54,7 +54,7 @@ pub fn text(report: &Report) -> String {
     }
     let _ = writeln!(out, "ghz_run_latency_sum{{{labels}}} {sum}");
     let _ = writeln!(out, "ghz_run_latency_count{{{labels}}} {}", report.count);
-    let errors: u64 = report.error_distribution.iter().map(|(_, n)| n).sum();
+    let errors = report.error_count();
     gauge(&mut out, "ghz_run_errors", errors as f64);
     out
 }

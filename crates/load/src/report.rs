@@ -219,6 +219,20 @@ fn go_duration(seconds: f64) -> u64 {
 }
 
 impl Report {
+    /// Calls that did not end OK.
+    pub fn failed_calls(&self) -> u64 {
+        self.status_distribution
+            .iter()
+            .filter(|(code, _)| code != "OK")
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// The sum of ghz's error distribution (its `errors` figure).
+    pub fn error_count(&self) -> u64 {
+        self.error_distribution.iter().map(|(_, n)| n).sum()
+    }
+
     pub fn new(outcome: RunOutcome, settings: ReportSettings, paced: bool) -> Report {
         let RunOutcome {
             records,
@@ -536,16 +550,10 @@ pub fn summary(report: &Report) -> String {
     out.push('\n');
     out.push_str(&extra_text(report));
     if let Some(side) = &report.proxy {
-        let failed = report
-            .status_distribution
-            .iter()
-            .filter(|(code, _)| code != "OK")
-            .map(|(_, n)| n)
-            .sum();
         out.push_str(&crate::proxy::text(
             side,
             report.count,
-            failed,
+            report.failed_calls(),
             &report.extra.latency,
             &report.extra.time_to_first_message,
         ));

@@ -215,12 +215,7 @@ impl Verdict {
 /// proves nothing must not pass CI.
 pub fn evaluate(objectives: &[Objective], report: &Report) -> Verdict {
     let extra = &report.extra;
-    let failed: u64 = report
-        .status_distribution
-        .iter()
-        .filter(|(code, _)| code != "OK")
-        .map(|(_, n)| n)
-        .sum();
+    let failed = report.failed_calls();
     let checks = objectives
         .iter()
         .map(|o| {

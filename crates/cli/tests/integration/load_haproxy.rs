@@ -48,6 +48,34 @@ fn testserver_with(name: &str, port: u16, flags: &[&str]) -> Killed {
     Killed(child)
 }
 
+/// `haplog load` of four calls at once through HAProxy on `front`, with
+/// `during` run `after` the start (a server killed under the calls); the
+/// run's JSON report.
+fn load_while(front: u16, call: &str, after: Duration, during: impl FnOnce()) -> Value {
+    let load = Command::new(env!("CARGO_BIN_EXE_haplog"))
+        .args(["load", "--insecure", "-O", "json", "--proto"])
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../load/proto/haplog/demo/tts.proto"
+        ))
+        .args(["--call", call, "-n", "4", "-c", "4"])
+        .arg(format!("127.0.0.1:{front}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(after);
+    during();
+    let out = load.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// An empty directory of this test process, for HAProxy's config and log.
 fn scratch(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
@@ -433,31 +461,17 @@ fn a_backend_killed_mid_stream_is_internal_in_grpc_go_s_words() {
     wait_for_port(p2);
     let _proxy = haproxy(&dir, front, [p1, p2]);
     wait_for_port(front);
-    let load = Command::new(env!("CARGO_BIN_EXE_haplog"))
-        .args(["load", "--insecure", "-O", "json", "--proto"])
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../load/proto/haplog/demo/tts.proto"
-        ))
-        .args(["--call", "haplog.demo.Tts/SpeakWav", "-n", "4", "-c", "4"])
-        .arg(format!("127.0.0.1:{front}"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
-    for server in &mut servers {
-        let _ = server.0.kill();
-        let _ = server.0.wait();
-    }
-    let out = load.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let report = load_while(
+        front,
+        "haplog.demo.Tts/SpeakWav",
+        Duration::from_millis(1500),
+        || {
+            for server in &mut servers {
+                let _ = server.0.kill();
+                let _ = server.0.wait();
+            }
+        },
     );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         report["errorDistribution"]
             ["rpc error: code = Internal desc = server closed the stream without sending trailers"],
@@ -492,29 +506,15 @@ fn a_backend_killed_before_its_headers() {
     wait_for_port(p2);
     let _proxy = haproxy(&dir, front, [p1, p2]);
     wait_for_port(front);
-    let load = Command::new(env!("CARGO_BIN_EXE_haplog"))
-        .args(["load", "--insecure", "-O", "json", "--proto"])
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../load/proto/haplog/demo/tts.proto"
-        ))
-        .args(["--call", "haplog.demo.Tts/Speak", "-n", "4", "-c", "4"])
-        .arg(format!("127.0.0.1:{front}"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(700));
-    let _ = tts1.0.kill();
-    let _ = tts1.0.wait();
-    let out = load.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let report = load_while(
+        front,
+        "haplog.demo.Tts/Speak",
+        Duration::from_millis(700),
+        || {
+            let _ = tts1.0.kill();
+            let _ = tts1.0.wait();
+        },
     );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let codes = report["statusCodeDistribution"].as_object().unwrap();
     assert_eq!(report["count"], 4, "{report:#}");
     assert!(codes["OK"].as_u64().unwrap() >= 2, "{report:#}");
