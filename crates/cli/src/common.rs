@@ -199,3 +199,11 @@ pub fn write_failed(e: io::Error) -> Result<i32, String> {
         Err(format!("cannot write output: {e}"))
     }
 }
+
+/// The line of a clap error that names the bad flag or value, without
+/// clap's "error: " and usage tips, which would bury it.
+pub fn clap_error_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    first.strip_prefix("error: ").unwrap_or(first).to_string()
+}

@@ -6,7 +6,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use clap::{Args, ValueEnum};
+use std::ffi::OsString;
+
+use clap::{Args, FromArgMatches, ValueEnum};
+use haplog_load::config::Given;
 use haplog_load::connect::ConnectOptions;
 use haplog_load::data::{DataInput, Metadata, Payload, TemplateOptions};
 use haplog_load::report::{self, Echo, Report, ReportSettings};
@@ -51,13 +54,24 @@ use crate::report_cmd::parse_offset;
 #[command(verbatim_doc_comment)]
 pub struct LoadArgs {
     /// The server: host:port
-    #[arg(value_name = "HOST", required_unless_present = "encode")]
+    #[arg(value_name = "HOST", required_unless_present_any = ["encode", "config"])]
     host: Option<String>,
+
+    /// Read settings from ghz's JSON, TOML or YAML config file: keys are
+    /// the long flag names (total, concurrency, call, host, data, ...);
+    /// flags given on the command line win
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 
     // --- Schema and method ---
     /// The method to call: package.Service/Method or package.Service.Method
-    #[arg(long, value_name = "METHOD", help_heading = "Schema")]
-    call: String,
+    #[arg(
+        long,
+        value_name = "METHOD",
+        required_unless_present = "config",
+        help_heading = "Schema"
+    )]
+    call: Option<String>,
 
     /// The .proto file that defines the service, compiled at run time
     #[arg(long, value_name = "FILE", help_heading = "Schema")]
@@ -342,6 +356,12 @@ pub struct LoadArgs {
     )]
     stream_call_count: Option<u64>,
 
+    /// Client/bidi: render the data's template for each message as it is
+    /// sent (fresh timestamps and random values; an array's elements one
+    /// by one), not once per call
+    #[arg(long = "stream-dynamic-messages", help_heading = "Streaming")]
+    stream_dynamic_messages: bool,
+
     // --- Connection ---
     /// Plaintext HTTP/2 (h2c) instead of TLS
     #[arg(long, help_heading = "Connection")]
@@ -479,6 +499,77 @@ enum OutputFormat {
     InfluxDetails,
     /// Prometheus' text format: ghz's `ghz_run_*` metrics.
     Prometheus,
+}
+
+impl LoadArgs {
+    /// The method; present once the config file is merged (checked first).
+    fn call(&self) -> &str {
+        self.call.as_deref().unwrap_or_default()
+    }
+}
+
+/// `--config FILE`: the file's settings become arguments placed before
+/// the command line's own (`argv` after `haplog load`), and the whole is
+/// parsed again with later flags overriding earlier ones, so the command
+/// line wins as in ghz.
+pub fn with_config(args: LoadArgs, argv: &[OsString]) -> Result<LoadArgs, i32> {
+    let Some(path) = &args.config else {
+        return Ok(args);
+    };
+    let given = Given {
+        host: args.host.is_some(),
+        data: args.data.is_some()
+            || args.data_file.is_some()
+            || args.binary
+            || args.binary_file.is_some(),
+        metadata: args.metadata.is_some() || args.metadata_file.is_some(),
+    };
+    let from_file = match haplog_load::config::arguments(path, given) {
+        Ok(from_file) => from_file,
+        Err(e) => {
+            eprintln!("haplog load: {e}");
+            return Err(2);
+        }
+    };
+    for note in &from_file.notes {
+        eprintln!("haplog load: {note}");
+    }
+    let command = LoadArgs::augment_args(clap::Command::new("haplog load"))
+        .args_override_self(true)
+        .no_binary_name(true);
+    let merged = from_file
+        .args
+        .iter()
+        .map(OsString::from)
+        .chain(argv.iter().cloned());
+    let parsed = command
+        .try_get_matches_from(merged)
+        .and_then(|matches| LoadArgs::from_arg_matches(&matches));
+    match parsed {
+        Ok(merged) if merged.call.is_none() => {
+            eprintln!(
+                "haplog load: no method to call: give --call, or \"call\" in {}",
+                path.display()
+            );
+            Err(2)
+        }
+        Ok(merged) if merged.host.is_none() && !merged.encode => {
+            eprintln!(
+                "haplog load: no server: give HOST, or \"host\" in {}",
+                path.display()
+            );
+            Err(2)
+        }
+        Ok(merged) => Ok(merged),
+        Err(e) => {
+            eprintln!(
+                "haplog load: {} (with the settings of --config {})",
+                crate::common::clap_error_line(&e),
+                path.display()
+            );
+            Err(2)
+        }
+    }
 }
 
 impl ScheduleKind {
@@ -661,7 +752,7 @@ fn encode(args: &LoadArgs) -> Result<i32, Failure> {
             "--encode needs the schema: give --proto or --protoset",
         ));
     };
-    let method = schema::find_method(&pool, &args.call)?;
+    let method = schema::find_method(&pool, args.call())?;
     let data = data_input(args)?;
     if !matches!(data, DataInput::Json { .. }) {
         return Err(usage(
@@ -725,6 +816,11 @@ fn prepare_and_run(mut args: LoadArgs) -> Result<i32, Failure> {
     }
     let schedule = schedule(&args)?;
     let data = data_input(&args)?;
+    if args.stream_dynamic_messages && matches!(data, DataInput::Binary { .. }) {
+        return Err(usage(
+            "--stream-dynamic-messages renders JSON templates per message; binary data (-b, -B) has none",
+        ));
+    }
     let proxy_log = match &args.haproxy_log {
         Some(path) => {
             if !path.is_file() {
@@ -814,6 +910,7 @@ fn prepare_and_run(mut args: LoadArgs) -> Result<i32, Failure> {
             interval: args.stream_interval,
             call_duration: args.stream_call_duration,
             call_count: args.stream_call_count,
+            dynamic_messages: args.stream_dynamic_messages,
         },
         name: args.name.clone(),
         compression: args.enable_compression,
@@ -829,7 +926,7 @@ fn prepare_and_run(mut args: LoadArgs) -> Result<i32, Failure> {
         } else if let Some(protoset) = &args.protoset {
             schema::pool_from_protoset(protoset)?
         } else {
-            let (service, _) = schema::split_call(&args.call)?;
+            let (service, _) = schema::split_call(args.call())?;
             let reflection = schema::pool_from_reflection(
                 channels[0].inner().clone(),
                 service,
@@ -858,9 +955,14 @@ fn prepare_and_run(mut args: LoadArgs) -> Result<i32, Failure> {
                 }
             }
         };
-        let method = schema::find_method(&pool, &args.call)?;
+        let method = schema::find_method(&pool, args.call())?;
         let method_path = method.path.as_str().as_bytes().to_vec();
         let payload = Payload::new(data, &method, templates)?;
+        if args.stream_dynamic_messages && method.kind.client_streams() && !payload.is_templated() {
+            return Err(usage(
+                "--stream-dynamic-messages renders the data's template per message, and the data has no template actions ({{...}}): give templated -d or -D, or leave the flag out",
+            ));
+        }
         for note in &payload.notes {
             eprintln!("haplog load: {note}");
         }
@@ -1011,7 +1113,7 @@ async fn show_progress(live: Arc<Live>, total: Option<u64>) {
 fn echo(args: &LoadArgs, payload: &Payload, metadata: &Metadata, cpus: usize) -> Echo {
     let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
     Echo {
-        call: args.call.clone(),
+        call: args.call().to_string(),
         host: args.host.clone().unwrap_or_default(),
         proto: path(&args.proto),
         protoset: path(&args.protoset),

@@ -82,8 +82,18 @@ fn is_halog_option(arg: &OsString) -> bool {
     s.starts_with('-') && !matches!(s.as_ref(), "-h" | "--help" | "-V" | "--version")
 }
 
-fn run_subcommand(args: Vec<OsString>) -> i32 {
-    let cli = match Cli::try_parse_from(&args) {
+/// The arguments after the subcommand's name (`haplog load ...`).
+fn args_after(args: &[OsString], subcommand: &str) -> Vec<OsString> {
+    let at = args
+        .iter()
+        .position(|a| a == subcommand)
+        .unwrap_or(args.len());
+    args.get(at + 1..).unwrap_or_default().to_vec()
+}
+
+fn run_subcommand(args_os: Vec<OsString>) -> i32 {
+    let args = &args_os;
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             if !e.use_stderr() {
@@ -104,10 +114,7 @@ fn run_subcommand(args: Vec<OsString>) -> i32 {
             }
             // One line naming the bad flag or value, like every other
             // error; clap's usage tips would bury it.
-            let text = e.render().to_string();
-            let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("haplog: {first} (see --help)");
+            eprintln!("haplog: {} (see --help)", common::clap_error_line(&e));
             return 2;
         }
     };
@@ -116,7 +123,10 @@ fn run_subcommand(args: Vec<OsString>) -> i32 {
         Command::Report(args) => report_cmd::run(*args),
         Command::Cat(args) => cat_cmd::run(args),
         Command::Hla(args) => hla_cmd::run(args),
-        Command::Load(args) => load_cmd::run(*args),
+        Command::Load(args) => match load_cmd::with_config(*args, &args_after(&args_os, "load")) {
+            Ok(args) => load_cmd::run(args),
+            Err(code) => code,
+        },
         Command::Testserver(args) => testserver_cmd::run(args),
     }
 }

@@ -139,6 +139,34 @@ impl Payload {
         }
     }
 
+    /// Message `index` of a client or bidi stream rendered on its own, with
+    /// the template's values drawn afresh (`--stream-dynamic-messages`):
+    /// element `index` (cycled) of an array, or the object itself.
+    pub fn stream_message(&self, context: &CallContext<'_>, index: u64) -> Result<Bytes, String> {
+        let Form::Templated { flag, template } = &self.form else {
+            let messages = self.fixed().unwrap_or_default();
+            let len = messages.len().max(1) as u64;
+            return Ok(messages
+                .get((index % len) as usize)
+                .cloned()
+                .unwrap_or_default());
+        };
+        let value = parse_json(flag, &template.render(context)).map_err(|e| e.to_string())?;
+        let item = match &value {
+            serde_json::Value::Array(items) if !items.is_empty() => {
+                &items[(index % items.len() as u64) as usize]
+            }
+            other => other,
+        };
+        let mut one = json_to_messages(flag, item, &self.input).map_err(|e| e.to_string())?;
+        Ok(one.pop().unwrap_or_default())
+    }
+
+    /// The data holds template actions, rendered per call.
+    pub fn is_templated(&self) -> bool {
+        matches!(self.form, Form::Templated { .. })
+    }
+
     /// The fixed messages, when the data has no template actions.
     pub fn fixed(&self) -> Option<&[Bytes]> {
         match &self.form {

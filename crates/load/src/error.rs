@@ -37,6 +37,8 @@ pub enum LoadError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("--config {path}: {message}")]
+    Config { path: PathBuf, message: String },
     #[error("{target}: {message}")]
     Connect { target: String, message: String },
 }

@@ -8,6 +8,7 @@
 //! No CLI here: the `haplog` binary parses flags into these types.
 
 pub mod codec;
+pub mod config;
 pub mod connect;
 pub mod data;
 pub mod error;

@@ -45,7 +45,13 @@ pub struct StreamOptions {
     /// Client and bidi: send this many messages, cycling the data. Server
     /// streaming: cancel after receiving this many.
     pub call_count: Option<u64>,
+    /// Client and bidi: render each message's template on its own, with
+    /// fresh values (`--stream-dynamic-messages`).
+    pub dynamic_messages: bool,
 }
+
+/// Renders message `index` of one call's stream.
+type Render = Arc<dyn Fn(u64) -> Option<Bytes> + Send + Sync>;
 
 #[derive(Clone, Debug)]
 pub struct RunOptions {
@@ -401,6 +407,25 @@ pub async fn run(
     }
 }
 
+impl Shared {
+    /// What a template of call `k` sees, at this moment.
+    fn context<'a>(&'a self, worker_id: &'a str, k: u64) -> CallContext<'a> {
+        let names = &self.names;
+        CallContext {
+            worker_id,
+            request_number: k,
+            fully_qualified_name: &names.full,
+            method_name: &names.method,
+            service_name: &names.service,
+            input_name: &names.input,
+            output_name: &names.output,
+            is_client_streaming: self.method.kind.client_streams(),
+            is_server_streaming: self.method.kind.server_streams(),
+            now: SystemTime::now(),
+        }
+    }
+}
+
 async fn sleep_until_opt(deadline: Option<Instant>) {
     match deadline {
         Some(at) => tokio::time::sleep_until(at.into()).await,
@@ -489,29 +514,18 @@ async fn call(
     shared
         .peak_in_flight
         .fetch_max(now_in_flight, Ordering::Relaxed);
-    let names = &shared.names;
-    let context = CallContext {
-        worker_id: &worker_id,
-        request_number: k,
-        fully_qualified_name: &names.full,
-        method_name: &names.method,
-        service_name: &names.service,
-        input_name: &names.input,
-        output_name: &names.output,
-        is_client_streaming: shared.method.kind.client_streams(),
-        is_server_streaming: shared.method.kind.server_streams(),
-        now: SystemTime::now(),
-    };
+    let context = shared.context(&worker_id, k);
     let prepared = shared
         .payload
         .messages(&context)
         .and_then(|m| Ok((m, shared.metadata.for_call(&context)?)));
+    let render = dynamic_messages(&shared, &worker_id, k);
     let sent = Instant::now();
     let mut exchange = Exchange::default();
     let result = match prepared {
         Err(message) => Err(Status::new(Code::InvalidArgument, message)),
         Ok((messages, metadata)) => {
-            let driven = drive(&shared, channel, messages, metadata, &mut exchange);
+            let driven = drive(&shared, channel, messages, render, metadata, &mut exchange);
             let timed = async {
                 match shared.options.timeout.filter(|t| !t.is_zero()) {
                     Some(limit) => tokio::time::timeout(limit, driven)
@@ -577,6 +591,25 @@ async fn call(
     });
 }
 
+/// With `--stream-dynamic-messages` on a client or bidi stream of templated
+/// data, each message is rendered when it is sent, as ghz's dynamic
+/// message provider does: same call number, fresh time and random values.
+fn dynamic_messages(shared: &Arc<Shared>, worker_id: &Arc<str>, k: u64) -> Option<Render> {
+    let wanted = shared.options.stream.dynamic_messages
+        && shared.method.kind.client_streams()
+        && shared.payload.is_templated();
+    if !wanted {
+        return None;
+    }
+    let shared = shared.clone();
+    let worker_id = worker_id.clone();
+    Some(Arc::new(move |index| {
+        let context = shared.context(&worker_id, k);
+        // A message that no longer renders ends the stream, as in ghz.
+        shared.payload.stream_message(&context, index).ok()
+    }))
+}
+
 /// Runs one call of the method's kind, as grpc-go would: a call the
 /// server refused before processing it (REFUSED_STREAM, a stream past a
 /// GOAWAY) is retried transparently, the call waiting for a free stream
@@ -588,6 +621,7 @@ async fn drive(
     shared: &Shared,
     channel: Connection,
     messages: Vec<Bytes>,
+    render: Option<Render>,
     metadata: tonic::metadata::MetadataMap,
     exchange: &mut Exchange,
 ) -> Result<(), Status> {
@@ -598,6 +632,7 @@ async fn drive(
             shared,
             channel.clone(),
             messages.clone(),
+            render.clone(),
             metadata.clone(),
             exchange,
         )
@@ -619,6 +654,7 @@ async fn attempt(
     shared: &Shared,
     channel: Connection,
     messages: Vec<Bytes>,
+    render: Option<Render>,
     metadata: tonic::metadata::MetadataMap,
     exchange: &mut Exchange,
 ) -> Result<(), Status> {
@@ -663,7 +699,7 @@ async fn attempt(
         }
         CallKind::ClientStreaming | CallKind::Bidi => {
             let sent_counter = Arc::new(AtomicU64::new(0));
-            let outgoing = send_stream(messages, stream, sent_counter.clone());
+            let outgoing = send_stream(messages, render, stream, sent_counter.clone());
             let mut request = tonic::Request::new(outgoing);
             prepare(&mut request, metadata, options.timeout);
             let result = if shared.method.kind == CallKind::ClientStreaming {
@@ -743,6 +779,7 @@ async fn receive(
 /// `--stream-call-duration`.
 fn send_stream(
     messages: Vec<Bytes>,
+    render: Option<Render>,
     options: StreamOptions,
     sent: Arc<AtomicU64>,
 ) -> impl futures::Stream<Item = Bytes> + Send + 'static {
@@ -751,6 +788,7 @@ fn send_stream(
     let messages: Arc<[Bytes]> = messages.into();
     futures::stream::unfold(0u64, move |index| {
         let messages = messages.clone();
+        let render = render.clone();
         let sent = sent.clone();
         async move {
             if index >= total || messages.is_empty() {
@@ -764,8 +802,11 @@ fn send_stream(
             if end.is_some_and(|e| Instant::now() >= e) {
                 return None;
             }
+            let message = match &render {
+                Some(render) => render(index)?,
+                None => messages[(index % messages.len() as u64) as usize].clone(),
+            };
             sent.fetch_add(1, Ordering::Relaxed);
-            let message = messages[(index % messages.len() as u64) as usize].clone();
             Some((message, index + 1))
         }
     })

@@ -65,6 +65,25 @@ def stream(request, context):
         time.sleep(interval)
 
 
+def text_of(request):
+    """The text (field 1) of a faults.Req, decoded by hand."""
+    if not request or request[0] != 0x0A:
+        return ""
+    size, shift, i = 0, 0, 1
+    while True:
+        b = request[i]
+        size |= (b & 0x7F) << shift
+        shift += 7
+        i += 1
+        if not b & 0x80:
+            return request[i : i + size].decode()
+
+
+def collect(requests, context):
+    texts = [text_of(r) for r in requests]
+    context.abort(grpc.StatusCode.FAILED_PRECONDITION, "|".join(texts))
+
+
 def main():
     port = int(sys.argv[1])
     options = []
@@ -79,6 +98,7 @@ def main():
         "Garbage": unary(garbage),
         "Big": unary(big),
         "Stream": grpc.unary_stream_rpc_method_handler(stream),
+        "Collect": grpc.stream_unary_rpc_method_handler(collect),
     }
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("faults.Faults", handlers),))
     server.add_insecure_port("127.0.0.1:%d" % port)

@@ -1136,3 +1136,138 @@ fn encode_writes_what_dash_b_reads() {
         assert!(stderr.contains(want), "{stderr}");
     }
 }
+
+/// ghz's `--config`: the same settings as JSON, TOML and YAML give the
+/// run and the options echo that the same flags give; flags given on the
+/// command line win over the file's.
+#[test]
+fn config_files_in_three_syntaxes_and_flags_win() {
+    let server = Server::start(&[]);
+    let dir = temp_dir("config");
+    let files = [
+        (
+            "run.json",
+            format!(
+                r#"{{"insecure": true, "call": "haplog.demo.Tts/Speak", "host": "{}",
+  "total": 6, "concurrency": 2, "format": "json", "timeout": "5s",
+  "data": {{"text": "hi {{{{.RequestNumber}}}}"}}, "metadata": {{"rn": "{{{{.RequestNumber}}}}"}},
+  "tags": {{"env": "ci"}}, "name": "from-config", "skipFirst": 1}}"#,
+                server.addr
+            ),
+        ),
+        (
+            "run.toml",
+            format!(
+                "insecure = true\ncall = \"haplog.demo.Tts/Speak\"\nhost = \"{}\"\n\
+                 total = 6\nconcurrency = 2\nformat = \"json\"\ntimeout = \"5s\"\n\
+                 name = \"from-config\"\nskipFirst = 1\n\
+                 [data]\ntext = \"hi {{{{.RequestNumber}}}}\"\n[metadata]\nrn = \"{{{{.RequestNumber}}}}\"\n\
+                 [tags]\nenv = \"ci\"\n",
+                server.addr
+            ),
+        ),
+        (
+            "run.yaml",
+            format!(
+                "insecure: true\ncall: haplog.demo.Tts/Speak\nhost: \"{}\"\ntotal: 6\n\
+                 concurrency: 2\nformat: json\ntimeout: 5s\nname: from-config\nskipFirst: 1\n\
+                 data:\n  text: \"hi {{{{.RequestNumber}}}}\"\nmetadata:\n  rn: \"{{{{.RequestNumber}}}}\"\n\
+                 tags:\n  env: ci\n",
+                server.addr
+            ),
+        ),
+    ];
+    let by_flags = load_json(
+        &server,
+        &[
+            "--call",
+            "haplog.demo.Tts/Speak",
+            "-n",
+            "6",
+            "-c",
+            "2",
+            "-t",
+            "5s",
+            "-d",
+            r#"{"text":"hi {{.RequestNumber}}"}"#,
+            "-m",
+            r#"{"rn":"{{.RequestNumber}}"}"#,
+            "--tags",
+            r#"{"env":"ci"}"#,
+            "--name",
+            "from-config",
+            "--skipFirst",
+            "1",
+        ],
+    );
+    for (name, text) in &files {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let path = path.display().to_string();
+        let out = load(&["--config", &path]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{name}: {stderr}");
+        let report: Value = serde_json::from_slice(&out.stdout).expect(name);
+        assert_eq!(statuses(&report), ok(5), "{name}");
+        for key in [
+            "call",
+            "host",
+            "total",
+            "concurrency",
+            "timeout",
+            "data",
+            "metadata",
+            "name",
+            "skipFirst",
+            "insecure",
+        ] {
+            assert_eq!(
+                report["options"][key], by_flags["options"][key],
+                "{name}: options.{key}"
+            );
+        }
+        assert_eq!(report["tags"], by_flags["tags"], "{name}");
+
+        // Flags win: -n, -O and -d on the command line replace the file's.
+        let out = load(&[
+            "--config",
+            &path,
+            "-n",
+            "3",
+            "-O",
+            "csv",
+            "-d",
+            r#"{"text":"x"}"#,
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{name}");
+        let csv = String::from_utf8_lossy(&out.stdout);
+        let rows = csv.lines().filter(|l| !l.is_empty()).count();
+        assert_eq!(rows, 1 + 2, "{name}: 3 calls, skipFirst 1: {csv}");
+    }
+
+    // A key ghz does not have, a bad value and a missing file: one line
+    // naming the file and key, exit 2.
+    let bad = dir.join("bad.toml");
+    for (text, want) in [
+        ("totl = 3\n", "\"totl\": not a ghz config key"),
+        (
+            "timeout = \"soon\"\n",
+            "\"timeout\": \"soon\" is not a duration",
+        ),
+        ("call = \"haplog.demo.Tts/Speak\"\n", "no server: give HOST"),
+    ] {
+        std::fs::write(&bad, text).unwrap();
+        let out = load(&["--config", bad.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{text}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains(want) && stderr.contains("bad.toml"),
+            "{stderr}"
+        );
+    }
+    let out = load(&["--config", "/nonexistent/run.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--config /nonexistent/run.json"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

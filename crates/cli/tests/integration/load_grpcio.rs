@@ -350,3 +350,72 @@ fn prometheus_output_parses_with_prometheus_own_parser() {
     assert_eq!(count[1]["end_reason"], "normal");
     assert_eq!(count[3], "gauge");
 }
+
+/// `--stream-dynamic-messages`: each message of a client stream rendered
+/// on its own (fresh random values), where without it the call's one
+/// rendering is sent every time; an array's elements go one by one.
+#[test]
+fn dynamic_stream_messages_are_rendered_one_by_one() {
+    let port = free_port();
+    let _server = grpcio(port, &[]);
+    let sent = |extra: &[&str]| -> Vec<Vec<String>> {
+        let mut args = vec!["--call", "faults.Faults/Collect", "-n", "4", "-c", "2"];
+        args.extend_from_slice(extra);
+        let r = load(port, &args);
+        let errors = distribution(&r, "errorDistribution");
+        assert_eq!(errors.values().sum::<u64>(), 4, "{errors:?}");
+        errors
+            .keys()
+            .map(|k| {
+                let texts = k
+                    .strip_prefix("rpc error: code = FailedPrecondition desc = ")
+                    .unwrap_or_else(|| panic!("{k}"));
+                texts.split('|').map(String::from).collect()
+            })
+            .collect()
+    };
+    let uuid = r#"{"text":"{{.RequestNumber}} {{newUUID}}"}"#;
+    // Once per call: three copies of one text in each call.
+    for texts in sent(&["-d", uuid, "--stream-call-count", "3"]) {
+        assert_eq!(texts.len(), 3, "{texts:?}");
+        assert!(texts.iter().all(|t| t == &texts[0]), "{texts:?}");
+    }
+    // Per message: three different texts, all of the same call number.
+    let calls = sent(&[
+        "-d",
+        uuid,
+        "--stream-call-count",
+        "3",
+        "--stream-dynamic-messages",
+    ]);
+    assert_eq!(calls.len(), 4);
+    for texts in calls {
+        assert_eq!(texts.len(), 3, "{texts:?}");
+        let numbers: Vec<&str> = texts.iter().map(|t| t.split(' ').next().unwrap()).collect();
+        assert!(numbers.iter().all(|n| n == &numbers[0]), "{texts:?}");
+        assert!(
+            texts[0] != texts[1] && texts[1] != texts[2] && texts[0] != texts[2],
+            "{texts:?}"
+        );
+    }
+    // An array: its elements in order, each rendered as it is sent.
+    let array = r#"[{"text":"a {{newUUID}}"},{"text":"b {{newUUID}}"}]"#;
+    for texts in sent(&["-d", array, "--stream-dynamic-messages"]) {
+        assert_eq!(texts.len(), 2, "{texts:?}");
+        assert!(
+            texts[0].starts_with("a ") && texts[1].starts_with("b "),
+            "{texts:?}"
+        );
+    }
+    // Plain data has nothing to render: refused as ghz refuses it.
+    let out = Command::new(env!("CARGO_BIN_EXE_haplog"))
+        .args(["load", "--insecure", "--proto"])
+        .arg(here().join("faults.proto"))
+        .args(["--call", "faults.Faults/Collect", "-d", r#"{"text":"x"}"#])
+        .args(["--stream-dynamic-messages", "-n", "1"])
+        .arg(format!("127.0.0.1:{port}"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no template actions"));
+}
