@@ -10,7 +10,7 @@ use std::ffi::OsString;
 
 use clap::{Args, FromArgMatches, ValueEnum};
 use haplog_load::config::Given;
-use haplog_load::connect::ConnectOptions;
+use haplog_load::connect::{ConnectOptions, LbStrategy};
 use haplog_load::data::{DataInput, Metadata, Payload, TemplateOptions};
 use haplog_load::report::{self, Echo, Report, ReportSettings};
 use haplog_load::run::{self, DurationStop, Live, RunOptions, StreamOptions};
@@ -399,6 +399,16 @@ pub struct LoadArgs {
         help_heading = "Connection"
     )]
     connections: usize,
+
+    /// Client-side load balancing over the addresses of a dns:///NAME:PORT
+    /// target: pick_first (grpc-go's default: the first address) or
+    /// round_robin (each call on the next address)
+    #[arg(
+        long = "lb-strategy",
+        value_name = "POLICY",
+        help_heading = "Connection"
+    )]
+    lb_strategy: Option<String>,
 
     /// Connect timeout
     #[arg(long = "connect-timeout", value_name = "DURATION", default_value = "10s", value_parser = parse_go_duration, help_heading = "Connection")]
@@ -866,6 +876,18 @@ fn prepare_and_run(mut args: LoadArgs) -> Result<i32, Failure> {
         }
         None => tonic::metadata::MetadataMap::new(),
     };
+    let lb_strategy = match &args.lb_strategy {
+        Some(name) => {
+            if haplog_load::connect::dns_name(&host).is_none() {
+                // As ghz warns: one address leaves nothing to balance.
+                eprintln!(
+                    "haplog load: --lb-strategy {name} without a dns:/// target ({host}): one address, nothing to balance"
+                );
+            }
+            LbStrategy::parse(name)?
+        }
+        None => LbStrategy::default(),
+    };
     let connect = ConnectOptions {
         target: host.clone(),
         insecure: args.insecure,
@@ -878,6 +900,7 @@ fn prepare_and_run(mut args: LoadArgs) -> Result<i32, Failure> {
         connect_timeout: Some(args.connect_timeout),
         keepalive: args.keepalive,
         connections: args.connections,
+        lb_strategy,
     };
     let cpus = args
         .cpus
@@ -928,7 +951,7 @@ fn prepare_and_run(mut args: LoadArgs) -> Result<i32, Failure> {
         } else {
             let (service, _) = schema::split_call(args.call())?;
             let reflection = schema::pool_from_reflection(
-                channels[0].inner().clone(),
+                channels[0].first().inner().clone(),
                 service,
                 &reflect_metadata,
                 &host,

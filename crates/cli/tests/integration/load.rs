@@ -1271,3 +1271,39 @@ fn config_files_in_three_syntaxes_and_flags_win() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--config /nonexistent/run.json"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--lb-strategy` over a `dns:///` target: the name resolves and every
+/// call succeeds; an unknown policy is a usage error naming the flag.
+#[test]
+fn lb_strategy_on_a_dns_target() {
+    let server = Server::start(&[]);
+    let port = server.addr.rsplit(':').next().unwrap();
+    let target = format!("dns:///localhost:{port}");
+    for policy in ["round_robin", "pick_first"] {
+        let out = load(&[
+            "--insecure",
+            "-O",
+            "json",
+            "--call",
+            "haplog.demo.Tts/Speak",
+            "-n",
+            "6",
+            "--lb-strategy",
+            policy,
+            &target,
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{policy}");
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(statuses(&report), ok(6), "{policy}");
+    }
+    let out = load(&[
+        "--insecure",
+        "--call",
+        "haplog.demo.Tts/Speak",
+        "--lb-strategy",
+        "rr",
+        &target,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--lb-strategy: \"rr\""));
+}
