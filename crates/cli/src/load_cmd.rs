@@ -465,6 +465,18 @@ pub struct LoadArgs {
     #[arg(long = "haproxy-log", value_name = "FILE", help_heading = "HAProxy")]
     haproxy_log: Option<PathBuf>,
 
+    /// Send each call's id in this header (RUN-N: a random run id, the
+    /// call's number). Where HAProxy captures it ('capture request header
+    /// x-request-id len 32'), --haproxy-log matches calls to lines one by
+    /// one; else by method and time window. "" sends none
+    #[arg(
+        long = "request-id-header",
+        value_name = "NAME",
+        default_value = "x-request-id",
+        help_heading = "HAProxy"
+    )]
+    request_id_header: String,
+
     /// Wait up to this long for the run's last lines to reach the log
     #[arg(long = "haproxy-log-wait", value_name = "DURATION", default_value = "2s", value_parser = parse_go_duration, help_heading = "HAProxy")]
     haproxy_log_wait: Duration,
@@ -912,6 +924,14 @@ fn prepare_and_run(mut args: LoadArgs) -> Result<i32, Failure> {
         .build()
         .map_err(|e| usage(format!("cannot start the runtime: {e}")))?;
 
+    let request_ids = if args.request_id_header.is_empty() {
+        None
+    } else {
+        Some(
+            run::RequestIds::new(&args.request_id_header)
+                .map_err(|e| usage(format!("--request-id-header: {e}")))?,
+        )
+    };
     let max = |size: Option<u64>| size.map_or(usize::MAX, |s| s.min(usize::MAX as u64) as usize);
     let options = RunOptions {
         total: if args.duration.is_some() {
@@ -940,6 +960,7 @@ fn prepare_and_run(mut args: LoadArgs) -> Result<i32, Failure> {
         max_receive: max(args.max_recv_message_size),
         max_send: max(args.max_send_message_size),
         keep: report::MAX_DETAILS.saturating_add(args.skip_first),
+        request_ids: request_ids.clone(),
     };
 
     let report = runtime.block_on(async {
@@ -1017,16 +1038,18 @@ fn prepare_and_run(mut args: LoadArgs) -> Result<i32, Failure> {
         };
         let mut report = Report::new(outcome, settings, schedule != Schedule::Unpaced);
         if let Some((path, offset, formats, grpc)) = &proxy_log {
-            let side = read_proxy_side(
-                &report,
-                path,
-                *offset,
-                formats,
-                &method_path,
-                args.haproxy_log_wait,
-                *grpc,
-            )
-            .await?;
+            let lines_of = haplog_load::proxy::Window {
+                start_utc_ms: 0,
+                end_utc_ms: 0,
+                path: method_path.clone(),
+                offset_minutes: *offset,
+                grpc_status_capture: *grpc,
+                request_id: request_ids
+                    .as_ref()
+                    .map(|ids| (ids.header.as_str().to_string(), ids.prefix().into_bytes())),
+            };
+            let side =
+                read_proxy_side(&report, path, formats, lines_of, args.haproxy_log_wait).await?;
             report.proxy = Some(side);
         }
         Ok::<Report, Failure>(report)
@@ -1072,27 +1095,27 @@ fn prepare_and_run(mut args: LoadArgs) -> Result<i32, Failure> {
 
 /// The proxy's side of the run, once the log holds a line for every call
 /// (or `wait` has passed: lines of aborted calls may come late or never).
+/// `window` says which lines are the run's; its time bounds are the
+/// report's.
 async fn read_proxy_side(
     report: &Report,
     path: &PathBuf,
-    offset_minutes: i32,
     formats: &haplog_format::Formats,
-    method_path: &[u8],
+    mut window: haplog_load::proxy::Window,
     wait: Duration,
-    grpc_status_capture: Option<usize>,
 ) -> Result<haplog_load::proxy::ProxySide, Failure> {
     let (start, end) = report.window();
     let ms = |t: std::time::SystemTime| {
         t.duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64)
     };
-    let window = haplog_load::proxy::Window {
-        start_utc_ms: ms(start),
-        end_utc_ms: ms(end),
-        path: method_path.to_vec(),
-        offset_minutes,
-        grpc_status_capture,
-    };
+    window.start_utc_ms = ms(start);
+    window.end_utc_ms = ms(end);
+    let calls: Vec<(u64, tonic::Code)> = report
+        .records
+        .iter()
+        .map(|r| (r.request_number, r.code))
+        .collect();
     let deadline = Instant::now() + wait;
     let fail = |e: io::Error| usage(format!("--haproxy-log {}: {e}", path.display()));
     let mut read_len = None;
@@ -1103,8 +1126,13 @@ async fn read_proxy_side(
         if read_len != Some(len) {
             let bytes = std::fs::read(path).map_err(fail)?;
             read_len = Some(bytes.len() as u64);
-            let found =
-                haplog_load::proxy::read(&bytes, formats, &window, &path.display().to_string());
+            let found = haplog_load::proxy::read(
+                &bytes,
+                formats,
+                &window,
+                &path.display().to_string(),
+                &calls,
+            );
             if found.requests >= report.count {
                 return Ok(found);
             }

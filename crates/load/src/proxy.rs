@@ -3,11 +3,13 @@
 //! status and termination state, with HAProxy's own timers, so they can sit
 //! next to the client's numbers.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use haplog_analyze::{ReadOptions, Request};
 use haplog_format::time::DateCache;
-use haplog_format::{Formats, LineParser};
+use haplog_format::{Field, Formats, LineParser, Record};
+use tonic::Code;
 
 use crate::report::{format_duration, tally, Spread};
 
@@ -28,6 +30,45 @@ pub struct Window {
     /// Where HAProxy captures the `grpc-status` response header (1-based
     /// slot of `capture response header`), if it does.
     pub grpc_status_capture: Option<usize>,
+    /// The header the calls sent their ids in, and what every id of the
+    /// run starts with (`--request-id-header`).
+    pub request_id: Option<(String, Vec<u8>)>,
+}
+
+/// The run's calls matched one by one to the log's lines by the id each
+/// call sent, where HAProxy captured it (`capture request header
+/// x-request-id len 32`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct IdMatch {
+    pub header: String,
+    /// The run's calls looked for (those kept one by one).
+    pub calls: u64,
+    /// Calls with a line.
+    pub matched: u64,
+    /// Lines with an id of this run: more than `matched` when a refused
+    /// stream was retried (two lines, one call).
+    pub lines: u64,
+    /// Lines of this run's calls that were not kept one by one
+    /// (`--skipFirst`).
+    pub not_kept: u64,
+    /// Calls with no line, by the client's status: a call that never
+    /// reached HAProxy (refused connection) or whose line was not written.
+    pub missing: Vec<(String, u64)>,
+    /// Failed calls by client status and what HAProxy logged for them
+    /// (its last line for the call), most first.
+    pub failed: Vec<FailedCall>,
+}
+
+/// Failed calls that HAProxy logged alike.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FailedCall {
+    /// The client's status (ghz's name).
+    pub code: String,
+    pub backend: String,
+    pub server: String,
+    pub status: i64,
+    pub termination: [u8; 2],
+    pub count: u64,
 }
 
 /// One server's share.
@@ -75,12 +116,26 @@ pub struct ProxySide {
     pub tc: Spread,
     pub tr: Spread,
     pub ta: Spread,
+    /// Calls matched one by one, when the log has their ids.
+    pub by_id: Option<IdMatch>,
+    /// The header ids were sent in, when the log has none of them (the
+    /// lines were taken by time window).
+    pub ids_not_captured: Option<String>,
 }
 
 const MS: u64 = 1_000_000;
 
-/// Reads the lines of a HAProxy log that belong to `window`.
-pub fn read(log: &[u8], formats: &Formats, window: &Window, source: &str) -> ProxySide {
+/// Reads the lines of a HAProxy log that belong to `window`: those
+/// carrying an id of the run when the log has any (then `calls`, each
+/// call's request number and status, are matched one by one), else the
+/// run's method inside its time window.
+pub fn read(
+    log: &[u8],
+    formats: &Formats,
+    window: &Window,
+    source: &str,
+    calls: &[(u64, Code)],
+) -> ProxySide {
     let mut side = ProxySide {
         source: source.to_string(),
         start_utc_ms: window.start_utc_ms,
@@ -94,6 +149,17 @@ pub fn read(log: &[u8], formats: &Formats, window: &Window, source: &str) -> Pro
         ..ReadOptions::default()
     };
     side.grpc_captured = window.grpc_status_capture.is_some();
+    let id_prefix = match &window.request_id {
+        Some((_, prefix)) if memchr::memmem::find(log, prefix).is_some() => Some(prefix.as_slice()),
+        Some((header, _)) => {
+            side.ids_not_captured = Some(header.clone());
+            None
+        }
+        None => None,
+    };
+    // Request number -> (lines seen, last line's server index, status,
+    // termination).
+    let mut by_number: HashMap<u64, (u64, usize, i64, [u8; 2])> = HashMap::new();
     let (mut tw, mut tc, mut tr, mut ta) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut per_server: Vec<(ServerShare, Vec<u64>)> = Vec::new();
     for raw in log.split(|&b| b == b'\n') {
@@ -108,15 +174,27 @@ pub fn read(log: &[u8], formats: &Formats, window: &Window, source: &str) -> Pro
             side.other_lines += 1;
             continue;
         };
-        let in_window = request.time.is_some_and(|t| {
-            let began = t.utc_ms(window.offset_minutes);
-            let ended = began + request.tt.unwrap_or(0).max(0);
-            began <= window.end_utc_ms && ended >= window.start_utc_ms
-        });
-        if !in_window || request.path != window.path.as_slice() {
-            side.other_requests += 1;
-            continue;
-        }
+        let number = match id_prefix {
+            Some(prefix) => match request_number(&record, prefix) {
+                Some(k) => Some(k),
+                None => {
+                    side.other_requests += 1;
+                    continue;
+                }
+            },
+            None => {
+                let in_window = request.time.is_some_and(|t| {
+                    let began = t.utc_ms(window.offset_minutes);
+                    let ended = began + request.tt.unwrap_or(0).max(0);
+                    began <= window.end_utc_ms && ended >= window.start_utc_ms
+                });
+                if !in_window || request.path != window.path.as_slice() {
+                    side.other_requests += 1;
+                    continue;
+                }
+                None
+            }
+        };
         side.requests += 1;
         let failed = request.failed();
         side.failed += u64::from(failed);
@@ -157,6 +235,10 @@ pub fn read(log: &[u8], formats: &Formats, window: &Window, source: &str) -> Pro
                 per_server.len() - 1
             }
         };
+        if let Some(k) = number {
+            let seen = by_number.entry(k).or_default();
+            *seen = (seen.0 + 1, index, request.status.unwrap_or(-1), termination);
+        }
         let (share, times) = &mut per_server[index];
         share.requests += 1;
         if termination != *b"--" {
@@ -169,6 +251,9 @@ pub fn read(log: &[u8], formats: &Formats, window: &Window, source: &str) -> Pro
             share.grpc_failed += 1;
         }
         keep(request.tt, times);
+    }
+    if id_prefix.is_some() {
+        side.by_id = Some(match_calls(window, calls, &by_number, &per_server));
     }
     side.tw = Spread::of(tw);
     side.tc = Spread::of(tc);
@@ -195,6 +280,89 @@ pub fn read(log: &[u8], formats: &Formats, window: &Window, source: &str) -> Pro
     side
 }
 
+/// The request number in a line's captured headers, after the run's
+/// `prefix` (`RUN-` of `RUN-17`).
+fn request_number(record: &Record<'_, '_>, prefix: &[u8]) -> Option<u64> {
+    [
+        Field::CapturedRequestHeaders,
+        Field::CapturedResponseHeaders,
+    ]
+    .into_iter()
+    .filter_map(|field| record.get(field))
+    .find_map(|block| {
+        let at = memchr::memmem::find(block, prefix)? + prefix.len();
+        let digits = block[at..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        std::str::from_utf8(&block[at..at + digits])
+            .ok()?
+            .parse()
+            .ok()
+    })
+}
+
+/// The client's calls next to the lines their ids found.
+fn match_calls(
+    window: &Window,
+    calls: &[(u64, Code)],
+    by_number: &HashMap<u64, (u64, usize, i64, [u8; 2])>,
+    servers: &[(ServerShare, Vec<u64>)],
+) -> IdMatch {
+    let mut matched = IdMatch {
+        header: window
+            .request_id
+            .as_ref()
+            .map(|(h, _)| h.clone())
+            .unwrap_or_default(),
+        calls: calls.len() as u64,
+        lines: by_number.values().map(|v| v.0).sum(),
+        ..IdMatch::default()
+    };
+    let mut kept = 0;
+    for &(k, code) in calls {
+        let name = crate::status::code_name(code);
+        let Some(&(_, server, status, termination)) = by_number.get(&k) else {
+            tally(&mut matched.missing, name, 1);
+            continue;
+        };
+        kept += by_number[&k].0;
+        matched.matched += 1;
+        if code == Code::Ok {
+            continue;
+        }
+        let share = &servers[server].0;
+        let row = matched.failed.iter_mut().find(|f| {
+            f.code == name
+                && f.backend == share.backend
+                && f.server == share.server
+                && f.status == status
+                && f.termination == termination
+        });
+        match row {
+            Some(row) => row.count += 1,
+            None => matched.failed.push(FailedCall {
+                code: name.to_string(),
+                backend: share.backend.clone(),
+                server: share.server.clone(),
+                status,
+                termination,
+                count: 1,
+            }),
+        }
+    }
+    matched.not_kept = matched.lines - kept;
+    matched.failed.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| (&a.code, &a.backend, &a.server).cmp(&(&b.code, &b.backend, &b.server)))
+    });
+    matched
+        .missing
+        .sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    matched
+}
+
 /// Why the client's failed calls and the log's failed requests differ,
 /// when they do: `None` when they agree.
 pub fn disagreement(side: &ProxySide, client_failed: u64) -> Option<String> {
@@ -208,19 +376,63 @@ pub fn disagreement(side: &ProxySide, client_failed: u64) -> Option<String> {
     if client_failed > side.failed {
         if side.grpc_captured {
             why.push_str(
-                "gRPC errors sent after data travel in trailers, which HAProxy cannot log                  (it logs 200 and --); only trailers-only errors carry a captured grpc-status.",
+                "gRPC errors sent after data travel in trailers, which HAProxy cannot log (it logs 200 and --); only trailers-only errors carry a captured grpc-status.",
             );
         } else {
             why.push_str(
-                "gRPC errors travel in trailers with HTTP 200 and --, so the log shows them as                  successes: add 'capture response header grpc-status len 2' to the frontend                  and give the config (--haproxy-config) to see those sent trailers-only.",
+                "gRPC errors travel in trailers with HTTP 200 and --, so the log shows them as successes: add 'capture response header grpc-status len 2' to the frontend and give the config (--haproxy-config) to see those sent trailers-only.",
             );
         }
     } else {
         why.push_str(
-            "HAProxy counts requests the client did not count as failed calls: streams the              client cancelled (CD), calls it retried after a refused stream, or requests of              the same method by other clients in the window.",
+            "HAProxy counts requests the client did not count as failed calls: streams the client cancelled (CD), calls it retried after a refused stream, or requests of the same method by other clients in the window.",
         );
     }
     Some(why)
+}
+
+fn id_match_text(out: &mut String, ids: &IdMatch) {
+    let _ = write!(
+        out,
+        "  Calls matched by {}: {} of {}",
+        ids.header, ids.matched, ids.calls
+    );
+    let missing: u64 = ids.missing.iter().map(|(_, n)| n).sum();
+    if missing > 0 {
+        let by_code: Vec<String> = ids
+            .missing
+            .iter()
+            .map(|(c, n)| format!("{c} {n}"))
+            .collect();
+        let _ = write!(out, "; {missing} with no line ({})", by_code.join(", "));
+    }
+    let retried = ids.lines.saturating_sub(ids.matched + ids.not_kept);
+    if retried > 0 {
+        let _ = write!(out, "; {retried} more lines of retried calls");
+    }
+    out.push('\n');
+    if ids.failed.is_empty() {
+        return;
+    }
+    out.push_str("  Failed calls, as HAProxy logged them:\n");
+    let width = ids
+        .failed
+        .iter()
+        .map(|f| f.backend.len() + f.server.len() + 1)
+        .max()
+        .unwrap_or(0);
+    for f in &ids.failed {
+        let server = format!("{}/{}", f.backend, f.server);
+        let _ = writeln!(
+            out,
+            "    {:<18} {:>6}  {server:<width$}  {:<4} {}  {}",
+            f.code,
+            f.count,
+            f.status,
+            state_text(f.termination),
+            haplog_report::termination::explain(f.termination)
+        );
+    }
 }
 
 fn state_text(state: [u8; 2]) -> String {
@@ -275,6 +487,16 @@ pub fn text(
             },
             format_duration(share.ta.p50),
             format_duration(share.ta.p99)
+        );
+    }
+    if let Some(ids) = &side.by_id {
+        id_match_text(&mut out, ids);
+    }
+    if let Some(header) = &side.ids_not_captured {
+        let _ = writeln!(
+            out,
+            "  Lines taken by method and time window: the log has no {header} of this run. To match \
+             calls one by one, add 'capture request header {header} len 32' to the frontend."
         );
     }
     if side.grpc_captured {
@@ -383,6 +605,24 @@ pub fn json(side: &ProxySide) -> serde_json::Value {
             "count": n,
         })).collect::<Vec<_>>(),
         "grpcInTrailers": side.grpc_in_trailers,
+        "requestIds": side.by_id.as_ref().map(|ids| json!({
+            "header": ids.header,
+            "calls": ids.calls,
+            "matched": ids.matched,
+            "lines": ids.lines,
+            "notKept": ids.not_kept,
+            "missing": ids.missing.iter().map(|(code, n)| json!({"status": code, "count": n})).collect::<Vec<_>>(),
+            "failed": ids.failed.iter().map(|f| json!({
+                "status": f.code,
+                "backend": f.backend,
+                "server": f.server,
+                "httpStatus": f.status,
+                "termination": state_text(f.termination),
+                "meaning": haplog_report::termination::explain(f.termination),
+                "count": f.count,
+            })).collect::<Vec<_>>(),
+        })),
+        "requestIdsNotCaptured": side.ids_not_captured,
         "tw": spread(&side.tw),
         "tc": spread(&side.tc),
         "tr": spread(&side.tr),
@@ -414,8 +654,9 @@ Proxy fe_grpc started.
             path: b"/haplog.demo.Tts/SpeakWav".to_vec(),
             offset_minutes: 0,
             grpc_status_capture: None,
+            request_id: None,
         };
-        let side = read(LOG.as_bytes(), &formats, &window, "h.log");
+        let side = read(LOG.as_bytes(), &formats, &window, "h.log", &[]);
         assert_eq!(side.lines, 6);
         assert_eq!(side.requests, 3);
         // The reflection call (other path) and the line 5 minutes later.
@@ -437,5 +678,72 @@ Proxy fe_grpc started.
             ),
             "{text}"
         );
+    }
+
+    /// Lines carrying `RUN-N` in a captured request header: call 1 refused
+    /// then retried (two lines), call 2 failed on tts2, call 3 never
+    /// logged, call 0 left out of the kept calls, another run's line.
+    const IDS: &str = "127.0.0.1:1 [24/Nov/2026:23:14:14.282] fe be/tts1 0/0/0/0/4 200 6 - - ---- 1/1/0/0/0 0/0 {abc-1} \"POST /p.S/M HTTP/2.0\"
+127.0.0.1:1 [24/Nov/2026:23:14:14.283] fe be/tts2 0/0/-1/-1/4 503 6 - - SC-- 1/1/0/0/0 0/0 {abc-1} \"POST /p.S/M HTTP/2.0\"
+127.0.0.1:1 [24/Nov/2026:23:14:14.284] fe be/tts1 0/0/0/0/4 200 6 - - ---- 1/1/0/0/0 0/0 {abc-1} \"POST /p.S/M HTTP/2.0\"
+127.0.0.1:1 [24/Nov/2026:23:14:14.285] fe be/tts2 0/0/0/0/4 200 6 - - ---- 1/1/0/0/0 0/0 {abc-2} \"POST /p.S/M HTTP/2.0\"
+127.0.0.1:1 [24/Nov/2026:23:14:14.286] fe be/tts2 0/0/0/0/4 200 6 - - ---- 1/1/0/0/0 0/0 {abc-0} \"POST /p.S/M HTTP/2.0\"
+127.0.0.1:1 [24/Nov/2026:23:14:14.287] fe be/tts2 0/0/0/0/4 200 6 - - ---- 1/1/0/0/0 0/0 {xyz-2} \"POST /p.S/M HTTP/2.0\"
+";
+
+    #[test]
+    fn ids_match_calls_one_by_one() {
+        let formats = Formats::new(&FormatOptions::default()).unwrap();
+        let window = Window {
+            start_utc_ms: 0,
+            end_utc_ms: 0,
+            path: b"/p.S/M".to_vec(),
+            offset_minutes: 0,
+            grpc_status_capture: None,
+            request_id: Some(("x-request-id".into(), b"abc-".to_vec())),
+        };
+        let calls = [(1, Code::Ok), (2, Code::Internal), (3, Code::Unavailable)];
+        let side = read(IDS.as_bytes(), &formats, &window, "h.log", &calls);
+        // Every line of the run, whatever the (empty) time window says.
+        assert_eq!(side.requests, 5);
+        assert_eq!(side.other_requests, 1);
+        let ids = side.by_id.clone().unwrap();
+        assert_eq!(
+            (ids.calls, ids.matched, ids.lines, ids.not_kept),
+            (3, 2, 5, 1)
+        );
+        assert_eq!(ids.missing, [("Unavailable".to_string(), 1)]);
+        assert_eq!(
+            ids.failed,
+            [FailedCall {
+                code: "Internal".into(),
+                backend: "be".into(),
+                server: "tts2".into(),
+                status: 200,
+                termination: *b"--",
+                count: 1,
+            }]
+        );
+        let text = text(&side, 3, 2, &Spread::default(), &Spread::default());
+        assert!(
+            text.contains(
+                "Calls matched by x-request-id: 2 of 3; 1 with no line (Unavailable 1); 2 more lines of retried calls"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("Internal"), "{text}");
+        // The notes read as sentences, without runs of spaces.
+        let note = text.lines().find(|l| l.contains("Note:")).unwrap();
+        assert!(!note.trim().contains("  "), "{note}");
+
+        // No id of this run in the log: by method and time window.
+        let other = Window {
+            request_id: Some(("x-request-id".into(), b"def-".to_vec())),
+            ..window
+        };
+        let side = read(IDS.as_bytes(), &formats, &other, "h.log", &calls);
+        assert!(side.by_id.is_none());
+        assert_eq!(side.ids_not_captured.as_deref(), Some("x-request-id"));
+        assert_eq!(side.requests, 0);
     }
 }

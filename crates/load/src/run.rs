@@ -73,6 +73,47 @@ pub struct RunOptions {
     pub max_send: usize,
     /// How many calls to keep one by one (the rest are totalled).
     pub keep: usize,
+    /// A per-call id sent as metadata (`--request-id-header`).
+    pub request_ids: Option<RequestIds>,
+}
+
+/// The id each call sends in a header (`x-request-id` by default), so a
+/// proxy log that captures the header matches calls one by one:
+/// `RUN-N`, a random run id and the call's request number.
+#[derive(Clone, Debug)]
+pub struct RequestIds {
+    pub header: tonic::metadata::MetadataKey<tonic::metadata::Ascii>,
+    /// 12 hex digits, different in every run.
+    pub run: String,
+}
+
+impl RequestIds {
+    /// Ids in header `name` (lower case, as HTTP/2 sends it).
+    pub fn new(name: &str) -> Result<RequestIds, String> {
+        let header = name
+            .to_ascii_lowercase()
+            .parse()
+            .map_err(|_| format!("{name:?} is not a header name"))?;
+        if name.ends_with("-bin") {
+            return Err(format!("{name:?} is a binary header; give a text one"));
+        }
+        // A process-seeded hash of the time: unique enough to tell runs
+        // apart in one log.
+        use std::hash::{BuildHasher, Hasher};
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u128(
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        let run = format!("{:012x}", hasher.finish() >> 16);
+        Ok(RequestIds { header, run })
+    }
+
+    /// What every id of the run starts with.
+    pub fn prefix(&self) -> String {
+        format!("{}-", self.run)
+    }
 }
 
 impl Default for RunOptions {
@@ -91,6 +132,7 @@ impl Default for RunOptions {
             max_receive: usize::MAX,
             max_send: usize::MAX,
             keep: crate::report::MAX_DETAILS,
+            request_ids: None,
         }
     }
 }
@@ -515,10 +557,18 @@ async fn call(
         .peak_in_flight
         .fetch_max(now_in_flight, Ordering::Relaxed);
     let context = shared.context(&worker_id, k);
-    let prepared = shared
-        .payload
-        .messages(&context)
-        .and_then(|m| Ok((m, shared.metadata.for_call(&context)?)));
+    let prepared = shared.payload.messages(&context).and_then(|m| {
+        let mut metadata = shared.metadata.for_call(&context)?;
+        if let Some(ids) = &shared.options.request_ids {
+            // The user's own value of the header wins.
+            if !metadata.contains_key(&ids.header) {
+                if let Ok(id) = format!("{}-{k}", ids.run).parse() {
+                    metadata.insert(ids.header.clone(), id);
+                }
+            }
+        }
+        Ok((m, metadata))
+    });
     let render = dynamic_messages(&shared, &worker_id, k);
     let sent = Instant::now();
     let mut exchange = Exchange::default();

@@ -532,3 +532,64 @@ fn a_backend_killed_before_its_headers() {
     let log = std::fs::read_to_string(dir.join("haproxy.log")).unwrap();
     assert!(log.matches("Tts/Speak").count() >= 4, "{log}");
 }
+
+/// Each call sends its id in `x-request-id`; HAProxy captures it, and the
+/// proxy section matches calls to lines one by one: a failing server's
+/// calls are named though HAProxy logged them `200 --`, and a second run
+/// in the same log and window takes only its own lines. A header HAProxy
+/// does not capture falls back to the time window, and says how to match.
+#[test]
+fn request_ids_match_calls_to_lines_one_by_one() {
+    let dir = scratch("haplog-e2e-ids");
+    let (p1, p2, front) = (free_port(), free_port(), free_port());
+    let failing = ["--error-rate", "1", "--error-code", "internal"];
+    let _servers = [
+        testserver_with("tts1", p1, &failing),
+        testserver("tts2", p2),
+    ];
+    wait_for_port(p1);
+    wait_for_port(p2);
+    let _proxy = haproxy_with(
+        &dir,
+        front,
+        [p1, p2],
+        "    capture request header x-request-id len 32",
+    );
+    wait_for_port(front);
+    let speak = ["-n", "20", "-c", "4"];
+    for run in 0..2 {
+        let report = run_load(&dir, front, &speak);
+        assert_eq!(
+            report["statusCodeDistribution"]["Internal"], 10,
+            "{report:#}"
+        );
+        let proxy = &report["haplog"]["proxy"];
+        let ids = &proxy["requestIds"];
+        assert_eq!(ids["header"], "x-request-id", "run {run}: {proxy:#}");
+        assert_eq!(ids["calls"], 20, "run {run}: {proxy:#}");
+        assert_eq!(ids["matched"], 20, "run {run}: {proxy:#}");
+        assert_eq!(ids["lines"], 20, "run {run}: {proxy:#}");
+        assert_eq!(proxy["requests"], 20, "run {run}: {proxy:#}");
+        let failed = ids["failed"].as_array().unwrap();
+        assert_eq!(failed.len(), 1, "{proxy:#}");
+        assert_eq!(failed[0]["status"], "Internal");
+        assert_eq!(failed[0]["server"], "tts1");
+        assert_eq!(failed[0]["httpStatus"], 200);
+        assert_eq!(failed[0]["termination"], "--");
+        assert_eq!(failed[0]["count"], 10);
+        if run == 1 {
+            // The first run's lines are the same method, seconds before.
+            assert!(proxy["otherRequests"].as_u64().unwrap() >= 20, "{proxy:#}");
+        }
+    }
+    let report = run_load(
+        &dir,
+        front,
+        &[&speak[..], &["--request-id-header", "x-trace"]].concat(),
+    );
+    let proxy = &report["haplog"]["proxy"];
+    assert!(proxy["requestIds"].is_null(), "{proxy:#}");
+    assert_eq!(proxy["requestIdsNotCaptured"], "x-trace", "{proxy:#}");
+    assert!(proxy["requests"].as_u64().unwrap() >= 20, "{proxy:#}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
