@@ -18,10 +18,10 @@ fi
 # Python's grpcio (the independent gRPC server and client of the load
 # tests, crates/cli/tests/grpcio/) and Prometheus' own text-format parser.
 venv=target/grpc-venv
-if ! "$venv/bin/python" -c 'import grpc, prometheus_client' 2>/dev/null; then
+if ! "$venv/bin/python" -c 'import grpc, grpc_reflection, prometheus_client' 2>/dev/null; then
     echo "test.sh: installing grpcio and prometheus_client into $venv" >&2
     python3 -m venv "$venv"
-    "$venv/bin/pip" install -q 'grpcio==1.85.3' 'prometheus_client==0.26.0'
+    "$venv/bin/pip" install -q 'grpcio==1.85.3' 'grpcio-reflection==1.85.1' 'prometheus_client==0.26.0'
 fi
 
 cargo fmt --all -- --check

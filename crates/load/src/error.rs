@@ -13,6 +13,9 @@ pub enum LoadError {
     Protoset { path: PathBuf, message: String },
     #[error("server reflection on {target} failed: {message} (give the schema with --proto or --protoset)")]
     Reflection { target: String, message: String },
+    /// The server reflects, and has no such service (ghz's words first).
+    #[error("server reflection on {target}: {message}")]
+    NotReflected { target: String, message: String },
     #[error("--call {call:?}: {reason}")]
     Call { call: String, reason: String },
     #[error("--call {call:?}: no service {service:?} in the schema (it has: {known})")]
@@ -51,6 +54,7 @@ impl LoadError {
         matches!(
             self,
             LoadError::Reflection { .. }
+                | LoadError::NotReflected { .. }
                 | LoadError::UnknownService { .. }
                 | LoadError::UnknownMethod { .. }
                 | LoadError::Connect { .. }

@@ -16,6 +16,7 @@ pub mod grpc_go;
 pub mod influx;
 pub mod prometheus;
 pub mod proxy;
+pub mod reflection_server;
 pub mod report;
 pub mod run;
 pub mod schedule;

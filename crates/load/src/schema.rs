@@ -221,6 +221,12 @@ pub async fn pool_from_reflection(
                 .await
                 .map_err(|s| fail(describe_status(&s)))?
         }
+        Err(status) if status.message().starts_with("Symbol not found: ") => {
+            return Err(LoadError::NotReflected {
+                target: target.to_string(),
+                message: status.message().to_string(),
+            })
+        }
         Err(status) => return Err(fail(describe_status(&status))),
     };
     let mut pool = DescriptorPool::new();
@@ -299,6 +305,33 @@ macro_rules! reflect_with {
                                     files.push(file);
                                 }
                             }
+                        }
+                        Some(MessageResponse::ErrorResponse(error))
+                            if error.error_code == tonic::Code::NotFound as i32
+                                && files.is_empty() =>
+                        {
+                            // ghz's words (grpcreflect's), and the names
+                            // the server does have.
+                            let mut message = format!("Symbol not found: {symbol}");
+                            let list = pb::ServerReflectionRequest {
+                                host: String::new(),
+                                message_request: Some(MessageRequest::ListServices(String::new())),
+                            };
+                            let mut request = tonic::Request::new(tokio_stream::iter([list]));
+                            *request.metadata_mut() = metadata.clone();
+                            if let Ok(answers) = client.server_reflection_info(request).await {
+                                let mut answers = answers.into_inner();
+                                if let Ok(Some(pb::ServerReflectionResponse {
+                                    message_response: Some(MessageResponse::ListServicesResponse(list)),
+                                    ..
+                                })) = answers.message().await
+                                {
+                                    let names: Vec<String> =
+                                        list.service.into_iter().map(|s| s.name).collect();
+                                    message.push_str(&format!(" (the server has: {})", names.join(", ")));
+                                }
+                            }
+                            return Err(tonic::Status::new(tonic::Code::NotFound, message));
                         }
                         Some(MessageResponse::ErrorResponse(error)) => {
                             return Err(tonic::Status::new(

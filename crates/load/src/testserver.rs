@@ -558,12 +558,47 @@ impl tonic::server::ServerStreamingService<Bytes> for HealthWatch {
     }
 }
 
-/// The encoded descriptor set of the demo service, for reflection.
-pub fn demo_descriptor_set() -> Vec<u8> {
-    use prost::Message;
-    crate::schema::fds_from_sources(&[(DEMO_PROTO_NAME, DEMO_PROTO)])
-        .expect("the shipped demo proto compiles")
-        .encode_to_vec()
+/// The standard health service's schema, for reflection.
+const HEALTH_PROTO: &str = r#"syntax = "proto3";
+package grpc.health.v1;
+option go_package = "google.golang.org/grpc/health/grpc_health_v1";
+message HealthCheckRequest {
+  string service = 1;
+}
+message HealthCheckResponse {
+  enum ServingStatus {
+    UNKNOWN = 0;
+    SERVING = 1;
+    NOT_SERVING = 2;
+    SERVICE_UNKNOWN = 3;
+  }
+  ServingStatus status = 1;
+}
+service Health {
+  rpc Check(HealthCheckRequest) returns (HealthCheckResponse);
+  rpc Watch(HealthCheckRequest) returns (stream HealthCheckResponse);
+}
+"#;
+
+/// Reflection over every service the test server runs, as a grpc-go
+/// server that registered them would answer.
+fn reflection() -> crate::reflection_server::Reflection {
+    let files = crate::schema::fds_from_sources(&[
+        (DEMO_PROTO_NAME, DEMO_PROTO),
+        ("grpc/health/v1/health.proto", HEALTH_PROTO),
+    ])
+    .expect("the shipped protos compile");
+    let mut pool = prost_reflect::DescriptorPool::from_file_descriptor_set(files)
+        .expect("the shipped protos are valid");
+    for set in [
+        tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+    ] {
+        pool.decode_file_descriptor_set(set)
+            .expect("tonic-reflection's descriptors are valid");
+    }
+    let services = pool.services().map(|s| s.full_name().to_string()).collect();
+    crate::reflection_server::Reflection::new(pool, services)
 }
 
 /// Serves the demo service and reflection on `listener` until `shutdown`
@@ -573,15 +608,7 @@ pub async fn serve(
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
-    let descriptors = demo_descriptor_set();
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(&descriptors)
-        .build_v1()
-        .expect("the demo descriptor set is valid");
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(&descriptors)
-        .build_v1alpha()
-        .expect("the demo descriptor set is valid");
+    let (reflection_v1, reflection_v1alpha) = reflection().services();
     let streams = config.max_concurrent_streams;
     let mut builder = tonic::transport::Server::builder();
     if let Some((cert, key)) = &config.tls {

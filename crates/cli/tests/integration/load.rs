@@ -15,13 +15,13 @@ const DEMO_PROTO: &str = concat!(
 );
 
 /// A `haplog testserver` child on a free loopback port; killed on drop.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    addr: String,
+    pub(crate) addr: String,
 }
 
 impl Server {
-    fn start(flags: &[&str]) -> Server {
+    pub(crate) fn start(flags: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_haplog"))
             .args(["testserver", "--listen", "127.0.0.1:0"])
             .args(flags)
@@ -551,7 +551,10 @@ fn bad_input_is_one_line_and_exit_2_run_errors_1() {
             vec!["--call", "haplog.demo.Tts/Sing", addr],
             "has no method \"Sing\"",
         ),
-        (vec!["--call", "nope.Svc/Speak", addr], "server reflection"),
+        (
+            vec!["--call", "nope.Svc/Speak", addr],
+            "Symbol not found: nope.Svc (the server has: grpc.health.v1.Health, grpc.reflection.v1.ServerReflection, grpc.reflection.v1alpha.ServerReflection, haplog.demo.Tts)",
+        ),
     ] {
         let mut all = vec!["--insecure"];
         all.extend(args.iter().copied());

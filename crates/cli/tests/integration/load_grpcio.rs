@@ -419,3 +419,61 @@ fn dynamic_stream_messages_are_rendered_one_by_one() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no template actions"));
 }
+
+/// `haplog testserver`'s reflection answers as grpc-go's: on one stream, a
+/// name it does not know gets an error reply (NOT_FOUND, "proto: not
+/// found") and the stream stays open for the next question; a file comes
+/// with its imports; the list names every service, health included. Asked
+/// by grpcio with grpcio-reflection's messages, over v1 and v1alpha.
+#[test]
+fn the_test_server_reflects_as_grpc_go_does() {
+    let server = crate::load::Server::start(&[]);
+    for version in ["v1", "v1alpha"] {
+        let out = Command::new(python())
+            .arg(here().join("reflect.py"))
+            .args([&server.addr, version])
+            .args([
+                "no.such.Service",
+                "haplog.demo.Tts.SpeakWav",
+                "grpc.health.v1.HealthCheckResponse.SERVING",
+                "list",
+            ])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let lines: Vec<Value> = stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 5, "{version}: {stdout}");
+        assert_eq!(lines[0]["kind"], "error_response", "{stdout}");
+        assert_eq!(lines[0]["code"], 5, "{stdout}");
+        assert_eq!(lines[0]["message"], "proto: not found", "{stdout}");
+        assert_eq!(
+            lines[1]["files"],
+            serde_json::json!(["haplog/demo/tts.proto"]),
+            "{stdout}"
+        );
+        assert_eq!(
+            lines[2]["files"],
+            serde_json::json!(["grpc/health/v1/health.proto"]),
+            "{stdout}"
+        );
+        assert_eq!(
+            lines[3]["services"],
+            serde_json::json!([
+                "grpc.health.v1.Health",
+                "grpc.reflection.v1.ServerReflection",
+                "grpc.reflection.v1alpha.ServerReflection",
+                "haplog.demo.Tts"
+            ]),
+            "{stdout}"
+        );
+        assert_eq!(lines[4]["status"], "OK", "{stdout}");
+    }
+}
