@@ -431,7 +431,7 @@ pub struct LoadArgs {
     max_send_message_size: Option<u64>,
 
     // --- Output ---
-    /// Report format: summary, csv, json, pretty, influx-summary,
+    /// Report format: summary, csv, json, pretty, html, influx-summary,
     /// influx-details, prometheus (ghz's formats)
     #[arg(
         short = 'O',
@@ -521,6 +521,8 @@ enum OutputFormat {
     InfluxDetails,
     /// Prometheus' text format: ghz's `ghz_run_*` metrics.
     Prometheus,
+    /// One self-contained HTML page: ghz's sections, no network needed.
+    Html,
 }
 
 impl LoadArgs {
@@ -1067,6 +1069,7 @@ fn prepare_and_run(mut args: LoadArgs) -> Result<i32, Failure> {
         OutputFormat::InfluxSummary => haplog_load::influx::summary(&report),
         OutputFormat::InfluxDetails => haplog_load::influx::details(&report),
         OutputFormat::Prometheus => haplog_load::prometheus::text(&report),
+        OutputFormat::Html => haplog_load::html::page(&report),
     };
     let written = match &args.output {
         Some(path) => std::fs::write(path, text.as_bytes())

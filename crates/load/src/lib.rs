@@ -13,6 +13,7 @@ pub mod connect;
 pub mod data;
 pub mod error;
 pub mod grpc_go;
+pub mod html;
 pub mod influx;
 pub mod prometheus;
 pub mod proxy;

@@ -649,44 +649,52 @@ fn extra_text(report: &Report) -> String {
         "  {:<31}{:.2}",
         "Calls started per second:", extra.send_rate
     );
-    let past_deadline = report
-        .status_distribution
-        .iter()
-        .find(|(code, _)| code == "DeadlineExceeded")
-        .map_or(0, |(_, n)| *n);
-    if past_deadline > 0 && !report.echo.timeout.is_zero() {
-        let _ = writeln!(
-            out,
-            "  Note: {past_deadline} calls ran past the -t deadline of {}, which covers a whole \
-             stream; -t 0 sets no deadline.",
-            format_duration(report.echo.timeout.as_nanos() as u64)
-        );
-    }
-    if extra.generator_bound {
-        let lag = format_duration(extra.dispatch_lag.p99);
-        let workers = report.echo.concurrency;
-        let capped = !report.echo.async_mode && workers > 0 && extra.peak_in_flight >= workers;
-        let _ = if capped {
-            writeln!(
-                out,
-                "  Warning: all {workers} workers were busy, so calls started late (dispatch lag \
-                 p99 {lag}). ghz's numbers leave that wait out; the latency from the intended \
-                 start includes it. Use --async or a higher -c."
-            )
-        } else {
-            writeln!(
-                out,
-                "  Warning: the generator fell behind its schedule (dispatch lag p99 {lag}): \
-                 calls started late because of haplog or this machine, not the server. \
-                 Give it more --cpus or run it on another machine."
-            )
-        };
+    for note in notes(report) {
+        let _ = writeln!(out, "  {note}");
     }
     if let Some(verdict) = &report.slo {
         let _ = writeln!(out, "  {}", verdict.line());
     }
     out.push('\n');
     out
+}
+
+/// What the reader should know about the run's numbers: calls past the
+/// deadline, and a generator or workers that set the pace.
+pub fn notes(report: &Report) -> Vec<String> {
+    let extra = &report.extra;
+    let mut notes = Vec::new();
+    let past_deadline = report
+        .status_distribution
+        .iter()
+        .find(|(code, _)| code == "DeadlineExceeded")
+        .map_or(0, |(_, n)| *n);
+    if past_deadline > 0 && !report.echo.timeout.is_zero() {
+        notes.push(format!(
+            "Note: {past_deadline} calls ran past the -t deadline of {}, which covers a whole \
+             stream; -t 0 sets no deadline.",
+            format_duration(report.echo.timeout.as_nanos() as u64)
+        ));
+    }
+    if extra.generator_bound {
+        let lag = format_duration(extra.dispatch_lag.p99);
+        let workers = report.echo.concurrency;
+        let capped = !report.echo.async_mode && workers > 0 && extra.peak_in_flight >= workers;
+        notes.push(if capped {
+            format!(
+                "Warning: all {workers} workers were busy, so calls started late (dispatch lag \
+                 p99 {lag}). ghz's numbers leave that wait out; the latency from the intended \
+                 start includes it. Use --async or a higher -c."
+            )
+        } else {
+            format!(
+                "Warning: the generator fell behind its schedule (dispatch lag p99 {lag}): \
+                 calls started late because of haplog or this machine, not the server. \
+                 Give it more --cpus or run it on another machine."
+            )
+        });
+    }
+    notes
 }
 
 /// ghz's `csv` output: one row per call.
@@ -794,7 +802,7 @@ fn ns(d: Duration) -> u64 {
     d.as_nanos() as u64
 }
 
-fn echo_json(echo: &Echo) -> String {
+pub(crate) fn echo_json(echo: &Echo) -> String {
     let mut o = Object::new();
     o.string("call", &echo.call).string("host", &echo.host);
     o.opt_string("proto", &echo.proto)

@@ -2,6 +2,7 @@
 //! append to byte buffers that the caller writes out.
 
 pub mod escape;
+pub mod html;
 pub mod records;
 pub mod table;
 pub mod termination;

@@ -1310,3 +1310,56 @@ fn lb_strategy_on_a_dns_target() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--lb-strategy: \"rr\""));
 }
+
+/// `-O html`: one page with ghz's sections and figures and haplog's, that
+/// needs nothing from a network; a run's name, tags and error texts (the
+/// server's words) show as text and run nothing.
+#[test]
+fn html_report_is_self_contained_and_inert() {
+    let server = Server::start(&["--error-rate", "0.5"]);
+    let hostile = r#"<script>alert(1)</script>"><img src=x onerror=alert(2)>"#;
+    let tags = format!(r#"{{"team":"{}"}}"#, hostile.replace('"', "\\\""));
+    let out = load(&[
+        "--insecure",
+        "-O",
+        "html",
+        "--call",
+        "haplog.demo.Tts/Speak",
+        "-n",
+        "20",
+        "--name",
+        hostile,
+        "--tags",
+        &tags,
+        "--slo",
+        "p99<10s",
+        &server.addr,
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    for id in [
+        "summary",
+        "histogram",
+        "latency",
+        "status",
+        "errors",
+        "beyond",
+        "data",
+        "options",
+        "tags",
+    ] {
+        assert!(page.contains(&format!("<section id=\"{id}\">")), "{id}");
+    }
+    assert!(page.contains("<th>Count</th>") && page.contains("% of Total"));
+    assert!(page.contains("<svg class=\"chart\""));
+    assert!(page.contains("SLO PASS"));
+    // Inert: no script or image element at all, the name escaped.
+    assert!(!page.contains("<script") && !page.contains("<img"));
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    // Nothing fetched: no resource from anywhere but the page itself.
+    for attribute in ["src=\"http", "href=\"http", "url(http", "@import"] {
+        assert!(!page.contains(attribute), "{attribute}");
+    }
+}
