@@ -85,6 +85,16 @@ enum Body {
 }
 
 impl Chunk {
+    /// A chunk of the first `len` bytes of `buf`, whole lines.
+    pub(crate) fn owned(buf: Vec<u8>, len: usize, seq: u64) -> Chunk {
+        Chunk {
+            body: Body::Owned { buf, len },
+            input: 0,
+            first_line: 0,
+            seq,
+        }
+    }
+
     /// Done with the chunk: gives back its buffer for the next stream chunk,
     /// or lets the pages of a mapped chunk go, so that a pass over a large
     /// file holds no more of it in memory than the chunks in flight.
