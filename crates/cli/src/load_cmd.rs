@@ -965,6 +965,14 @@ fn prepare_and_run(mut args: LoadArgs) -> Result<i32, Failure> {
         request_ids: request_ids.clone(),
     };
 
+    // The log's new lines are read from here on, the run's among them.
+    let mut tail = match &proxy_log {
+        Some((path, ..)) => Some(
+            haplog_load::proxy::LogTail::start(path)
+                .map_err(|e| usage(format!("--haproxy-log {}: {e}", path.display())))?,
+        ),
+        None => None,
+    };
     let report = runtime.block_on(async {
         let channels = connect.channels()?;
         let pool = if let Some(proto) = &args.proto {
@@ -1039,7 +1047,7 @@ fn prepare_and_run(mut args: LoadArgs) -> Result<i32, Failure> {
             echo,
         };
         let mut report = Report::new(outcome, settings, schedule != Schedule::Unpaced);
-        if let Some((path, offset, formats, grpc)) = &proxy_log {
+        if let (Some((path, offset, formats, grpc)), Some(tail)) = (&proxy_log, tail.as_mut()) {
             let lines_of = haplog_load::proxy::Window {
                 start_utc_ms: 0,
                 end_utc_ms: 0,
@@ -1051,7 +1059,8 @@ fn prepare_and_run(mut args: LoadArgs) -> Result<i32, Failure> {
                     .map(|ids| (ids.header.as_str().to_string(), ids.prefix().into_bytes())),
             };
             let side =
-                read_proxy_side(&report, path, formats, lines_of, args.haproxy_log_wait).await?;
+                read_proxy_side(&report, tail, path, formats, lines_of, args.haproxy_log_wait)
+                    .await?;
             report.proxy = Some(side);
         }
         Ok::<Report, Failure>(report)
@@ -1102,7 +1111,8 @@ fn prepare_and_run(mut args: LoadArgs) -> Result<i32, Failure> {
 /// report's.
 async fn read_proxy_side(
     report: &Report,
-    path: &PathBuf,
+    tail: &mut haplog_load::proxy::LogTail,
+    path: &std::path::Path,
     formats: &haplog_format::Formats,
     mut window: haplog_load::proxy::Window,
     wait: Duration,
@@ -1120,29 +1130,16 @@ async fn read_proxy_side(
         .map(|r| (r.request_number, r.code))
         .collect();
     let deadline = Instant::now() + wait;
-    let fail = |e: io::Error| usage(format!("--haproxy-log {}: {e}", path.display()));
-    let mut read_len = None;
-    let mut side = None;
     loop {
-        // A log can be large: read it again only when it has grown.
-        let len = std::fs::metadata(path).map_err(fail)?.len();
-        if read_len != Some(len) {
-            let bytes = std::fs::read(path).map_err(fail)?;
-            read_len = Some(bytes.len() as u64);
-            let found = haplog_load::proxy::read(
-                &bytes,
-                formats,
-                &window,
-                &path.display().to_string(),
-                &calls,
-            );
-            if found.requests >= report.count {
-                return Ok(found);
-            }
-            side = Some(found);
-        }
-        if Instant::now() >= deadline {
-            return Ok(side.expect("read at least once"));
+        let found = haplog_load::proxy::read(
+            tail.lines(),
+            formats,
+            &window,
+            &path.display().to_string(),
+            &calls,
+        );
+        if found.requests >= report.count || Instant::now() >= deadline {
+            return Ok(found);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -280,6 +280,72 @@ pub fn read(
     side
 }
 
+/// The lines a HAProxy log gains from now on, read by a follower on its
+/// own thread (across rotations, from the log's end at the start), so a
+/// long run of a large log reads only its own lines, once.
+pub struct LogTail {
+    chunks: std::sync::mpsc::Receiver<Vec<u8>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    /// Every line received so far.
+    lines: Vec<u8>,
+}
+
+impl LogTail {
+    /// Starts at the log's current end (or its start, if it does not exist
+    /// yet and appears later).
+    pub fn start(path: &std::path::Path) -> std::io::Result<LogTail> {
+        use std::sync::atomic::Ordering;
+        let mut follower =
+            haplog_engine::Follower::new(path, haplog_engine::FollowConfig::default());
+        // The first look fixes the starting offset before the run begins.
+        let mut first = follower.poll(Vec::new())?.map(|c| c.to_vec());
+        let (sender, chunks) = std::sync::mpsc::channel();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::spawn(move || {
+            if let Some(lines) = first.take() {
+                let _ = sender.send(lines);
+            }
+            while !stopped.load(Ordering::Relaxed) {
+                match follower.poll(Vec::new()) {
+                    Ok(Some(chunk)) => {
+                        if sender.send(chunk.to_vec()).is_err() {
+                            return;
+                        }
+                    }
+                    // Nothing new, or a passing error (a rotation's
+                    // moment): look again shortly.
+                    Ok(None) | Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
+                }
+            }
+        });
+        Ok(LogTail {
+            chunks,
+            stop,
+            thread: Some(thread),
+            lines: Vec::new(),
+        })
+    }
+
+    /// Every line the log gained since the start, up to now.
+    pub fn lines(&mut self) -> &[u8] {
+        while let Ok(chunk) = self.chunks.try_recv() {
+            self.lines.extend_from_slice(&chunk);
+        }
+        &self.lines
+    }
+}
+
+impl Drop for LogTail {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 /// The request number in a line's captured headers, after the run's
 /// `prefix` (`RUN-` of `RUN-17`).
 fn request_number(record: &Record<'_, '_>, prefix: &[u8]) -> Option<u64> {
