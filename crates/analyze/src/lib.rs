@@ -4,8 +4,12 @@
 
 pub mod histogram;
 pub mod keyed;
+pub mod merge;
+pub mod window;
 
 pub use histogram::Histogram;
+pub use merge::{merge_all, Merge};
+pub use window::Windowed;
 pub mod filter;
 pub mod request;
 pub mod traffic;

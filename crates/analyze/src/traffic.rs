@@ -368,19 +368,26 @@ pub struct TrafficStats {
     pub slowest: Slowest,
     /// The first unparsed lines, by position.
     pub unparsed: Vec<(Position, Vec<u8>)>,
+    /// What merging needs of the config: the zone of dates written
+    /// without one (to order them), and how many unparsed lines to keep.
+    offset_minutes: i32,
+    unparsed_examples: usize,
 }
 
 impl TrafficStats {
     pub fn new(config: &Config) -> TrafficStats {
         TrafficStats {
             slowest: Slowest::new(config.slowest),
+            offset_minutes: config.filter.offset_minutes,
+            unparsed_examples: config.unparsed_examples,
             ..TrafficStats::default()
         }
     }
 
     /// Merges another part of the input in. The result does not depend on
     /// the order parts are merged in.
-    pub fn merge(&mut self, o: TrafficStats, config: &Config) {
+    fn merge_part(&mut self, o: TrafficStats) {
+        let offset = self.offset_minutes;
         self.lines += o.lines;
         for (a, b) in self.kinds.iter_mut().zip(o.kinds) {
             *a += b;
@@ -393,12 +400,12 @@ impl TrafficStats {
             .sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         self.requests += o.requests;
         self.excluded += o.excluded;
-        self.excluded_first = earliest(self.excluded_first, o.excluded_first, config);
-        self.excluded_last = latest(self.excluded_last, o.excluded_last, config);
+        self.excluded_first = earliest(self.excluded_first, o.excluded_first, offset);
+        self.excluded_last = latest(self.excluded_last, o.excluded_last, offset);
         self.excluded_names.merge(o.excluded_names);
         self.undated += o.undated;
-        self.first = earliest(self.first, o.first, config);
-        self.last = latest(self.last, o.last, config);
+        self.first = earliest(self.first, o.first, offset);
+        self.last = latest(self.last, o.last, offset);
         add_counts(&mut self.status, &o.status);
         for (k, v) in o.status_other {
             *self.status_other.entry(k).or_default() += v;
@@ -431,7 +438,7 @@ impl TrafficStats {
         self.slowest.merge(o.slowest);
         self.unparsed.extend(o.unparsed);
         self.unparsed.sort_by_key(|u| u.0);
-        self.unparsed.truncate(config.unparsed_examples);
+        self.unparsed.truncate(self.unparsed_examples);
     }
 
     /// Requests by status code, by code.
@@ -542,13 +549,13 @@ fn bump_format(formats: &mut Vec<(String, u64)>, name: &str, n: u64) {
 
 /// Orders dates by the instant they name; equal instants by their clock
 /// reading, so that the choice does not depend on merge order.
-fn instant(t: &LogTime, config: &Config) -> (i64, i64) {
-    (t.utc_ms(config.filter.offset_minutes), t.local_ms)
+fn instant(t: &LogTime, offset_minutes: i32) -> (i64, i64) {
+    (t.utc_ms(offset_minutes), t.local_ms)
 }
 
-fn earliest(a: Option<LogTime>, b: Option<LogTime>, config: &Config) -> Option<LogTime> {
+fn earliest(a: Option<LogTime>, b: Option<LogTime>, offset: i32) -> Option<LogTime> {
     match (a, b) {
-        (Some(x), Some(y)) => Some(if instant(&y, config) < instant(&x, config) {
+        (Some(x), Some(y)) => Some(if instant(&y, offset) < instant(&x, offset) {
             y
         } else {
             x
@@ -557,14 +564,20 @@ fn earliest(a: Option<LogTime>, b: Option<LogTime>, config: &Config) -> Option<L
     }
 }
 
-fn latest(a: Option<LogTime>, b: Option<LogTime>, config: &Config) -> Option<LogTime> {
+fn latest(a: Option<LogTime>, b: Option<LogTime>, offset: i32) -> Option<LogTime> {
     match (a, b) {
-        (Some(x), Some(y)) => Some(if instant(&y, config) > instant(&x, config) {
+        (Some(x), Some(y)) => Some(if instant(&y, offset) > instant(&x, offset) {
             y
         } else {
             x
         }),
         (x, y) => x.or(y),
+    }
+}
+
+impl crate::merge::Merge for TrafficStats {
+    fn merge(&mut self, other: TrafficStats) {
+        self.merge_part(other);
     }
 }
 
@@ -628,8 +641,16 @@ impl<'c> Collector<'c> {
         let stats = &mut self.stats;
         stats.excluded += 1;
         if let Some(t) = request.time {
-            stats.excluded_first = earliest(stats.excluded_first, Some(t), self.config);
-            stats.excluded_last = latest(stats.excluded_last, Some(t), self.config);
+            stats.excluded_first = earliest(
+                stats.excluded_first,
+                Some(t),
+                self.config.filter.offset_minutes,
+            );
+            stats.excluded_last = latest(
+                stats.excluded_last,
+                Some(t),
+                self.config.filter.offset_minutes,
+            );
         }
         if self.names_filtered {
             stats.excluded_names.add(request);
@@ -643,8 +664,8 @@ impl<'c> Collector<'c> {
         stats.requests += 1;
         match r.time {
             Some(t) => {
-                stats.first = earliest(stats.first, Some(t), config);
-                stats.last = latest(stats.last, Some(t), config);
+                stats.first = earliest(stats.first, Some(t), config.filter.offset_minutes);
+                stats.last = latest(stats.last, Some(t), config.filter.offset_minutes);
                 let second = t.local_ms.div_euclid(1000);
                 match &mut self.second {
                     Some((s, figures)) if *s == second => figures.add(r, failed),

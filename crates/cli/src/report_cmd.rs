@@ -8,7 +8,7 @@ use haplog_analyze::filter::{
     parse_duration_ms, parse_size, read_time_bound, resolve_time_bounds, Choice, Clock,
     FilterError, IpNet, StatusPattern, TerminationPattern, Timer,
 };
-use haplog_analyze::{Collector, Config, Filter, ReadOptions, TrafficStats};
+use haplog_analyze::{Collector, Config, Filter, Merge, ReadOptions, TrafficStats};
 use haplog_engine::{default_threads, run_ordered, Chunk, Chunker, InputSpec};
 use haplog_format::LineParser;
 use haplog_report::escape::{inert, CsvStyle};
@@ -523,7 +523,7 @@ fn run_inner(args: ReportArgs) -> Result<i32, String> {
     progress.finish();
     let mut stats = TrafficStats::new(&config);
     for w in outcome.states {
-        stats.merge(w.collector.finish(), &config);
+        stats.merge(w.collector.finish());
     }
 
     let options = ReportOptions {
