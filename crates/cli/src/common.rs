@@ -8,9 +8,8 @@ use clap::Args;
 use haplog_engine::ChunkConfig;
 use haplog_engine::{order_rotated, InputSpec};
 use haplog_format::record::DEFAULT_MAX_LINE;
-use haplog_format::{
-    config, envelope, EnvelopeStyle, FormatOptions, Formats, HeaderStyle, LineParser,
-};
+use haplog_format::{config, EnvelopeStyle, FormatOptions, Formats, HeaderStyle, LineParser};
+use haplog_pipeline::Reading;
 
 /// How to read lines: the header and the formats.
 #[derive(Args, Debug, Clone)]
@@ -85,20 +84,22 @@ fn header_help() -> String {
 impl FormatArgs {
     /// A line reader set up as the flags say.
     pub fn parser<'f>(&self, formats: &'f Formats) -> LineParser<'f> {
-        LineParser::new(formats, self.header)
-            .with_envelope(self.envelope.map(|c| c.0))
-            .with_max_line(self.max_line_length)
+        self.reading(formats).parser()
     }
 
-    /// How to cut the inputs so that every line reaches the reader whole
-    /// (the parts of a split container line in one chunk) and memory stays
-    /// bounded on endless lines.
-    pub fn chunk_config(&self) -> ChunkConfig {
-        ChunkConfig {
-            max_line: Some(self.max_line_length),
-            joins_next: Some(envelope::continues),
-            ..ChunkConfig::default()
+    /// How these flags read lines, for the pipeline.
+    pub fn reading<'f>(&self, formats: &'f Formats) -> Reading<'f> {
+        Reading {
+            formats,
+            header: self.header,
+            envelope: self.envelope.map(|c| c.0),
+            max_line: self.max_line_length,
         }
+    }
+
+    /// How to cut the inputs (see [`Reading::chunk_config`]).
+    pub fn chunk_config(&self) -> ChunkConfig {
+        haplog_pipeline::chunk_config(self.max_line_length)
     }
 
     /// Where `--haproxy-config` captures the `grpc-status` response header

@@ -8,9 +8,8 @@ use haplog_analyze::filter::{
     parse_duration_ms, parse_size, read_time_bound, resolve_time_bounds, Choice, Clock,
     FilterError, IpNet, StatusPattern, TerminationPattern, Timer,
 };
-use haplog_analyze::{Collector, Config, Filter, Merge, ReadOptions, TrafficStats};
-use haplog_engine::{default_threads, run_ordered, Chunk, Chunker, InputSpec};
-use haplog_format::LineParser;
+use haplog_analyze::{Config, Filter, ReadOptions};
+use haplog_engine::{default_threads, InputSpec};
 use haplog_report::escape::{inert, CsvStyle};
 use haplog_report::table::{self, Style};
 use haplog_report::traffic::{
@@ -466,11 +465,6 @@ fn e<T>(r: Result<T, FilterError>) -> Result<T, String> {
     r.map_err(|e| e.to_string())
 }
 
-struct Worker<'f, 'c> {
-    parser: LineParser<'f>,
-    collector: Collector<'c>,
-}
-
 fn run_inner(args: ReportArgs) -> Result<i32, String> {
     let (filter, filter_words) = filter(&args)?;
     let formats = args.format.formats("report", args.quiet)?;
@@ -500,31 +494,12 @@ fn run_inner(args: ReportArgs) -> Result<i32, String> {
         })
         .sum::<Option<u64>>();
     let progress = Progress::start("haplog report", total_bytes, !args.quiet);
-    let chunker = Chunker::new(inputs, args.format.chunk_config());
-    let outcome = run_ordered(
-        chunker,
-        threads,
-        || Worker {
-            parser: args.format.parser(&formats),
-            collector: Collector::new(&config),
-        },
-        |w, chunk: &Chunk| {
-            let collector = &mut w.collector;
-            w.parser.for_each_line(chunk.input, chunk, |index, record| {
-                collector.line(record, (chunk.seq, index));
-            });
-            chunk.len() as u64
-        },
-        |bytes| {
-            progress.add(bytes);
-            std::ops::ControlFlow::Continue(())
-        },
-    );
+    let reading = args.format.reading(&formats);
+    let outcome = haplog_pipeline::scan(&reading, inputs, threads, &config, |bytes| {
+        progress.add(bytes)
+    });
     progress.finish();
-    let mut stats = TrafficStats::new(&config);
-    for w in outcome.states {
-        stats.merge(w.collector.finish());
-    }
+    let stats = outcome.stats;
 
     let options = ReportOptions {
         sections: if args.section.is_empty() {
