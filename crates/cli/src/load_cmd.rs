@@ -21,7 +21,7 @@ use haplog_load::units::{parse_bytes, parse_go_duration};
 use haplog_load::LoadError;
 
 use crate::common::{write_failed, FormatArgs};
-use crate::report_cmd::parse_offset;
+use haplog_analyze::spec::parse_offset;
 
 /// Load-test a gRPC service: ghz's command line, open-loop and honest.
 ///

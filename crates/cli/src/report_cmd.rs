@@ -4,11 +4,9 @@ use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use haplog_analyze::filter::{
-    parse_duration_ms, parse_size, read_time_bound, resolve_time_bounds, Choice, Clock,
-    FilterError, IpNet, StatusPattern, TerminationPattern, Timer,
-};
-use haplog_analyze::{Config, Filter, ReadOptions};
+use haplog_analyze::filter::Timer;
+use haplog_analyze::spec::FilterSpec;
+use haplog_analyze::{Config, ReadOptions};
 use haplog_engine::{default_threads, InputSpec};
 use haplog_report::escape::{inert, CsvStyle};
 use haplog_report::table::{self, Style};
@@ -248,6 +246,33 @@ fn parse_timer(s: &str) -> Result<Timer, String> {
     Timer::parse(s).ok_or_else(|| "use tt, tr, tw or tc".to_string())
 }
 
+impl ReportArgs {
+    /// The filter flags, as written.
+    fn filter_spec(&self) -> FilterSpec {
+        let either = |yes: bool, no: bool| (yes || no).then_some(yes);
+        FilterSpec {
+            utc_offset: self.utc_offset.clone(),
+            since: self.since.clone(),
+            until: self.until.clone(),
+            status: self.status.clone(),
+            termination: self.termination.clone(),
+            frontend: self.frontend.clone(),
+            backend: self.backend.clone(),
+            server: self.server.clone(),
+            client: self.client.clone(),
+            path: self.path.clone(),
+            path_prefix: self.path_prefix.clone(),
+            method: self.method.clone(),
+            https: either(self.https, self.no_https),
+            slow: self.slow.clone(),
+            slow_by: self.slow_by,
+            queued: either(self.queued, self.not_queued),
+            min_bytes: self.min_bytes.clone(),
+            max_bytes: self.max_bytes.clone(),
+        }
+    }
+}
+
 pub fn run(args: ReportArgs) -> i32 {
     match run_inner(args) {
         Ok(code) => code,
@@ -258,215 +283,11 @@ pub fn run(args: ReportArgs) -> i32 {
     }
 }
 
-/// The local zone's offset from UTC now, in minutes east.
-pub(crate) fn local_offset_minutes(now_secs: i64) -> i32 {
-    // SAFETY: localtime_r only writes the `tm` it is given.
-    unsafe {
-        let t: libc::time_t = now_secs as libc::time_t;
-        let mut tm: libc::tm = std::mem::zeroed();
-        if libc::localtime_r(&t, &mut tm).is_null() {
-            return 0;
-        }
-        (tm.tm_gmtoff / 60) as i32
-    }
-}
-
-pub(crate) fn parse_offset(s: &str, now_secs: i64) -> Result<i32, String> {
-    let bad = || {
-        format!(
-            "--utc-offset: `{s}` is not a zone; use local, UTC, or an offset like +0200 or -05:30"
-        )
-    };
-    match s.to_ascii_lowercase().as_str() {
-        "local" => return Ok(local_offset_minutes(now_secs)),
-        "utc" | "z" | "0" => return Ok(0),
-        _ => {}
-    }
-    let sign = match s.as_bytes().first() {
-        Some(b'+') => 1,
-        Some(b'-') => -1,
-        _ => return Err(bad()),
-    };
-    let digits: String = s[1..].chars().filter(|c| *c != ':').collect();
-    if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
-    }
-    let hh: i32 = digits[..2].parse().map_err(|_| bad())?;
-    let mm: i32 = digits[2..].parse().map_err(|_| bad())?;
-    if hh > 14 || mm > 59 {
-        return Err(bad());
-    }
-    Ok(sign * (hh * 60 + mm))
-}
-
-/// Names (frontends, paths, methods…): any text reads; only an empty
-/// list is refused.
-fn names(flag: &'static str, values: &[String]) -> Result<Choice<Vec<u8>>, FilterError> {
-    choice(
-        flag,
-        values,
-        |s| Some(s.as_bytes().to_vec()),
-        move |_| FilterError::Empty { flag },
-    )
-}
-
-fn choice<T>(
-    flag: &'static str,
-    values: &[String],
-    read: impl Fn(&str) -> Option<T> + Copy,
-    error: impl Fn(String) -> FilterError + Copy,
-) -> Result<Choice<T>, FilterError> {
-    let mut c = Choice::default();
-    for v in values {
-        c.add(flag, v, read, error)?;
-    }
-    Ok(c)
-}
-
-/// The filters of the command line, and their words for the overview.
-fn filter(args: &ReportArgs) -> Result<(Filter, Vec<String>), String> {
+fn run_inner(args: ReportArgs) -> Result<i32, String> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
-    let offset = parse_offset(&args.utc_offset, now / 1000)?;
-    let clock = Clock {
-        now_utc_ms: now,
-        offset_minutes: offset,
-    };
-    let time = |flag: &'static str, v: &Option<String>| {
-        v.as_ref()
-            .map(|s| {
-                read_time_bound(s, clock).ok_or_else(|| FilterError::Time {
-                    flag,
-                    value: s.clone(),
-                })
-            })
-            .transpose()
-    };
-    let slow = match &args.slow {
-        None => None,
-        Some(v) => {
-            let (faster, d) = match v.trim().strip_prefix('!') {
-                Some(rest) => (true, rest),
-                None => (false, v.as_str()),
-            };
-            let ms = parse_duration_ms(d).ok_or_else(|| {
-                FilterError::Duration {
-                    flag: "--slow",
-                    value: v.clone(),
-                }
-                .to_string()
-            })?;
-            Some((ms, faster))
-        }
-    };
-    let size = |flag: &'static str, v: &Option<String>| -> Result<Option<i64>, String> {
-        v.as_ref()
-            .map(|s| {
-                parse_size(s).ok_or_else(|| {
-                    FilterError::Size {
-                        flag,
-                        value: s.clone(),
-                    }
-                    .to_string()
-                })
-            })
-            .transpose()
-    };
-    let (since, until) = resolve_time_bounds(
-        e(time("--since", &args.since))?,
-        e(time("--until", &args.until))?,
-        clock,
-    );
-    let f = Filter {
-        since,
-        until,
-        offset_minutes: offset,
-        status: e(choice(
-            "--status",
-            &args.status,
-            StatusPattern::parse,
-            |value| FilterError::Status {
-                flag: "--status",
-                value,
-            },
-        ))?,
-        termination: e(choice(
-            "--termination",
-            &args.termination,
-            TerminationPattern::parse,
-            |value| FilterError::Termination {
-                flag: "--termination",
-                value,
-            },
-        ))?,
-        frontend: e(names("--frontend", &args.frontend))?,
-        backend: e(names("--backend", &args.backend))?,
-        server: e(names("--server", &args.server))?,
-        client: e(choice("--client", &args.client, IpNet::parse, |value| {
-            FilterError::Client {
-                flag: "--client",
-                value,
-            }
-        }))?,
-        path: e(names("--path", &args.path))?,
-        path_prefix: e(names("--path-prefix", &args.path_prefix))?,
-        method: e(names("--method", &args.method))?,
-        https: either(args.https, args.no_https),
-        slow,
-        slow_timer: args.slow_by,
-        queued: either(args.queued, args.not_queued),
-        min_bytes: size("--min-bytes", &args.min_bytes)?,
-        max_bytes: size("--max-bytes", &args.max_bytes)?,
-    };
-    // The filters in words, as given.
-    let mut words = Vec::new();
-    let mut say = |flag: &str, values: &[String]| {
-        for v in values {
-            words.push(format!("--{flag} {v}"));
-        }
-    };
-    say("since", args.since.as_slice());
-    say("until", args.until.as_slice());
-    say("status", &args.status);
-    say("termination", &args.termination);
-    say("frontend", &args.frontend);
-    say("backend", &args.backend);
-    say("server", &args.server);
-    say("client", &args.client);
-    say("path", &args.path);
-    say("path-prefix", &args.path_prefix);
-    say("method", &args.method);
-    say("slow", args.slow.as_slice());
-    say("min-bytes", args.min_bytes.as_slice());
-    say("max-bytes", args.max_bytes.as_slice());
-    for (set, flag) in [
-        (args.https, "--https"),
-        (args.no_https, "--no-https"),
-        (args.queued, "--queued"),
-        (args.not_queued, "--not-queued"),
-    ] {
-        if set {
-            words.push(flag.to_string());
-        }
-    }
-    if args.slow.is_some() && args.slow_by != Timer::Total {
-        words.push(format!("--slow-by {:?}", args.slow_by).to_lowercase());
-    }
-    Ok((f, words))
-}
-
-/// A pair of opposite flags (clap lets at most one be set): which one.
-fn either(yes: bool, no: bool) -> Option<bool> {
-    (yes || no).then_some(yes)
-}
-
-fn e<T>(r: Result<T, FilterError>) -> Result<T, String> {
-    r.map_err(|e| e.to_string())
-}
-
-fn run_inner(args: ReportArgs) -> Result<i32, String> {
-    let (filter, filter_words) = filter(&args)?;
+    let (filter, filter_words) = args.filter_spec().build(now)?;
     let formats = args.format.formats("report", args.quiet)?;
     let (inputs, _names) = resolve_inputs(&args.files)?;
     let threads = args
