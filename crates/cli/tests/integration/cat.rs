@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/real")
@@ -22,7 +22,7 @@ fn logs() -> Vec<PathBuf> {
 }
 
 fn cat(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_haplog"));
+    let mut command = crate::support::haplog();
     command.arg("cat").args(args).current_dir(corpus());
     for (k, v) in env {
         command.env(k, v);

@@ -5,7 +5,7 @@
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 use serde_json::{json, Value};
 
@@ -14,7 +14,7 @@ fn corpus() -> PathBuf {
 }
 
 fn haplog(args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_haplog"));
+    let mut command = crate::support::haplog();
     command
         .args(args)
         .stdin(if stdin.is_some() {

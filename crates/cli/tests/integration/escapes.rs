@@ -25,7 +25,7 @@ fn hostile_log() -> PathBuf {
 
 fn haplog(args: &[&str]) -> Output {
     let log = hostile_log();
-    let out = Command::new(env!("CARGO_BIN_EXE_haplog"))
+    let out = crate::support::haplog()
         .args(args)
         .arg(&log)
         .output()
@@ -43,7 +43,7 @@ fn haplog(args: &[&str]) -> Output {
 fn on_a_terminal(args: &str) -> Vec<u8> {
     let command = format!(
         "{} {args} {} 2>/dev/null",
-        env!("CARGO_BIN_EXE_haplog"),
+        crate::support::HAPLOG,
         hostile_log().display()
     );
     let out = Command::new("script")

@@ -19,7 +19,7 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 fn spawn(args: &[&str], stdin: Stdio) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_haplog"))
+    crate::support::haplog()
         .args(args)
         .stdin(stdin)
         .stdout(Stdio::piped())
@@ -197,7 +197,7 @@ fn an_endless_line_keeps_memory_bounded() {
     writer.join().unwrap().unwrap();
     let counts = String::from_utf8(out.stdout).unwrap();
     assert!(counts.contains("\noverlong 1\n"), "{counts}");
-    let plain = Command::new(env!("CARGO_BIN_EXE_haplog"))
+    let plain = crate::support::haplog()
         .args([
             "cat",
             "--count",
@@ -244,11 +244,11 @@ fn a_damaged_zst_loses_no_line_a_pipe_reads() {
         let at = (bytes.len() as f64 * place) as usize;
         bytes[at] ^= 0x5a;
         fs::write(&path, &bytes).unwrap();
-        let named = Command::new(env!("CARGO_BIN_EXE_haplog"))
+        let named = crate::support::haplog()
             .args(["cat", "--count", "-q", file])
             .output()
             .unwrap();
-        let piped = Command::new(env!("CARGO_BIN_EXE_haplog"))
+        let piped = crate::support::haplog()
             .args(["cat", "--count", "-q"])
             .stdin(Stdio::from(
                 Command::new("cat")
@@ -272,7 +272,7 @@ fn a_damaged_zst_loses_no_line_a_pipe_reads() {
         );
         damaged_somewhere |= total(&named) < plain_lines;
         // halog's mode says so too, in one line, with exit 2.
-        let halog = Command::new(env!("CARGO_BIN_EXE_haplog"))
+        let halog = crate::support::haplog()
             .args(["-srv", file])
             .output()
             .unwrap();
@@ -303,7 +303,7 @@ fn help_into_a_full_disk_is_an_error() {
         &["report", "--help"],
         &["cat", "-h"],
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_haplog"))
+        let out = crate::support::haplog()
             .args(args)
             .stdout(
                 fs::OpenOptions::new()

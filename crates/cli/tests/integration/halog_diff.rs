@@ -527,7 +527,7 @@ fn haplog_matches_real_halog_on_random_logs() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(24);
-    let haplog = PathBuf::from(env!("CARGO_BIN_EXE_haplog"));
+    let haplog = PathBuf::from(crate::support::HAPLOG);
     let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("halog-diff-{seed}"));
     fs::create_dir_all(&work).unwrap();
     let mut rng = Rng(seed);

@@ -51,7 +51,7 @@ fn halog_link() -> PathBuf {
     fs::create_dir_all(&dir).unwrap();
     let link = dir.join("halog");
     let _ = fs::remove_file(&link);
-    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_haplog"), &link).unwrap();
+    std::os::unix::fs::symlink(crate::support::HAPLOG, &link).unwrap();
     link
 }
 
@@ -88,7 +88,7 @@ fn show(bytes: &[u8]) -> String {
 
 #[test]
 fn every_golden_case_three_ways_and_threaded() {
-    let haplog = PathBuf::from(env!("CARGO_BIN_EXE_haplog"));
+    let haplog = PathBuf::from(crate::support::HAPLOG);
     let halog = halog_link();
     let mut failures = Vec::new();
     let mut runs = 0;

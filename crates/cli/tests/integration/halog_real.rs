@@ -7,7 +7,7 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 #[test]
 fn real_logs_match_halog() {
@@ -31,7 +31,7 @@ fn real_logs_match_halog() {
             .strip_suffix(b"\n")
             .unwrap_or(expected_stderr);
         for threads in ["1", "2"] {
-            let output = Command::new(env!("CARGO_BIN_EXE_haplog"))
+            let output = crate::support::haplog()
                 .args(args.split_whitespace())
                 .env("HAPLOG_THREADS", threads)
                 .env(

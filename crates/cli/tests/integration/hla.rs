@@ -9,7 +9,6 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -213,7 +212,7 @@ fn every_golden_case() {
                 .replace("shared/corpus/hla-cases/inputs/", "testdata/hla/inputs/")
             })
             .collect();
-        let out = Command::new(env!("CARGO_BIN_EXE_haplog"))
+        let out = crate::support::haplog()
             .arg("hla")
             .args(&args)
             .current_dir(&dir)
@@ -345,7 +344,7 @@ fn every_golden_case() {
 }
 
 fn hla(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_haplog"))
+    let out = crate::support::haplog()
         .arg("hla")
         .args(args)
         .current_dir(root().join("testdata/hla"))
@@ -431,7 +430,7 @@ fn fixed_options() {
     let (code, _, err) = hla(&["-l", "upstream/small.log", "-c", "counter", "-f", "ip"]);
     assert_eq!(code, Some(2));
     assert!(err.contains("ip[") && err.lines().count() == 1, "{err}");
-    let out = Command::new(env!("CARGO_BIN_EXE_haplog"))
+    let out = crate::support::haplog()
         .args(["hla", "-l", "-", "-c", "counter"])
         .stdin(fs::File::open(root().join("testdata/hla/upstream/small.log")).unwrap())
         .output()

@@ -4,7 +4,7 @@
 use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 fn sample() -> Vec<u8> {
     fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/haproxy.log"))
@@ -19,7 +19,7 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn haplog(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_haplog"))
+    let mut child = crate::support::haplog()
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -192,7 +192,7 @@ fn a_closed_pipe_is_a_normal_exit() {
     fs::write(&big, &data).unwrap();
     // `-H` with no output flag prints every matching line: far more than a
     // pipe buffer, so haplog is still writing when the reader goes away.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_haplog"))
+    let mut child = crate::support::haplog()
         .args(["-H", big.to_str().unwrap()])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -22,7 +22,7 @@ pub(crate) struct Server {
 
 impl Server {
     pub(crate) fn start(flags: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_haplog"))
+        let mut child = crate::support::haplog()
             .args(["testserver", "--listen", "127.0.0.1:0"])
             .args(flags)
             .stdin(Stdio::null())
@@ -52,7 +52,7 @@ impl Drop for Server {
 }
 
 fn load_in(dir: Option<&Path>, args: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_haplog"));
+    let mut command = crate::support::haplog();
     command.arg("load").args(args).stdin(Stdio::null());
     if let Some(dir) = dir {
         command.current_dir(dir);
@@ -629,7 +629,7 @@ fn bad_input_is_one_line_and_exit_2_run_errors_1() {
 #[test]
 fn ctrl_c_ends_the_run_and_still_reports() {
     let server = Server::start(&["--latency", "50ms"]);
-    let child = Command::new(env!("CARGO_BIN_EXE_haplog"))
+    let child = crate::support::haplog()
         .args([
             "load",
             "--insecure",
@@ -874,7 +874,7 @@ fn a_silent_server_does_not_hold_the_run() {
     );
 
     // Ctrl-C while reflection waits.
-    let child = Command::new(env!("CARGO_BIN_EXE_haplog"))
+    let child = crate::support::haplog()
         .args([
             "load",
             "--insecure",

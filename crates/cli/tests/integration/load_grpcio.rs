@@ -44,7 +44,7 @@ fn grpcio(port: u16, extra: &[&str]) -> Killed {
 
 /// Runs `haplog load` on faults.proto with `args`, JSON out.
 fn load(port: u16, args: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_haplog"))
+    let out = crate::support::haplog()
         .args(["load", "--insecure", "-O", "json", "--proto"])
         .arg(here().join("faults.proto"))
         .args(args)
@@ -235,7 +235,7 @@ fn a_server_that_is_not_there_or_dies_is_unavailable() {
 fn the_test_server_answers_as_grpc_go_servers_do() {
     let port = free_port();
     let _server = Killed(
-        Command::new(env!("CARGO_BIN_EXE_haplog"))
+        crate::support::haplog()
             .args(["testserver", "--listen", &format!("127.0.0.1:{port}")])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -303,7 +303,7 @@ fn prometheus_output_parses_with_prometheus_own_parser() {
     let port = free_port();
     let _server = grpcio(port, &[]);
     let out = support::run_ok(
-        Command::new(env!("CARGO_BIN_EXE_haplog"))
+        crate::support::haplog()
             .args(["load", "--insecure", "-O", "prometheus", "--proto"])
             .arg(here().join("faults.proto"))
             .args([
@@ -408,7 +408,7 @@ fn dynamic_stream_messages_are_rendered_one_by_one() {
         );
     }
     // Plain data has nothing to render: refused as ghz refuses it.
-    let out = Command::new(env!("CARGO_BIN_EXE_haplog"))
+    let out = crate::support::haplog()
         .args(["load", "--insecure", "--proto"])
         .arg(here().join("faults.proto"))
         .args(["--call", "faults.Faults/Collect", "-d", r#"{"text":"x"}"#])

@@ -31,7 +31,7 @@ fn testserver(name: &str, port: u16) -> Killed {
 }
 
 fn testserver_with(name: &str, port: u16, flags: &[&str]) -> Killed {
-    let child = Command::new(env!("CARGO_BIN_EXE_haplog"))
+    let child = crate::support::haplog()
         .args([
             "testserver",
             "--listen",
@@ -52,7 +52,7 @@ fn testserver_with(name: &str, port: u16, flags: &[&str]) -> Killed {
 /// `during` run `after` the start (a server killed under the calls); the
 /// run's JSON report.
 fn load_while(front: u16, call: &str, after: Duration, during: impl FnOnce()) -> Value {
-    let load = Command::new(env!("CARGO_BIN_EXE_haplog"))
+    let load = crate::support::haplog()
         .args(["load", "--insecure", "-O", "json", "--proto"])
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -131,7 +131,7 @@ backend be_tts
 
 fn run_load(dir: &Path, front: u16, extra: &[&str]) -> Value {
     let log = dir.join("haproxy.log");
-    let out = Command::new(env!("CARGO_BIN_EXE_haplog"))
+    let out = crate::support::haplog()
         .args([
             "load",
             "--insecure",
@@ -221,7 +221,7 @@ fn the_proxy_section_counts_every_call_per_server() {
     assert_eq!(proxy["statuses"][0]["status"], 200);
     assert!(proxy["otherRequests"].as_u64().unwrap() >= 1);
     // The report command the section suggests sees the same split.
-    let out = Command::new(env!("CARGO_BIN_EXE_haplog"))
+    let out = crate::support::haplog()
         .args([
             "report",
             "--json",
@@ -293,7 +293,7 @@ fn no_server_up_is_unavailable_in_grpc_go_s_words() {
     let _proxy = haproxy(&dir, front, [p1, p2]);
     wait_for_port(front);
     let report = support::json_of(
-        Command::new(env!("CARGO_BIN_EXE_haplog"))
+        crate::support::haplog()
             .args(["load", "--insecure", "-O", "json", "--proto"])
             .arg(concat!(
                 env!("CARGO_MANIFEST_DIR"),
@@ -378,7 +378,7 @@ fn captured_grpc_statuses_show_failing_servers() {
         .unwrap();
     assert_eq!(tts1["grpcFailed"], unavailable, "{proxy:#}");
     let v = support::json_of(
-        Command::new(env!("CARGO_BIN_EXE_haplog"))
+        crate::support::haplog()
             .args([
                 "report",
                 "--json",
@@ -413,7 +413,7 @@ fn captured_grpc_statuses_show_failing_servers() {
     assert_eq!(tts2["failed"], 0, "{v:#}");
     // Without the config the log says every call went well, and the text
     // says why the two sides disagree.
-    let out = Command::new(env!("CARGO_BIN_EXE_haplog"))
+    let out = crate::support::haplog()
         .args([
             "load",
             "--insecure",

@@ -17,7 +17,7 @@ fn corpus() -> PathBuf {
 }
 
 fn haplog(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_haplog"));
+    let mut command = crate::support::haplog();
     command.args(args).current_dir(corpus());
     for (k, v) in env {
         command.env(k, v);
@@ -492,7 +492,7 @@ fn stdin_patterns_and_compressed_files_read_the_same() {
     ]);
     assert_eq!(whole["servers"], gz_pair["servers"]);
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_haplog"))
+    let mut child = crate::support::haplog()
         .args([
             "report",
             "--json",
@@ -730,7 +730,7 @@ fn text_cells_are_cut_on_a_terminal_only() {
     assert!(piped.contains(long_uri), "whole in a pipe");
     let command = format!(
         "stty cols 100; {} report --color never --section urls --top 100 httplog.log",
-        env!("CARGO_BIN_EXE_haplog")
+        crate::support::HAPLOG
     );
     let tty = Command::new("script")
         .args(["-qec", &command, "/dev/null"])

@@ -1,8 +1,17 @@
-//! Helpers the end-to-end tests share: processes that die with the test,
-//! free loopback ports.
+//! Helpers the end-to-end tests share: the binary under test, processes
+//! that die with the test, free loopback ports.
 
 use std::process::Child;
 use std::time::{Duration, Instant};
+
+/// The `haplog` binary under test, as a command to add arguments to: the
+/// one way every test starts it.
+pub fn haplog() -> std::process::Command {
+    std::process::Command::new(HAPLOG)
+}
+
+/// Where the binary under test is (for a symlink named `halog`).
+pub const HAPLOG: &str = env!("CARGO_BIN_EXE_haplog");
 
 /// A child process killed (and reaped) when the test lets go of it.
 pub struct Killed(pub Child);
