@@ -23,6 +23,7 @@ pub mod run;
 pub mod schedule;
 pub mod schema;
 pub mod slo;
+pub mod stats;
 pub mod status;
 pub mod template;
 pub mod testserver;

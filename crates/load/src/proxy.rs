@@ -11,7 +11,7 @@ use haplog_format::time::DateCache;
 use haplog_format::{Field, Formats, LineParser, Record};
 use tonic::Code;
 
-use crate::report::{format_duration, tally, Spread};
+use crate::stats::{format_duration, tally, Spread};
 
 /// Which log lines belong to the run.
 #[derive(Clone, Debug)]

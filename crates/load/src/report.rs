@@ -9,12 +9,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tonic::Code;
 
 use crate::run::{CallRecord, EndReason, RunOutcome};
+pub use crate::stats::{format_duration, Spread, MAX_DETAILS};
+use crate::stats::{go_seconds, tally};
 use crate::status::code_name;
 use crate::template::rfc3339;
-
-/// ghz keeps the details of at most this many calls; its percentiles,
-/// histogram, fastest and slowest cover only them.
-pub const MAX_DETAILS: usize = 1_000_000;
 
 /// The percentiles of ghz's latency distribution.
 const GHZ_PERCENTILES: [u32; 7] = [10, 25, 50, 75, 90, 95, 99];
@@ -87,75 +85,6 @@ pub struct Bucket {
     pub frequency: f64,
 }
 
-/// Percentiles of one measure, exact (nearest rank), in nanoseconds.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Spread {
-    pub count: u64,
-    pub p50: u64,
-    pub p90: u64,
-    pub p95: u64,
-    pub p99: u64,
-    pub p999: u64,
-    pub max: u64,
-}
-
-impl Spread {
-    /// Exact percentiles of the kept calls' `values` when every call was
-    /// kept; else percentiles over every call, from an HDR histogram of
-    /// the kept values and the others' `more` (within 0.1 %).
-    pub fn over_all(values: Vec<u64>, more: &[&crate::run::Hdr]) -> Spread {
-        if more.iter().all(|h| h.0.is_none()) {
-            return Spread::of(values);
-        }
-        let mut all = crate::run::Hdr::default();
-        for v in values {
-            all.record(v);
-        }
-        let mut h = all.0.expect("recorded or merged below");
-        for other in more.iter().filter_map(|m| m.0.as_ref()) {
-            let _ = h.add(other);
-        }
-        if h.is_empty() {
-            return Spread::default();
-        }
-        Spread {
-            count: h.len(),
-            p50: h.value_at_quantile(0.50),
-            p90: h.value_at_quantile(0.90),
-            p95: h.value_at_quantile(0.95),
-            p99: h.value_at_quantile(0.99),
-            p999: h.value_at_quantile(0.999),
-            max: h.max(),
-        }
-    }
-
-    pub fn of(mut values: Vec<u64>) -> Spread {
-        values.sort_unstable();
-        Spread::of_sorted(&values)
-    }
-
-    /// The same of values already in ascending order.
-    pub fn of_sorted(values: &[u64]) -> Spread {
-        let rank = |q: f64| {
-            let n = values.len();
-            let index = ((q * n as f64).ceil() as usize).clamp(1, n) - 1;
-            values[index]
-        };
-        if values.is_empty() {
-            return Spread::default();
-        }
-        Spread {
-            count: values.len() as u64,
-            p50: rank(0.50),
-            p90: rank(0.90),
-            p95: rank(0.95),
-            p99: rank(0.99),
-            p999: rank(0.999),
-            max: *values.last().expect("not empty"),
-        }
-    }
-}
-
 /// What haplog adds to ghz's report.
 #[derive(Clone, Debug, Default)]
 pub struct Extra {
@@ -205,12 +134,7 @@ pub struct Report {
     /// What the proxy's log says about the run (`--haproxy-log`).
     pub proxy: Option<crate::proxy::ProxySide>,
     /// The `--slo` objectives, checked.
-    pub slo: Option<crate::slo::Verdict>,
-}
-
-/// Go's `Duration.Seconds()`.
-pub(crate) fn go_seconds(ns: u64) -> f64 {
-    (ns / 1_000_000_000) as f64 + (ns % 1_000_000_000) as f64 / 1e9
+    pub slo: Option<crate::stats::Verdict>,
 }
 
 /// Go's `time.Duration(seconds * float64(time.Second))`.
@@ -398,19 +322,6 @@ impl Report {
     }
 }
 
-/// Adds `by` to `key`'s count, in first-seen order; the key is copied only
-/// when it is new. The lists are short (statuses, errors, servers).
-pub(crate) fn tally<K, Q>(counts: &mut Vec<(K, u64)>, key: &Q, by: u64)
-where
-    K: std::borrow::Borrow<Q>,
-    Q: PartialEq + ToOwned<Owned = K> + ?Sized,
-{
-    match counts.iter_mut().find(|(k, _)| k.borrow() == key) {
-        Some((_, n)) => *n += by,
-        None => counts.push((key.to_owned(), by)),
-    }
-}
-
 /// ghz prints its maps in Go's random order; haplog sorts them by count.
 fn sort_distribution(counts: &mut [(String, u64)]) {
     counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
@@ -472,17 +383,6 @@ fn ghz_histogram(sorted: &[f64], slowest: f64, fastest: f64) -> Vec<Bucket> {
             frequency: count as f64 / sorted.len() as f64,
         })
         .collect()
-}
-
-/// ghz's `formatNanoUnit`.
-pub fn format_duration(ns: u64) -> String {
-    if ns < 10_000 {
-        format!("{ns} ns")
-    } else if ns < 1_000_000_000 {
-        format!("{:4.2} ms", ns as f64 / 1e6)
-    } else {
-        format!("{:4.2} s", ns as f64 / 1e9)
-    }
 }
 
 /// Go's `text/tabwriter` with padding 3, for rows whose cells all end in a

@@ -20,6 +20,7 @@ use crate::connect::Connection;
 use crate::data::{Metadata, Payload};
 use crate::schedule::{Schedule, Slot, Workers};
 use crate::schema::{CallKind, Method};
+pub use crate::stats::Hdr;
 use crate::template::CallContext;
 
 /// What ghz's `--duration-stop` does with calls still running at `-z`.
@@ -131,7 +132,7 @@ impl Default for RunOptions {
             compression: false,
             max_receive: usize::MAX,
             max_send: usize::MAX,
-            keep: crate::report::MAX_DETAILS,
+            keep: crate::stats::MAX_DETAILS,
             request_ids: None,
         }
     }
@@ -235,20 +236,6 @@ pub struct Timings {
     pub dispatch_lag: Hdr,
 }
 
-/// An HDR histogram of nanoseconds, made on first use.
-#[derive(Clone, Debug, Default)]
-pub struct Hdr(pub Option<hdrhistogram::Histogram<u64>>);
-
-impl Hdr {
-    pub fn record(&mut self, value: u64) {
-        let h = self.0.get_or_insert_with(|| {
-            hdrhistogram::Histogram::new(3).expect("3 significant digits is valid")
-        });
-        // Auto-resizing: never fails for a u64.
-        let _ = h.record(value.max(1));
-    }
-}
-
 impl Timings {
     fn add(&mut self, record: &CallRecord) {
         let class = usize::from(record.code != Code::Ok);
@@ -265,10 +252,10 @@ impl Overflow {
     pub fn add(&mut self, record: &CallRecord) {
         self.timings.add(record);
         self.count += 1;
-        self.latency_seconds += crate::report::go_seconds(record.latency_ns());
-        crate::report::tally(&mut self.statuses, &record.code, 1);
+        self.latency_seconds += crate::stats::go_seconds(record.latency_ns());
+        crate::stats::tally(&mut self.statuses, &record.code, 1);
         if let Some(error) = &record.error {
-            crate::report::tally(&mut self.errors, error, 1);
+            crate::stats::tally(&mut self.errors, error, 1);
         }
         self.messages_sent += u64::from(record.messages_sent);
         self.messages_received += u64::from(record.messages_received);

@@ -6,7 +6,9 @@
 //! metric, a comparison (`<`, `<=`, `>`, `>=`) and a value.
 
 use crate::error::LoadError;
-use crate::report::{format_duration, Report, Spread};
+use crate::report::Report;
+use crate::stats::{format_duration, Spread};
+pub use crate::stats::{Check, Verdict};
 
 /// The exit status of a run that missed an objective (k6's, so CI scripts
 /// that know k6 read it the same).
@@ -170,44 +172,6 @@ fn parse_one(text: &str) -> Result<Objective, LoadError> {
         comparison,
         threshold,
     })
-}
-
-/// One objective checked.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Check {
-    pub objective: String,
-    /// The measured value, as the objective's unit reads it (`412.3 ms`,
-    /// `0.20%`, `95.1/s`); `none` when nothing was measured.
-    pub measured: String,
-    /// The measured value in the threshold's unit (ns, fraction, calls/s).
-    pub value: Option<f64>,
-    pub passed: bool,
-}
-
-/// Every objective checked: the run passes when all do.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Verdict {
-    pub checks: Vec<Check>,
-}
-
-impl Verdict {
-    pub fn passed(&self) -> bool {
-        self.checks.iter().all(|c| c.passed)
-    }
-
-    /// `SLO PASS: p99 412.30 ms < 500ms, error_rate 0.20% < 1%`.
-    pub fn line(&self) -> String {
-        let word = if self.passed() { "PASS" } else { "FAIL" };
-        let parts: Vec<String> = self
-            .checks
-            .iter()
-            .map(|c| {
-                let mark = if c.passed { "ok" } else { "missed" };
-                format!("{} (measured {}, {mark})", c.objective, c.measured)
-            })
-            .collect();
-        format!("SLO {word}: {}", parts.join("; "))
-    }
 }
 
 /// Checks `objectives` against a finished run. A metric with nothing to
