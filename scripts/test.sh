@@ -3,7 +3,8 @@
 # Installs what the tests need when it is missing: Debian's haproxy package,
 # whose /usr/sbin/halog is the reference the differential test runs against
 # and whose /usr/sbin/haproxy carries the end-to-end `haplog load` test, and
-# Python's grpcio in a virtual environment under target/.
+# Python's grpcio in a virtual environment under target/. The fuzz targets
+# are checked with nightly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,5 +27,14 @@ fi
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
+# The log tools alone, without the gRPC load generator (--no-default-features).
+cargo clippy -p haplog --no-default-features --all-targets -- -D warnings
+# The fuzz targets build with nightly only (cargo-fuzz); checking them
+# keeps them compiling against the libraries they drive.
+if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+    echo "test.sh: the fuzz targets need the nightly toolchain (rustup toolchain install nightly)" >&2
+    exit 1
+fi
+cargo +nightly check --manifest-path fuzz/Cargo.toml
 # Release mode: the integration tests run the binary thousands of times.
 cargo test --release --workspace

@@ -10,9 +10,11 @@ mod cat_cmd;
 mod common;
 mod halog_cmd;
 mod hla_cmd;
+#[cfg(feature = "load")]
 mod load_cmd;
 mod progress;
 mod report_cmd;
+#[cfg(feature = "load")]
 mod testserver_cmd;
 
 /// Fast HAProxy log analysis: a byte-exact halog drop-in, reports, and
@@ -52,7 +54,9 @@ enum Command {
     Report(Box<report_cmd::ReportArgs>),
     Cat(cat_cmd::CatArgs),
     Hla(hla_cmd::HlaArgs),
+    #[cfg(feature = "load")]
     Load(Box<load_cmd::LoadArgs>),
+    #[cfg(feature = "load")]
     Testserver(testserver_cmd::TestServerArgs),
 }
 
@@ -83,6 +87,7 @@ fn is_halog_option(arg: &OsString) -> bool {
 }
 
 /// The arguments after the subcommand's name (`haplog load ...`).
+#[cfg(feature = "load")]
 fn args_after(args: &[OsString], subcommand: &str) -> Vec<OsString> {
     let at = args
         .iter()
@@ -123,10 +128,12 @@ fn run_subcommand(args_os: Vec<OsString>) -> i32 {
         Command::Report(args) => report_cmd::run(*args),
         Command::Cat(args) => cat_cmd::run(args),
         Command::Hla(args) => hla_cmd::run(args),
+        #[cfg(feature = "load")]
         Command::Load(args) => match load_cmd::with_config(*args, &args_after(&args_os, "load")) {
             Ok(args) => load_cmd::run(args),
             Err(code) => code,
         },
+        #[cfg(feature = "load")]
         Command::Testserver(args) => testserver_cmd::run(args),
     }
 }

@@ -10,8 +10,11 @@ mod halog_golden;
 mod halog_real;
 mod hla;
 mod inputs;
+#[cfg(feature = "load")]
 mod load;
+#[cfg(feature = "load")]
 mod load_grpcio;
+#[cfg(feature = "load")]
 mod load_haproxy;
 mod report;
 mod support;

@@ -1,6 +1,9 @@
 //! Helpers the end-to-end tests share: the binary under test, processes
 //! that die with the test, free loopback ports.
 
+// Processes and ports serve the load suites, built with the `load` feature.
+#![cfg_attr(not(feature = "load"), allow(dead_code))]
+
 use std::process::Child;
 use std::time::{Duration, Instant};
 
