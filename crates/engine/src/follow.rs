@@ -477,7 +477,7 @@ mod tests {
                     for _ in 0..count {
                         writeln!(file, "line {n}").unwrap();
                         *n += 1;
-                        if *n % 50 == 0 {
+                        if n.is_multiple_of(50) {
                             std::thread::sleep(Duration::from_millis(2));
                         }
                     }
