@@ -1,16 +1,16 @@
 //! `haplog cat`: every line as a record, NDJSON or CSV.
 
 use std::io::{self, BufWriter, IsTerminal, Write};
-use std::ops::ControlFlow;
 use std::path::PathBuf;
 
 use clap::Args;
 
 use crate::common::{resolve_inputs, write_failed, FormatArgs};
-use haplog_engine::{default_threads, run_ordered, Chunk, ChunkConfig, Chunker};
-use haplog_format::{Kind, LineParser};
+use haplog_engine::default_threads;
+use haplog_format::Kind;
+use haplog_pipeline::records::{records, Layout, RecordsOptions};
 use haplog_report::escape::{inert, CsvStyle};
-use haplog_report::records::{write_csv, write_csv_header, write_ndjson, KindCounts, Origin};
+use haplog_report::records::write_csv_header;
 
 /// Show each line as a record: its kind, its header and its fields.
 ///
@@ -85,20 +85,6 @@ fn parse_kind(name: &str) -> Result<Kind, String> {
 /// How many unparsed lines the summary shows.
 const SHOWN_UNPARSED: usize = 5;
 
-struct Worker<'f> {
-    parser: LineParser<'f>,
-    counts: KindCounts,
-}
-
-/// What one chunk gives the ordered writer.
-struct ChunkOut {
-    text: Vec<u8>,
-    input: usize,
-    lines: u64,
-    /// The chunk's first unparsed lines: (line index in the chunk, text).
-    unparsed: Vec<(u64, Vec<u8>)>,
-}
-
 pub fn run(args: CatArgs) -> i32 {
     match run_inner(args) {
         Ok(code) => code,
@@ -116,103 +102,39 @@ fn run_inner(args: CatArgs) -> Result<i32, String> {
         .threads
         .map_or_else(default_threads, |n| n as usize)
         .max(1);
-    let chunker = Chunker::new(
-        inputs,
-        ChunkConfig {
-            // Records carry their line number; the counts alone number
-            // only the unparsed lines they show, in the ordered writer.
-            count_lines: !args.count,
-            ..args.format.chunk_config()
-        },
-    );
-
     let stdout = io::stdout().lock();
     let mut out = BufWriter::with_capacity(1 << 16, stdout);
-    let csv = args.csv;
-    let csv_style = CsvStyle {
-        guard_formulas: !args.csv_raw,
-        inert: io::stdout().is_terminal(),
+    let layout = if args.count {
+        Layout::CountOnly
+    } else if args.csv {
+        Layout::Csv(CsvStyle {
+            guard_formulas: !args.csv_raw,
+            inert: io::stdout().is_terminal(),
+        })
+    } else {
+        Layout::Ndjson
     };
-    let records = !args.count;
-    if csv {
+    if args.csv {
         let mut header = Vec::new();
         write_csv_header(&mut header);
         if let Err(e) = out.write_all(&header) {
             return write_failed(e);
         }
     }
-    let mut write_error = None;
-    let mut next_line = vec![1u64; names.len()];
-    let mut unparsed = Vec::new();
-    let outcome = run_ordered(
-        chunker,
-        threads,
-        || Worker {
-            parser: args.format.parser(&formats),
-            counts: KindCounts::default(),
-        },
-        |w, chunk: &Chunk| {
-            let mut text = Vec::with_capacity(if records { chunk.len() * 2 } else { 0 });
-            let file = &names[chunk.input];
-            let mut shown = Vec::new();
-            let counts = &mut w.counts;
-            let lines = w.parser.for_each_line(chunk.input, chunk, |index, record| {
-                counts.add(record);
-                if record.kind == Kind::Unparsed && shown.len() < SHOWN_UNPARSED {
-                    shown.push((index, record.line.to_vec()));
-                }
-                let wanted = if args.kind.is_empty() {
-                    // Blank lines and the parts of a split line are counted;
-                    // their records say nothing a reader needs.
-                    !matches!(record.kind, Kind::Blank | Kind::Partial)
-                } else {
-                    args.kind.contains(&record.kind)
-                };
-                if !records || !wanted {
-                    return;
-                }
-                let origin = Origin {
-                    file,
-                    line: chunk.first_line + index,
-                };
-                if csv {
-                    write_csv(&mut text, origin, record, csv_style);
-                } else {
-                    write_ndjson(&mut text, origin, record);
-                }
-            });
-            ChunkOut {
-                text,
-                input: chunk.input,
-                lines,
-                unparsed: shown,
-            }
-        },
-        |chunk: ChunkOut| {
-            let first = next_line[chunk.input];
-            next_line[chunk.input] += chunk.lines;
-            for (index, line) in chunk.unparsed {
-                if unparsed.len() < SHOWN_UNPARSED {
-                    unparsed.push((chunk.input, first + index, line));
-                }
-            }
-            match out.write_all(&chunk.text) {
-                Ok(()) => ControlFlow::Continue(()),
-                Err(e) => {
-                    write_error = Some(e);
-                    ControlFlow::Break(())
-                }
-            }
-        },
-    );
-    if let Some(e) = write_error.or_else(|| out.flush().err()) {
+    let options = RecordsOptions {
+        layout,
+        kinds: args.kind.clone(),
+        shown_unparsed: SHOWN_UNPARSED,
+    };
+    let reading = args.format.reading(&formats);
+    let outcome = records(&reading, inputs, &names, threads, &options, |text| {
+        out.write_all(text)
+    });
+    if let Some(e) = outcome.write_error.or_else(|| out.flush().err()) {
         return write_failed(e);
     }
-
-    let mut counts = KindCounts::default();
-    for w in outcome.states {
-        counts.merge(&w.counts);
-    }
+    let counts = outcome.counts;
+    let unparsed = outcome.unparsed;
     if args.count {
         let mut text = Vec::new();
         for kind in Kind::ALL {

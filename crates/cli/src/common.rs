@@ -5,10 +5,9 @@ use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 
 use clap::Args;
-use haplog_engine::ChunkConfig;
 use haplog_engine::{order_rotated, InputSpec};
 use haplog_format::record::DEFAULT_MAX_LINE;
-use haplog_format::{config, EnvelopeStyle, FormatOptions, Formats, HeaderStyle, LineParser};
+use haplog_format::{config, EnvelopeStyle, FormatOptions, Formats, HeaderStyle};
 use haplog_pipeline::Reading;
 
 /// How to read lines: the header and the formats.
@@ -82,11 +81,6 @@ fn header_help() -> String {
 }
 
 impl FormatArgs {
-    /// A line reader set up as the flags say.
-    pub fn parser<'f>(&self, formats: &'f Formats) -> LineParser<'f> {
-        self.reading(formats).parser()
-    }
-
     /// How these flags read lines, for the pipeline.
     pub fn reading<'f>(&self, formats: &'f Formats) -> Reading<'f> {
         Reading {
@@ -95,11 +89,6 @@ impl FormatArgs {
             envelope: self.envelope.map(|c| c.0),
             max_line: self.max_line_length,
         }
-    }
-
-    /// How to cut the inputs (see [`Reading::chunk_config`]).
-    pub fn chunk_config(&self) -> ChunkConfig {
-        haplog_pipeline::chunk_config(self.max_line_length)
     }
 
     /// Where `--haproxy-config` captures the `grpc-status` response header

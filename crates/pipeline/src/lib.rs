@@ -2,7 +2,10 @@
 //! parser → filter → collector. [`scan`] folds files (or standard input)
 //! on all cores into one merged [`TrafficStats`]; [`Follow`] reads a log
 //! that keeps growing and hands out what each batch of new lines adds.
+//! [`records::records`] writes every line as a record, in input order.
 //! Callers choose inputs and outputs; no command line here.
+
+pub mod records;
 
 use std::io;
 use std::path::PathBuf;
