@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use haplog_analyze::{ReadOptions, Request};
+use haplog_analyze::{Histogram, ReadOptions, Request};
 use haplog_format::time::DateCache;
 use haplog_format::{Field, Formats, LineParser, Record};
 use tonic::Code;
@@ -123,8 +123,6 @@ pub struct ProxySide {
     pub ids_not_captured: Option<String>,
 }
 
-const MS: u64 = 1_000_000;
-
 /// Reads the lines of a HAProxy log that belong to `window`: those
 /// carrying an id of the run when the log has any (then `calls`, each
 /// call's request number and status, are matched one by one), else the
@@ -160,8 +158,11 @@ pub fn read(
     // Request number -> (lines seen, last line's server index, status,
     // termination).
     let mut by_number: HashMap<u64, (u64, usize, i64, [u8; 2])> = HashMap::new();
-    let (mut tw, mut tc, mut tr, mut ta) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut per_server: Vec<(ServerShare, Vec<u64>)> = Vec::new();
+    // HAProxy's timers in ms, in the report's histograms (exact below
+    // 2048 ms, within 0.1 % above), not sorted lists.
+    let (mut tw, mut tc, mut tr, mut ta) = Default::default();
+    let mut per_server: Vec<(ServerShare, Histogram)> = Vec::new();
+    let mut server_index: HashMap<(Vec<u8>, Vec<u8>), usize> = HashMap::new();
     for raw in log.split(|&b| b == b'\n') {
         // The parser drops a final CR and the NULs a log truncated while
         // HAProxy held it open starts with.
@@ -207,34 +208,27 @@ pub fn read(
         }
         let termination = request.termination.unwrap_or(*b"??");
         tally(&mut side.terminations, &termination, 1);
-        let keep = |v: Option<i64>, into: &mut Vec<u64>| {
+        let keep = |v: Option<i64>, into: &mut Histogram| {
             if let Some(ms) = v.filter(|ms| *ms >= 0) {
-                into.push(ms as u64 * MS);
+                into.add(ms as u64);
             }
         };
         keep(request.tw, &mut tw);
         keep(request.tc, &mut tc);
         keep(request.tr, &mut tr);
         keep(request.tt, &mut ta);
-        let backend = String::from_utf8_lossy(request.backend);
-        let server = String::from_utf8_lossy(request.server);
-        let index = match per_server
-            .iter()
-            .position(|(s, _)| s.backend == backend && s.server == server)
-        {
-            Some(i) => i,
-            None => {
-                per_server.push((
-                    ServerShare {
-                        backend: backend.into_owned(),
-                        server: server.into_owned(),
-                        ..ServerShare::default()
-                    },
-                    Vec::new(),
-                ));
-                per_server.len() - 1
-            }
-        };
+        let key = (request.backend.to_vec(), request.server.to_vec());
+        let index = *server_index.entry(key).or_insert_with(|| {
+            per_server.push((
+                ServerShare {
+                    backend: String::from_utf8_lossy(request.backend).into_owned(),
+                    server: String::from_utf8_lossy(request.server).into_owned(),
+                    ..ServerShare::default()
+                },
+                Histogram::new(),
+            ));
+            per_server.len() - 1
+        });
         if let Some(k) = number {
             let seen = by_number.entry(k).or_default();
             *seen = (seen.0 + 1, index, request.status.unwrap_or(-1), termination);
@@ -255,14 +249,14 @@ pub fn read(
     if id_prefix.is_some() {
         side.by_id = Some(match_calls(window, calls, &by_number, &per_server));
     }
-    side.tw = Spread::of(tw);
-    side.tc = Spread::of(tc);
-    side.tr = Spread::of(tr);
-    side.ta = Spread::of(ta);
+    side.tw = Spread::of_ms(&tw);
+    side.tc = Spread::of_ms(&tc);
+    side.tr = Spread::of_ms(&tr);
+    side.ta = Spread::of_ms(&ta);
     side.servers = per_server
         .into_iter()
         .map(|(mut share, times)| {
-            share.ta = Spread::of(times);
+            share.ta = Spread::of_ms(&times);
             share
         })
         .collect();
@@ -373,7 +367,7 @@ fn match_calls(
     window: &Window,
     calls: &[(u64, Code)],
     by_number: &HashMap<u64, (u64, usize, i64, [u8; 2])>,
-    servers: &[(ServerShare, Vec<u64>)],
+    servers: &[(ServerShare, Histogram)],
 ) -> IdMatch {
     let mut matched = IdMatch {
         header: window
@@ -699,6 +693,8 @@ pub fn json(side: &ProxySide) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const MS: u64 = 1_000_000;
     use haplog_format::FormatOptions;
 
     const LOG: &str = "\x00\x00127.0.0.1:57908 [24/Nov/2026:23:14:14.282] fe_grpc be_tts/tts1 0/0/0/0/42 200 627 - - ---- 1/1/0/0/0 0/0 \"POST http://127.0.0.1:51000/grpc.reflection.v1.ServerReflection/ServerReflectionInfo HTTP/2.0\"

@@ -49,6 +49,21 @@ impl Spread {
         }
     }
 
+    /// The same of a histogram of milliseconds (HAProxy's timers), in
+    /// nanoseconds: the report's histogram, exact below 2048 ms.
+    pub fn of_ms(ms: &haplog_analyze::Histogram) -> Spread {
+        let at = |q: f64| ms.quantile(q).unwrap_or(0) * 1_000_000;
+        Spread {
+            count: ms.count(),
+            p50: at(0.50),
+            p90: at(0.90),
+            p95: at(0.95),
+            p99: at(0.99),
+            p999: at(0.999),
+            max: ms.max().unwrap_or(0) * 1_000_000,
+        }
+    }
+
     pub fn of(mut values: Vec<u64>) -> Spread {
         values.sort_unstable();
         Spread::of_sorted(&values)
