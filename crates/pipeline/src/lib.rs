@@ -10,12 +10,13 @@ pub mod records;
 use std::io;
 use std::path::PathBuf;
 
-use haplog_analyze::{Collector, Config, Merge, TrafficStats};
+use haplog_analyze::{Collector, Config, Merge, Request, TrafficStats};
 use haplog_engine::{
     run_ordered, Chunk, ChunkConfig, Chunker, FollowConfig, Follower, InputError, InputSpec,
 };
 use haplog_format::envelope::EnvelopeStyle;
 use haplog_format::header::HeaderStyle;
+use haplog_format::time::DateCache;
 use haplog_format::{Formats, LineParser};
 
 /// How lines are read: the formats to try, the header and envelope around
@@ -116,6 +117,8 @@ pub struct Follow<'f, 'c> {
     follower: Follower,
     parser: LineParser<'f>,
     config: &'c Config,
+    /// The newest second a dated line had, for the undated ones after it.
+    last_second: Option<i64>,
 }
 
 impl<'f, 'c> Follow<'f, 'c> {
@@ -129,7 +132,61 @@ impl<'f, 'c> Follow<'f, 'c> {
             follower: Follower::new(path, follow),
             parser: reading.parser(),
             config,
+            last_second: None,
         }
+    }
+
+    /// The figures of the lines written since the last call, per second
+    /// of their log date (UTC, as `report --since/--until` reads dates):
+    /// what a [`haplog_analyze::Windowed`] store takes, so a window and a
+    /// report over the same lines agree. Lines without a date (not
+    /// traffic) go with the newest dated second so far. Never blocks.
+    pub fn poll_seconds(&mut self) -> io::Result<Vec<(i64, TrafficStats)>> {
+        let Some(chunk) = self.follower.poll(Vec::new())? else {
+            return Ok(Vec::new());
+        };
+        let config = self.config;
+        let offset = config.filter.offset_minutes;
+        let mut dates = DateCache::default();
+        let mut seconds: Vec<(i64, Collector<'c>)> = Vec::new();
+        let mut undated = Collector::new(config);
+        let mut any_undated = false;
+        self.parser
+            .for_each_line(chunk.input, &chunk, |index, record| {
+                let position = (chunk.seq, index);
+                let second = Request::from_record(record, &mut dates, &config.read)
+                    .and_then(|r| r.time)
+                    .map(|t| t.utc_ms(offset).div_euclid(1000));
+                let Some(second) = second else {
+                    undated.line(record, position);
+                    any_undated = true;
+                    return;
+                };
+                // A batch spans few seconds, mostly in order: look from the end.
+                let at = match seconds.iter().rposition(|(s, _)| *s == second) {
+                    Some(at) => at,
+                    None => {
+                        seconds.push((second, Collector::new(config)));
+                        seconds.len() - 1
+                    }
+                };
+                seconds[at].1.line(record, position);
+            });
+        let newest = seconds.iter().map(|(s, _)| *s).max().or(self.last_second);
+        self.last_second = newest;
+        let mut out: Vec<(i64, TrafficStats)> = seconds
+            .into_iter()
+            .map(|(second, collector)| (second, collector.finish()))
+            .collect();
+        if any_undated {
+            let second = newest.unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64)
+            });
+            out.push((second, undated.finish()));
+        }
+        Ok(out)
     }
 
     /// The figures of the lines written since the last call; `None` when
@@ -221,6 +278,49 @@ mod tests {
             assert_eq!(other.status_counts(), stats.status_counts());
             assert_eq!(other.kinds, stats.kinds);
         }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Followed lines land in the second of their log date; a window of
+    /// those seconds counts what a fresh report over the window's lines
+    /// counts.
+    #[test]
+    fn follow_by_log_second_feeds_a_window() {
+        let formats = Formats::new(&FormatOptions::default()).unwrap();
+        let reading = reading(&formats);
+        let config = Config::default();
+        let dir = std::env::temp_dir().join(format!("haplog-pipeline-s-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("b.log");
+        let follow_config = FollowConfig {
+            from_start: true,
+            ..FollowConfig::default()
+        };
+        let mut text = String::new();
+        for (second, count) in [(0, 3), (1, 5), (2, 2), (1, 1)] {
+            for _ in 0..count {
+                text.push_str(&LINE.replace("10:00:00.000", &format!("10:00:0{second}.000")));
+            }
+        }
+        text.push_str("Proxy fe started.\n");
+        std::fs::write(&path, &text).unwrap();
+        let mut follow = Follow::new(&reading, &path, follow_config, &config);
+        let mut windowed = haplog_analyze::Windowed::new(60);
+        let batches = follow.poll_seconds().unwrap();
+        let base = 1_796_205_600; // 2026-12-02T10:00:00Z
+        let seconds: Vec<(i64, u64)> = batches
+            .iter()
+            .map(|(s, t)| (*s - base, t.requests))
+            .collect();
+        // The event line has no date: it goes with the newest second.
+        assert_eq!(seconds, [(0, 3), (1, 6), (2, 2), (2, 0)]);
+        for (second, stats) in batches {
+            windowed.add(second, stats);
+        }
+        let last_two = windowed.last(base + 2, 2).unwrap();
+        assert_eq!(last_two.requests, 8);
+        assert_eq!(last_two.lines, 9);
+        assert_eq!(windowed.since_start().unwrap().requests, 11);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
