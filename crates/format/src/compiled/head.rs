@@ -12,7 +12,8 @@
 
 use std::borrow::Cow;
 
-use super::{item_at, separator, space, ItemEnd, Sep, Shape, Span, Step, HIGHS, MAX_ITEMS, ONES};
+use super::scan::{space, HIGHS, ONES};
+use super::{item_at, separator, ItemEnd, Sep, Shape, Span, Step, MAX_ITEMS};
 
 /// Where [`match_head`] may stop: after `%ci:%cp [%t] %ft %b/%s ` (the
 /// head tcplog shares), after httplog's `%sq/%bq `, and after all of
@@ -434,7 +435,7 @@ fn find<const S: u8>(m: &[u8], pos: usize, c: u8) -> Option<usize> {
         // SAFETY: SSE2 is part of x86-64.
         return unsafe { find_sse2(m, pos, c) };
     }
-    super::find_byte(m, pos, c)
+    super::scan::find_byte(m, pos, c)
 }
 
 /// The first `c` at or after `pos`, sixteen bytes at a time: captured
@@ -455,7 +456,7 @@ fn find_sse2(m: &[u8], mut pos: usize, c: u8) -> Option<usize> {
         }
         pos += 16;
     }
-    super::find_byte(m, pos, c)
+    super::scan::find_byte(m, pos, c)
 }
 
 /// httplog's first `upto` steps. Each item first tries its bitmap check;
