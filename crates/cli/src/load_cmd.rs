@@ -963,6 +963,7 @@ fn prepare_and_run(mut args: LoadArgs) -> Result<i32, Failure> {
         max_send: max(args.max_send_message_size),
         keep: report::MAX_DETAILS.saturating_add(args.skip_first),
         request_ids: request_ids.clone(),
+        observer: None,
     };
 
     // The log's new lines are read from here on, the run's among them.

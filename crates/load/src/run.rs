@@ -76,6 +76,9 @@ pub struct RunOptions {
     pub keep: usize,
     /// A per-call id sent as metadata (`--request-id-header`).
     pub request_ids: Option<RequestIds>,
+    /// Hears every finished call as it ends, for a view that watches the
+    /// run live; the run goes on if it stops listening.
+    pub observer: Option<mpsc::UnboundedSender<CallRecord>>,
 }
 
 /// The id each call sends in a header (`x-request-id` by default), so a
@@ -134,6 +137,7 @@ impl Default for RunOptions {
             max_send: usize::MAX,
             keep: crate::stats::MAX_DETAILS,
             request_ids: None,
+            observer: None,
         }
     }
 }
@@ -394,14 +398,23 @@ pub async fn run(
     let mut records = Vec::new();
     let mut overflow = Overflow::default();
     let keep = shared.options.keep;
+    let observer = shared.options.observer.clone();
     tokio::pin!(interrupt);
     let mut interrupted = false;
     let mut timed_out = false;
     loop {
         tokio::select! {
             record = receiver.recv() => match record {
-                Some(record) if records.len() < keep => records.push(record),
-                Some(record) => overflow.add(&record),
+                Some(record) => {
+                    if let Some(observer) = &observer {
+                        let _ = observer.send(record.clone());
+                    }
+                    if records.len() < keep {
+                        records.push(record);
+                    } else {
+                        overflow.add(&record);
+                    }
+                }
                 None => break,
             },
             () = &mut interrupt, if !interrupted => {
@@ -848,4 +861,65 @@ fn send_stream(
         }
     })
     .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connect::ConnectOptions;
+    use crate::data::{DataInput, Metadata, Payload, TemplateOptions};
+    use crate::testserver::{BackgroundServer, ServerConfig, DEMO_PROTO};
+
+    /// An observer hears every call as it ends, and the run's own
+    /// records are the same calls.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_observer_hears_every_call() {
+        let server = BackgroundServer::start(ServerConfig {
+            latency: Duration::ZERO,
+            jitter: Duration::ZERO,
+            ..ServerConfig::default()
+        })
+        .await
+        .unwrap();
+        let pool = crate::schema::pool_from_sources(&[("demo.proto", DEMO_PROTO)]).unwrap();
+        let method = crate::schema::find_method(&pool, "haplog.demo.Tts/Speak").unwrap();
+        let data = DataInput::Json {
+            flag: "-d",
+            text: r#"{"text":"hi"}"#.into(),
+        };
+        let payload = Payload::new(data, &method, TemplateOptions::default()).unwrap();
+        let channels = ConnectOptions {
+            target: server.addr.to_string(),
+            insecure: true,
+            connections: 1,
+            ..ConnectOptions::default()
+        }
+        .channels()
+        .unwrap();
+        let (observer, mut heard) = mpsc::unbounded_channel();
+        let options = RunOptions {
+            total: Some(12),
+            workers: Workers::constant(3),
+            observer: Some(observer),
+            ..RunOptions::default()
+        };
+        let outcome = run(
+            method,
+            payload,
+            Metadata::none(),
+            options,
+            channels,
+            Arc::default(),
+            std::future::pending(),
+        )
+        .await;
+        let mut numbers = Vec::new();
+        while let Some(record) = heard.recv().await {
+            assert_eq!(record.code, Code::Ok);
+            numbers.push(record.request_number);
+        }
+        numbers.sort_unstable();
+        assert_eq!(numbers, (0..12).collect::<Vec<u64>>());
+        assert_eq!(outcome.records.len(), 12);
+    }
 }
