@@ -1131,16 +1131,27 @@ async fn read_proxy_side(
         .map(|r| (r.request_number, r.code))
         .collect();
     let deadline = Instant::now() + wait;
+    let mut read_len = None;
+    let mut side = None;
     loop {
-        let found = haplog_load::proxy::read(
-            tail.lines(),
-            formats,
-            &window,
-            &path.display().to_string(),
-            &calls,
-        );
-        if found.requests >= report.count || Instant::now() >= deadline {
-            return Ok(found);
+        // Read the lines again only when the log has gained some.
+        let lines = tail.lines();
+        if read_len != Some(lines.len()) {
+            read_len = Some(lines.len());
+            let found = haplog_load::proxy::read(
+                lines,
+                formats,
+                &window,
+                &path.display().to_string(),
+                &calls,
+            );
+            if found.requests >= report.count {
+                return Ok(found);
+            }
+            side = Some(found);
+        }
+        if Instant::now() >= deadline {
+            return Ok(side.expect("read at least once"));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

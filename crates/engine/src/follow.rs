@@ -85,6 +85,8 @@ struct Open {
     last_data: Instant,
     /// The last bytes read, to recognise a copy of this file.
     tail: Vec<u8>,
+    /// Read into, kept from poll to poll.
+    buf: Vec<u8>,
 }
 
 const FINGERPRINT: usize = 64;
@@ -100,15 +102,25 @@ impl Open {
             skipping: false,
             last_data: Instant::now(),
             tail: Vec::new(),
+            buf: Vec::new(),
         })
     }
 
     /// Reads up to `limit` new bytes onto the carry; the number read.
     fn read_more(&mut self, limit: usize, max_line: usize) -> io::Result<usize> {
-        let mut buf = vec![0u8; limit.min(256 << 10)];
+        // One buffer for the file's life: a follower polls many times a
+        // second, mostly to find nothing new.
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.resize(limit.min(256 << 10), 0);
+        let result = self.read_into(&mut buf, limit, max_line);
+        self.buf = buf;
+        result
+    }
+
+    fn read_into(&mut self, buf: &mut [u8], limit: usize, max_line: usize) -> io::Result<usize> {
         let mut total = 0;
         while total < limit {
-            let n = match self.file.read(&mut buf) {
+            let n = match self.file.read(buf) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -117,7 +129,9 @@ impl Open {
             total += n;
             self.offset += n as u64;
             let read = &buf[..n];
-            self.tail.extend_from_slice(read);
+            // Only the last bytes matter for the fingerprint.
+            self.tail
+                .extend_from_slice(&read[read.len().saturating_sub(FINGERPRINT)..]);
             if self.tail.len() > FINGERPRINT {
                 self.tail.drain(..self.tail.len() - FINGERPRINT);
             }
