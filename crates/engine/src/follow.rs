@@ -314,24 +314,16 @@ impl Follower {
             // More to come at once: look at the path on a later call.
             return Ok(());
         }
-        // At the end of the file: has the path moved on?
-        let meta = match std::fs::metadata(&self.path) {
-            Ok(meta) => meta,
-            // Renamed or deleted, nothing new there yet: keep reading the
-            // open file, which a writer may still hold, until it falls
-            // silent; then it is done (its last line ends there) and the
-            // path is waited for.
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                if current.last_data.elapsed() >= self.config.retire_after {
-                    out.extend(current.everything());
-                    self.current = None;
-                    self.stats.rotations += 1;
-                }
-                return Ok(());
-            }
+        // At the end of the file: has the path moved on (renamed or
+        // deleted, and maybe re-created)? Then the open file is read on as
+        // a retiring one, since a writer may still hold it, until it falls
+        // silent, and the path's new file, once there, from its start.
+        let moved_on = match std::fs::metadata(&self.path) {
+            Ok(meta) => (meta.dev(), meta.ino()) != current.identity,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => true,
             Err(e) => return Err(e),
         };
-        if (meta.dev(), meta.ino()) != current.identity {
+        if moved_on {
             self.stats.rotations += 1;
             let old = self.current.take().expect("opened above");
             self.retiring.push(old);
