@@ -9,10 +9,8 @@ use haplog_analyze::spec::FilterSpec;
 use haplog_analyze::{Config, ReadOptions};
 use haplog_engine::{default_threads, InputSpec};
 use haplog_report::escape::{inert, CsvStyle};
-use haplog_report::table::{self, Style};
-use haplog_report::traffic::{
-    build, nothing_kept, Interval, ReportOptions, SectionName, UrlSort, SCHEMA_VERSION,
-};
+use haplog_report::render::{self, Style};
+use haplog_report::traffic::{build, nothing_kept, Interval, ReportOptions, SectionName, UrlSort};
 
 use crate::common::{resolve_inputs, write_failed, FormatArgs};
 use crate::progress::Progress;
@@ -333,13 +331,14 @@ fn run_inner(args: ReportArgs) -> Result<i32, String> {
         url_sort: args.url_sort,
         filters: filter_words,
     };
-    let sections = build(&stats, &options);
+    let report = build(&stats, &options);
+    let sections = &report.sections;
     let empty = nothing_kept(&stats, &config.filter, &options.filters);
     let out = if args.json {
-        table::json(&sections, SCHEMA_VERSION)
+        render::json(&report)
     } else if args.csv {
-        table::csv(
-            &sections,
+        render::csv(
+            sections,
             CsvStyle {
                 guard_formulas: !args.csv_raw,
                 inert: io::stdout().is_terminal(),
@@ -349,7 +348,7 @@ fn run_inner(args: ReportArgs) -> Result<i32, String> {
         // Text and Markdown: a page of empty tables would hide the answer.
         format!("{}\n", inert(&line)).into_bytes()
     } else if args.markdown {
-        table::markdown(&sections).into_bytes()
+        render::markdown(sections).into_bytes()
     } else {
         let tty = io::stdout().is_terminal();
         let color = match args.color {
@@ -360,7 +359,7 @@ fn run_inner(args: ReportArgs) -> Result<i32, String> {
         // Cells are cut on a terminal only, so a long URL does not wrap the
         // table away; a file or a pipe gets every byte.
         let cell_width = tty.then(terminal_width).flatten().map(|w| (w / 2).max(24));
-        table::text(&sections, Style { color, cell_width }).into_bytes()
+        render::text(sections, Style { color, cell_width }).into_bytes()
     };
     let mut stdout = io::stdout().lock();
     if let Err(e) = stdout.write_all(&out).and_then(|()| stdout.flush()) {

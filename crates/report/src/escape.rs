@@ -166,9 +166,9 @@ pub fn formula_guarded(cell: &[u8]) -> bool {
     !number && !dashes_and_letters
 }
 
-/// Appends one CSV cell in `style`: guarded, made inert, then quoted as
-/// [`csv_field`] does.
-pub fn csv_cell(out: &mut Vec<u8>, bytes: &[u8], style: CsvStyle) {
+/// A text cell as written in `style`: made inert, then guarded against
+/// formulas; not yet quoted.
+pub fn csv_shown(bytes: &[u8], style: CsvStyle) -> Cow<'_, [u8]> {
     let shown: Cow<'_, [u8]> = if style.inert {
         match inert(&String::from_utf8_lossy(bytes)) {
             Cow::Borrowed(_) => Cow::Borrowed(bytes),
@@ -181,10 +181,16 @@ pub fn csv_cell(out: &mut Vec<u8>, bytes: &[u8], style: CsvStyle) {
         let mut guarded = Vec::with_capacity(shown.len() + 1);
         guarded.push(b'\'');
         guarded.extend_from_slice(&shown);
-        csv_field(out, &guarded);
+        Cow::Owned(guarded)
     } else {
-        csv_field(out, &shown);
+        shown
     }
+}
+
+/// Appends one CSV cell in `style`: [`csv_shown`], then quoted as
+/// [`csv_field`] does.
+pub fn csv_cell(out: &mut Vec<u8>, bytes: &[u8], style: CsvStyle) {
+    csv_field(out, &csv_shown(bytes, style));
 }
 
 /// A Markdown table cell: inert, its pipes, backslashes, backticks, link

@@ -1,9 +1,12 @@
-//! Rendering records and reports: NDJSON, CSV, text, JSON and Markdown. No I/O: writers
-//! append to byte buffers that the caller writes out.
+//! Records and reports: the report model ([`model`]), built from traffic figures
+//! ([`traffic`]) and rendered as text, Markdown, CSV, JSON ([`render`]) and HTML
+//! ([`html`]); records as NDJSON and CSV ([`records`]). No I/O: writers append to
+//! byte buffers that the caller writes out.
 
 pub mod escape;
 pub mod html;
+pub mod model;
 pub mod records;
-pub mod table;
+pub mod render;
 pub mod termination;
 pub mod traffic;

@@ -6,15 +6,15 @@ use haplog_analyze::filter::Filter;
 use haplog_analyze::histogram::Histogram;
 use haplog_analyze::traffic::{SecondStats, Timing, TrafficStats};
 use haplog_analyze::Group;
-use haplog_format::time::{civil_from_days, LogTime};
+use haplog_format::time::LogTime;
 use haplog_format::Kind;
 
-use crate::table::{columns, Column, Section, Table, Value};
+use crate::model::{columns, Column, Report, Section, Series, Stamp, Table, Value};
 use crate::termination;
 
 /// The version of the JSON document's layout; raised on any change that
 /// is not an addition.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 macro_rules! section_names {
     ($($variant:ident => $name:literal: $help:literal),* $(,)?) => {
@@ -172,13 +172,13 @@ impl Default for ReportOptions {
     }
 }
 
-/// The sections asked for, in report order.
-pub fn build(stats: &TrafficStats, options: &ReportOptions) -> Vec<Section> {
+/// The report of the sections asked for, in report order.
+pub fn build(stats: &TrafficStats, options: &ReportOptions) -> Report {
     let mut names = options.sections.clone();
     names.sort();
     names.dedup();
     let overall = stats.overall();
-    names
+    let sections = names
         .into_iter()
         .map(|name| match name {
             SectionName::Overview => overview(stats, &overall, options),
@@ -193,36 +193,29 @@ pub fn build(stats: &TrafficStats, options: &ReportOptions) -> Vec<Section> {
             SectionName::Queue => queue(stats, &overall, options),
             SectionName::Timeline => timeline(stats, options),
         })
-        .collect()
+        .collect();
+    Report {
+        schema_version: SCHEMA_VERSION,
+        sections,
+    }
 }
 
 /// A date of the log's clock: `2024-05-01 12:00:00.250`, and its zone
 /// when the log gave one.
 pub fn format_time(t: &LogTime) -> String {
-    let mut s = format_local_ms(t.local_ms, true);
-    if let Some(o) = t.offset_minutes {
-        let sign = if o < 0 { '-' } else { '+' };
-        let o = o.unsigned_abs();
-        s.push_str(&format!(" {sign}{:02}{:02}", o / 60, o % 60));
-    }
-    s
+    stamp(t).human()
 }
 
-fn format_local_ms(ms: i64, with_ms: bool) -> String {
-    let days = ms.div_euclid(86_400_000);
-    let rest = ms.rem_euclid(86_400_000);
-    let (y, m, d) = civil_from_days(days);
-    let (h, mi, s, milli) = (
-        rest / 3_600_000,
-        rest / 60_000 % 60,
-        rest / 1000 % 60,
-        rest % 1000,
-    );
-    if with_ms {
-        format!("{y:04}-{m:02}-{d:02} {h:02}:{mi:02}:{s:02}.{milli:03}")
-    } else {
-        format!("{y:04}-{m:02}-{d:02} {h:02}:{mi:02}:{s:02}")
+fn stamp(t: &LogTime) -> Stamp {
+    Stamp {
+        local_ms: t.local_ms,
+        offset_minutes: t.offset_minutes,
+        millis: true,
     }
+}
+
+fn time_value(t: Option<&LogTime>) -> Value {
+    t.map_or(Value::Null, |t| Value::Time(stamp(t)))
 }
 
 /// Milliseconds between the first and the last request.
@@ -267,40 +260,26 @@ fn overview(stats: &TrafficStats, overall: &Group, options: &ReportOptions) -> S
         "failed share",
         Value::share(overall.failed, stats.requests),
     );
-    s.fact(
-        "first",
-        "first request",
-        stats
-            .first
-            .as_ref()
-            .map_or(Value::Null, |t| Value::text(format_time(t))),
-    );
-    s.fact(
-        "last",
-        "last request",
-        stats
-            .last
-            .as_ref()
-            .map_or(Value::Null, |t| Value::text(format_time(t))),
-    );
+    s.fact("first", "first request", time_value(stats.first.as_ref()));
+    s.fact("last", "last request", time_value(stats.last.as_ref()));
     let span = span_ms(stats);
     s.fact(
         "span_seconds",
         "time span (s)",
-        span.map_or(Value::Null, |ms| Value::Float(ms as f64 / 1000.0, 3)),
+        span.map_or(Value::Null, |ms| Value::Seconds(ms as f64 / 1000.0)),
     );
     s.fact(
         "requests_per_second",
         "requests per second",
         match span {
-            Some(ms) if ms > 0 => Value::Float(stats.requests as f64 * 1000.0 / ms as f64, 2),
+            Some(ms) if ms > 0 => Value::Rate(stats.requests as f64 * 1000.0 / ms as f64),
             _ => Value::Null,
         },
     );
     s.fact(
         "bytes",
         "bytes sent to clients",
-        Value::count(overall.bytes),
+        Value::Bytes(overall.bytes),
     );
     s.fact("tls_requests", "requests over TLS", Value::count(stats.tls));
     if overall.incomplete > 0 {
@@ -516,7 +495,7 @@ fn timer_columns(name: &'static str) -> Vec<Column> {
 
 fn timer_rows(table: &mut Table, name: &str, g: &Group) {
     for (timer, h) in [("Tt", &g.tt), ("Tr", &g.tr), ("Tw", &g.tw), ("Tc", &g.tc)] {
-        let q = |p: f64| Value::opt(h.quantile(p));
+        let q = |p: f64| Value::millis(h.quantile(p));
         // Every row names its group; the text view shows it once.
         table.push(vec![
             Value::text(name),
@@ -526,8 +505,8 @@ fn timer_rows(table: &mut Table, name: &str, g: &Group) {
             q(0.9),
             q(0.99),
             q(0.999),
-            Value::opt(h.max()),
-            h.mean().map_or(Value::Null, |m| Value::Float(m, 1)),
+            Value::millis(h.max()),
+            h.mean().map_or(Value::Null, Value::Millis),
         ]);
     }
 }
@@ -640,14 +619,14 @@ fn servers(stats: &TrafficStats) -> Section {
 }
 
 fn mean(t: &Timing) -> Value {
-    t.mean().map_or(Value::Null, |m| Value::Float(m, 1))
+    t.mean().map_or(Value::Null, Value::Millis)
 }
 
 fn avg(sum: u64, n: u64) -> Value {
     if n == 0 {
         Value::Null
     } else {
-        Value::Float(sum as f64 / n as f64, 1)
+        Value::Number(sum as f64 / n as f64)
     }
 }
 
@@ -691,9 +670,9 @@ fn urls(stats: &TrafficStats, options: &ReportOptions) -> Section {
             Value::count(u.failed),
             Value::count(u.status_5xx),
             mean(&u.tt),
-            Value::opt(u.tt.largest()),
+            Value::millis(u.tt.largest()),
             mean(&u.tr),
-            Value::count(u.bytes),
+            Value::Bytes(u.bytes),
             avg(u.bytes, u.requests),
         ]);
     }
@@ -746,7 +725,7 @@ fn clients(stats: &TrafficStats, options: &ReportOptions) -> Section {
             Value::count(c.requests),
             Value::share(c.requests, stats.requests),
             Value::count(c.failed),
-            Value::count(c.bytes),
+            Value::Bytes(c.bytes),
         ]);
     }
     t.more = rows.len().saturating_sub(options.top) as u64;
@@ -876,20 +855,18 @@ fn slow(stats: &TrafficStats, options: &ReportOptions) -> Section {
         "request",
     ]);
     let mut t = Table::new("requests", c);
-    let opt = |v: Option<i64>| v.map_or(Value::Null, Value::Int);
+    let ms = |v: Option<i64>| v.map_or(Value::Null, |ms| Value::Millis(ms as f64));
     for r in stats.slowest.items().iter().take(options.top) {
         let mut server = r.backend.clone();
         server.push(b'/');
         server.extend_from_slice(&r.server);
         t.push(vec![
-            r.time
-                .as_ref()
-                .map_or(Value::Null, |t| Value::text(format_time(t))),
-            Value::count(r.tt),
-            opt(r.tw),
-            opt(r.tc),
-            opt(r.tr),
-            opt(r.status),
+            time_value(r.time.as_ref()),
+            Value::Millis(r.tt as f64),
+            ms(r.tw),
+            ms(r.tc),
+            ms(r.tr),
+            r.status.map_or(Value::Null, Value::Int),
             r.termination.map_or(Value::Null, |t| Value::bytes(&t)),
             Value::bytes(&r.frontend),
             Value::bytes(&server),
@@ -919,9 +896,9 @@ fn queue(stats: &TrafficStats, overall: &Group, options: &ReportOptions) -> Sect
     s.fact(
         "tw_p99",
         "Tw p99 (ms)",
-        Value::opt(tw_positive.quantile(0.99)),
+        Value::millis(tw_positive.quantile(0.99)),
     );
-    s.fact("tw_max", "Tw max (ms)", Value::opt(tw_positive.max()));
+    s.fact("tw_max", "Tw max (ms)", Value::millis(tw_positive.max()));
     s.fact(
         "max_backend_queue",
         "largest backend queue",
@@ -962,7 +939,7 @@ fn queue(stats: &TrafficStats, overall: &Group, options: &ReportOptions) -> Sect
     .titled("Peak seconds (the largest queues logged)");
     for (second, v) in peaks.iter().take(options.top) {
         t.push(vec![
-            Value::text(format_local_ms(**second * 1000, false)),
+            Value::second(**second),
             Value::count(v.max_backend_queue),
             Value::count(v.max_srv_queue),
             Value::count(v.queued),
@@ -994,7 +971,6 @@ fn timeline(stats: &TrafficStats, options: &ReportOptions) -> Section {
         }
     }
     let mut c = columns(&[
-        "start",
         "requests",
         "req/s",
         "failed",
@@ -1006,50 +982,34 @@ fn timeline(stats: &TrafficStats, options: &ReportOptions) -> Section {
         "max_queue",
         "bytes",
     ]);
-    c[2].key = "requests_per_second";
-    c[4].key = "status_4xx";
-    c[5].key = "status_5xx";
-    let mut t = Table::new("rows", c);
+    c[1].key = "requests_per_second";
+    c[3].key = "status_4xx";
+    c[4].key = "status_5xx";
+    let mut series = Series::new("rows", width, c);
     for (start, b) in &buckets {
-        t.push(vec![
-            Value::text(format_local_ms(start * 1000, false)),
-            Value::count(b.requests),
-            Value::Float(b.requests as f64 / width as f64, 2),
-            Value::count(b.failed),
-            Value::count(b.status_4xx),
-            Value::count(b.status_5xx),
-            mean(&b.tt),
-            Value::opt(b.tt.largest()),
-            Value::count(b.queued),
-            Value::count(b.max_backend_queue + b.max_srv_queue),
-            Value::count(b.bytes),
-        ]);
+        series.push(
+            *start,
+            vec![
+                Value::count(b.requests),
+                Value::Rate(b.requests as f64 / width as f64),
+                Value::count(b.failed),
+                Value::count(b.status_4xx),
+                Value::count(b.status_5xx),
+                mean(&b.tt),
+                Value::millis(b.tt.largest()),
+                Value::count(b.queued),
+                Value::count(b.max_backend_queue + b.max_srv_queue),
+                Value::Bytes(b.bytes),
+            ],
+        );
     }
-    s.tables.push(t);
+    s.series.push(series);
     s
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates() {
-        assert_eq!(format_local_ms(0, true), "1970-01-01 00:00:00.000");
-        assert_eq!(
-            format_local_ms(1_714_564_800_250, true),
-            "2024-05-01 12:00:00.250"
-        );
-        assert_eq!(
-            format_local_ms(951_782_400_000, false),
-            "2000-02-29 00:00:00"
-        );
-        let t = LogTime {
-            local_ms: 1_714_564_800_000,
-            offset_minutes: Some(-330),
-        };
-        assert_eq!(format_time(&t), "2024-05-01 12:00:00.000 -0530");
-    }
 
     #[test]
     fn section_names_round_trip() {

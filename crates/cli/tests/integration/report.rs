@@ -249,7 +249,7 @@ fn json_reports() {
         assert_eq!(out.status.code(), Some(0), "{log}");
         let text = String::from_utf8(out.stdout).unwrap();
         let parsed: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(parsed["report"]["schema_version"], 1);
+        assert_eq!(parsed["report"]["schema_version"], 2);
         insta::assert_snapshot!(format!("report_json_{log}"), text);
     }
 }
