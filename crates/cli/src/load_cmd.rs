@@ -2,9 +2,7 @@
 
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use std::ffi::OsString;
 
@@ -12,10 +10,11 @@ use clap::{Args, FromArgMatches, ValueEnum};
 use haplog_load::config::Given;
 use haplog_load::connect::{ConnectOptions, LbStrategy};
 use haplog_load::data::{DataInput, Metadata, Payload, TemplateOptions};
-use haplog_load::report::{self, Echo, Report, ReportSettings};
-use haplog_load::run::{self, DurationStop, Live, RunOptions, StreamOptions};
+use haplog_load::report::{self, Echo, ReportSettings};
+use haplog_load::run::{self, DurationStop, RunOptions, StreamOptions};
 use haplog_load::schedule::{Schedule, Workers, MAX_WORKERS};
 use haplog_load::schema;
+use haplog_load::session::{self, Hooks, Progress, ProxyLog, SchemaSource, Session, SessionError};
 use haplog_load::slo;
 use haplog_load::units::{parse_bytes, parse_go_duration};
 use haplog_load::LoadError;
@@ -856,10 +855,13 @@ fn prepare_and_run(mut args: LoadArgs) -> Result<i32, Failure> {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs() as i64);
-            let offset = parse_offset(&args.utc_offset, now).map_err(usage)?;
-            let formats = args.log_format.formats("load", false).map_err(usage)?;
-            let grpc = args.log_format.grpc_status_capture().map_err(usage)?;
-            Some((path.clone(), offset, formats, grpc))
+            Some(ProxyLog {
+                path: path.clone(),
+                offset_minutes: parse_offset(&args.utc_offset, now).map_err(usage)?,
+                formats: args.log_format.formats("load", false).map_err(usage)?,
+                grpc_status_capture: args.log_format.grpc_status_capture().map_err(usage)?,
+                wait: args.haproxy_log_wait,
+            })
         }
         None => None,
     };
@@ -881,14 +883,23 @@ fn prepare_and_run(mut args: LoadArgs) -> Result<i32, Failure> {
         Some(text) => string_map(text, "--tags")?,
         None => Vec::new(),
     };
-    let reflect_metadata = match &args.reflect_metadata {
-        Some(text) => {
-            let value: serde_json::Value = serde_json::from_str(text)
-                .map_err(|e| usage(format!("--reflect-metadata: not JSON: {e}")))?;
-            haplog_load::data::metadata_map(&value)
-                .map_err(|e| usage(format!("--reflect-metadata: {e}")))?
+    let schema_source = if let Some(proto) = &args.proto {
+        SchemaSource::Proto {
+            path: proto.clone(),
+            import_paths: args.import_paths.clone(),
         }
-        None => tonic::metadata::MetadataMap::new(),
+    } else if let Some(protoset) = &args.protoset {
+        SchemaSource::Protoset(protoset.clone())
+    } else {
+        SchemaSource::Reflection(match &args.reflect_metadata {
+            Some(text) => {
+                let value: serde_json::Value = serde_json::from_str(text)
+                    .map_err(|e| usage(format!("--reflect-metadata: not JSON: {e}")))?;
+                haplog_load::data::metadata_map(&value)
+                    .map_err(|e| usage(format!("--reflect-metadata: {e}")))?
+            }
+            None => tonic::metadata::MetadataMap::new(),
+        })
     };
     let lb_strategy = match &args.lb_strategy {
         Some(name) => {
@@ -920,12 +931,6 @@ fn prepare_and_run(mut args: LoadArgs) -> Result<i32, Failure> {
         .cpus
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(cpus)
-        .enable_all()
-        .build()
-        .map_err(|e| usage(format!("cannot start the runtime: {e}")))?;
-
     let request_ids = if args.request_id_header.is_empty() {
         None
     } else {
@@ -942,7 +947,7 @@ fn prepare_and_run(mut args: LoadArgs) -> Result<i32, Failure> {
             Some(args.total)
         },
         workers,
-        schedule: schedule.clone(),
+        schedule,
         async_mode: args.async_mode,
         duration: args.duration.or(args.max_duration),
         duration_stop: match args.duration_stop {
@@ -962,114 +967,42 @@ fn prepare_and_run(mut args: LoadArgs) -> Result<i32, Failure> {
         max_receive: max(args.max_recv_message_size),
         max_send: max(args.max_send_message_size),
         keep: report::MAX_DETAILS.saturating_add(args.skip_first),
-        request_ids: request_ids.clone(),
+        request_ids,
         observer: None,
     };
-
-    // The log's new lines are read from here on, the run's among them.
-    let mut tail = match &proxy_log {
-        Some((path, ..)) => Some(
-            haplog_load::proxy::LogTail::start(path)
-                .map_err(|e| usage(format!("--haproxy-log {}: {e}", path.display())))?,
-        ),
-        None => None,
-    };
-    let report = runtime.block_on(async {
-        let channels = connect.channels()?;
-        let pool = if let Some(proto) = &args.proto {
-            schema::pool_from_proto(proto, &args.import_paths)?
-        } else if let Some(protoset) = &args.protoset {
-            schema::pool_from_protoset(protoset)?
-        } else {
-            let (service, _) = schema::split_call(args.call())?;
-            let reflection = schema::pool_from_reflection(
-                channels[0].first().inner().clone(),
-                service,
-                &reflect_metadata,
-                &host,
-            );
-            // A server that accepts and never answers must not hold the
-            // run past its connect timeout and call timeout (nor past -z),
-            // and Ctrl-C ends the wait.
-            let mut limit = args.connect_timeout + args.timeout;
-            if let Some(z) = args.duration.or(args.max_duration) {
-                limit = limit.min(z);
-            }
-            tokio::select! {
-                pool = tokio::time::timeout(limit, reflection) => match pool {
-                    Ok(pool) => pool?,
-                    Err(_) => {
-                        return Err(Failure::Run(format!(
-                            "server reflection on {} failed: no answer within {limit:?} (give the schema with --proto or --protoset)",
-                            host,
-                        )))
-                    }
-                },
-                _ = tokio::signal::ctrl_c() => {
-                    return Err(Failure::Interrupted);
-                }
-            }
-        };
-        let method = schema::find_method(&pool, args.call())?;
-        let method_path = method.path.as_str().as_bytes().to_vec();
-        let payload = Payload::new(data, &method, templates)?;
-        if args.stream_dynamic_messages && method.kind.client_streams() && !payload.is_templated() {
-            return Err(usage(
-                "--stream-dynamic-messages renders the data's template per message, and the data has no template actions ({{...}}): give templated -d or -D, or leave the flag out",
-            ));
-        }
-        for note in &payload.notes {
-            eprintln!("haplog load: {note}");
-        }
-        let echo = echo(&args, &payload, &metadata, cpus);
-        let live = Arc::new(Live::default());
-        let progress = (!args.quiet && io::stderr().is_terminal()).then(|| {
-            tokio::spawn(show_progress(
-                live.clone(),
-                args.duration.is_none().then_some(args.total),
-            ))
-        });
-        let interrupt = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
-        let outcome = run::run(
-            method, payload, metadata, options, channels, live, interrupt,
-        )
-        .await;
-        if let Some(progress) = progress {
-            progress.abort();
-            eprint!("\r\x1b[K");
-        }
-        let settings = ReportSettings {
+    let session = Session {
+        call: args.call().to_string(),
+        schema: schema_source,
+        data,
+        templates,
+        metadata,
+        connect,
+        cpus,
+        run: options,
+        report: ReportSettings {
             name: args.name.clone(),
             skip_first: args.skip_first,
             count_errors: args.count_errors,
             tags,
-            echo,
-        };
-        let mut report = Report::new(outcome, settings, schedule != Schedule::Unpaced);
-        if let (Some((path, offset, formats, grpc)), Some(tail)) = (&proxy_log, tail.as_mut()) {
-            let lines_of = haplog_load::proxy::Window {
-                start_utc_ms: 0,
-                end_utc_ms: 0,
-                path: method_path.clone(),
-                offset_minutes: *offset,
-                grpc_status_capture: *grpc,
-                request_id: request_ids
-                    .as_ref()
-                    .map(|ids| (ids.header.as_str().to_string(), ids.prefix().into_bytes())),
-            };
-            let side =
-                read_proxy_side(&report, tail, path, formats, lines_of, args.haproxy_log_wait)
-                    .await?;
-            report.proxy = Some(side);
-        }
-        Ok::<Report, Failure>(report)
+            echo: echo(&args, cpus),
+        },
+        proxy_log,
+        objectives,
+    };
+    let progress = (!args.quiet && io::stderr().is_terminal()).then(|| {
+        Box::new(|progress: Option<Progress>| match progress {
+            Some(p) => eprint!("\r\x1b[Khaplog load: {}", p.line()),
+            None => eprint!("\r\x1b[K"),
+        }) as Box<dyn FnMut(Option<Progress>) + Send>
+    });
+    let hooks = Hooks {
+        progress,
+        note: Box::new(|note| eprintln!("haplog load: {note}")),
+    };
+    let report = session::run(session, hooks).map_err(|e| match e {
+        SessionError::Load(e) => Failure::from(e),
+        SessionError::Interrupted => Failure::Interrupted,
     })?;
-    let mut report = report;
-    if let Some(objectives) = &objectives {
-        report.slo = Some(slo::evaluate(objectives, &report));
-    }
 
     let text = match args.format {
         OutputFormat::Summary => report::summary(&report),
@@ -1106,74 +1039,9 @@ fn prepare_and_run(mut args: LoadArgs) -> Result<i32, Failure> {
     }
 }
 
-/// The proxy's side of the run, once the log holds a line for every call
-/// (or `wait` has passed: lines of aborted calls may come late or never).
-/// `window` says which lines are the run's; its time bounds are the
-/// report's.
-async fn read_proxy_side(
-    report: &Report,
-    tail: &mut haplog_load::proxy::LogTail,
-    path: &std::path::Path,
-    formats: &haplog_format::Formats,
-    mut window: haplog_load::proxy::Window,
-    wait: Duration,
-) -> Result<haplog_load::proxy::ProxySide, Failure> {
-    let (start, end) = report.window();
-    let ms = |t: std::time::SystemTime| {
-        t.duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64)
-    };
-    window.start_utc_ms = ms(start);
-    window.end_utc_ms = ms(end);
-    let calls: Vec<(u64, tonic::Code)> = report
-        .records
-        .iter()
-        .map(|r| (r.request_number, r.code))
-        .collect();
-    let deadline = Instant::now() + wait;
-    let mut read_len = None;
-    let mut side = None;
-    loop {
-        // Read the lines again only when the log has gained some.
-        let lines = tail.lines();
-        if read_len != Some(lines.len()) {
-            read_len = Some(lines.len());
-            let found = haplog_load::proxy::read(
-                lines,
-                formats,
-                &window,
-                &path.display().to_string(),
-                &calls,
-            );
-            if found.requests >= report.count {
-                return Ok(found);
-            }
-            side = Some(found);
-        }
-        if Instant::now() >= deadline {
-            return Ok(side.expect("read at least once"));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn show_progress(live: Arc<Live>, total: Option<u64>) {
-    let started = Instant::now();
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    loop {
-        let done = live.completed.load(Ordering::Relaxed);
-        let failed = live.failed.load(Ordering::Relaxed);
-        let in_flight = live.in_flight.load(Ordering::Relaxed);
-        let of = total.map(|t| format!("/{t}")).unwrap_or_default();
-        eprint!(
-            "\r\x1b[Khaplog load: {done}{of} calls, {failed} failed, {in_flight} in flight, {:.1} s",
-            started.elapsed().as_secs_f64()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-fn echo(args: &LoadArgs, payload: &Payload, metadata: &Metadata, cpus: usize) -> Echo {
+/// The settings as ghz echoes them; the data and metadata are filled in
+/// by the session from the payload.
+fn echo(args: &LoadArgs, cpus: usize) -> Echo {
     let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
     Echo {
         call: args.call().to_string(),
@@ -1219,9 +1087,9 @@ fn echo(args: &LoadArgs, payload: &Payload, metadata: &Metadata, cpus: usize) ->
         timeout: args.timeout,
         dial_timeout: args.connect_timeout,
         keepalive: args.keepalive.unwrap_or_default(),
-        data: payload.json.clone(),
-        binary: payload.binary,
-        metadata: metadata.json.clone(),
+        data: None,
+        binary: false,
+        metadata: None,
         cpus: cpus as u64,
         name: args.name.clone(),
         skip_first: args.skip_first as u64,

@@ -22,6 +22,7 @@ pub mod report;
 pub mod run;
 pub mod schedule;
 pub mod schema;
+pub mod session;
 pub mod slo;
 pub mod stats;
 pub mod status;

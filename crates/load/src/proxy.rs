@@ -134,200 +134,368 @@ pub fn read(
     source: &str,
     calls: &[(u64, Code)],
 ) -> ProxySide {
-    let mut side = ProxySide {
-        source: source.to_string(),
-        start_utc_ms: window.start_utc_ms,
-        end_utc_ms: window.end_utc_ms,
-        ..ProxySide::default()
-    };
-    let mut parser = LineParser::new(formats, None);
-    let mut dates = DateCache::default();
-    let options = ReadOptions {
-        grpc_status_capture: window.grpc_status_capture,
-        ..ReadOptions::default()
-    };
-    side.grpc_captured = window.grpc_status_capture.is_some();
-    let id_prefix = match &window.request_id {
-        Some((_, prefix)) if memchr::memmem::find(log, prefix).is_some() => Some(prefix.as_slice()),
-        Some((header, _)) => {
-            side.ids_not_captured = Some(header.clone());
-            None
-        }
-        None => None,
-    };
-    // Request number -> (lines seen, last line's server index, status,
-    // termination).
-    let mut by_number: HashMap<u64, (u64, usize, i64, [u8; 2])> = HashMap::new();
-    // HAProxy's timers in ms, in the report's histograms (exact below
-    // 2048 ms, within 0.1 % above), not sorted lists.
-    let (mut tw, mut tc, mut tr, mut ta) = Default::default();
-    let mut per_server: Vec<(ServerShare, Histogram)> = Vec::new();
-    let mut server_index: HashMap<(Vec<u8>, Vec<u8>), usize> = HashMap::new();
-    for raw in log.split(|&b| b == b'\n') {
-        // The parser drops a final CR and the NULs a log truncated while
-        // HAProxy held it open starts with.
-        let record = parser.parse(raw);
-        if record.line.is_empty() {
-            continue;
-        }
-        side.lines += 1;
-        let Some(request) = Request::from_record(&record, &mut dates, &options) else {
-            side.other_lines += 1;
-            continue;
-        };
-        let number = match id_prefix {
-            Some(prefix) => match request_number(&record, prefix) {
-                Some(k) => Some(k),
-                None => {
-                    side.other_requests += 1;
-                    continue;
-                }
-            },
-            None => {
-                let in_window = request.time.is_some_and(|t| {
-                    let began = t.utc_ms(window.offset_minutes);
-                    let ended = began + request.tt.unwrap_or(0).max(0);
-                    began <= window.end_utc_ms && ended >= window.start_utc_ms
-                });
-                if !in_window || request.path != window.path.as_slice() {
-                    side.other_requests += 1;
-                    continue;
-                }
-                None
-            }
-        };
-        side.requests += 1;
-        let failed = request.failed();
-        side.failed += u64::from(failed);
-        tally(&mut side.statuses, &request.status.unwrap_or(-1), 1);
-        if side.grpc_captured {
-            match request.grpc_status {
-                Some(code) => tally(&mut side.grpc_statuses, &code, 1),
-                None => side.grpc_in_trailers += 1,
-            }
-        }
-        let termination = request.termination.unwrap_or(*b"??");
-        tally(&mut side.terminations, &termination, 1);
-        let keep = |v: Option<i64>, into: &mut Histogram| {
-            if let Some(ms) = v.filter(|ms| *ms >= 0) {
-                into.add(ms as u64);
-            }
-        };
-        keep(request.tw, &mut tw);
-        keep(request.tc, &mut tc);
-        keep(request.tr, &mut tr);
-        keep(request.tt, &mut ta);
-        let key = (request.backend.to_vec(), request.server.to_vec());
-        let index = *server_index.entry(key).or_insert_with(|| {
-            per_server.push((
-                ServerShare {
-                    backend: String::from_utf8_lossy(request.backend).into_owned(),
-                    server: String::from_utf8_lossy(request.server).into_owned(),
-                    ..ServerShare::default()
-                },
-                Histogram::new(),
-            ));
-            per_server.len() - 1
-        });
-        if let Some(k) = number {
-            let seen = by_number.entry(k).or_default();
-            *seen = (seen.0 + 1, index, request.status.unwrap_or(-1), termination);
-        }
-        let (share, times) = &mut per_server[index];
-        share.requests += 1;
-        if termination != *b"--" {
-            share.abnormal += 1;
-        }
-        if request
-            .grpc_status
-            .is_some_and(haplog_analyze::request::grpc_failure)
-        {
-            share.grpc_failed += 1;
-        }
-        keep(request.tt, times);
-    }
-    if id_prefix.is_some() {
-        side.by_id = Some(match_calls(window, calls, &by_number, &per_server));
-    }
-    side.tw = Spread::of_ms(&tw);
-    side.tc = Spread::of_ms(&tc);
-    side.tr = Spread::of_ms(&tr);
-    side.ta = Spread::of_ms(&ta);
-    side.servers = per_server
-        .into_iter()
-        .map(|(mut share, times)| {
-            share.ta = Spread::of_ms(&times);
-            share
-        })
-        .collect();
-    side.servers.sort_by(|a, b| {
-        b.requests
-            .cmp(&a.requests)
-            .then_with(|| (&a.backend, &a.server).cmp(&(&b.backend, &b.server)))
-    });
-    side.statuses
-        .sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    side.terminations
-        .sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    side.grpc_statuses
-        .sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    side
+    let mut reader = ProxyReader::new(formats, window);
+    reader.feed(log);
+    reader.finish_line();
+    reader.side(window, source, calls)
 }
 
-/// The lines a HAProxy log gains from now on, read by a follower on its
-/// own thread (across rotations, from the log's end at the start), so a
-/// long run of a large log reads only its own lines, once.
+/// A request line that may be the run's (its method, or an id of the
+/// run), kept small until the run's end says which are.
+#[derive(Clone, Copy, Debug)]
+struct Candidate {
+    /// When the request began and ended, ms since the epoch (UTC).
+    began_utc_ms: Option<i64>,
+    ended_utc_ms: Option<i64>,
+    /// The run's request number, from the id HAProxy captured.
+    number: Option<u64>,
+    on_path: bool,
+    server: usize,
+    status: i64,
+    termination: [u8; 2],
+    grpc_status: Option<u8>,
+    failed: bool,
+    tw: Option<i64>,
+    tc: Option<i64>,
+    tr: Option<i64>,
+    tt: Option<i64>,
+}
+
+/// The proxy's side read as the log grows: each line parsed once, when it
+/// arrives; only the lines that may be the run's are kept (a few numbers
+/// each, not the line), so a long run's side costs neither a re-read nor
+/// the log's bytes in memory.
+pub struct ProxyReader<'f> {
+    parser: LineParser<'f>,
+    dates: DateCache,
+    options: ReadOptions,
+    path: Vec<u8>,
+    offset_minutes: i32,
+    id_prefix: Option<Vec<u8>>,
+    /// The bytes of a line not yet ended.
+    partial: Vec<u8>,
+    lines: u64,
+    other_lines: u64,
+    /// Requests that cannot be the run's (another method, no id).
+    not_candidates: u64,
+    candidates: Vec<Candidate>,
+    /// (backend, server) by index.
+    servers: Vec<(Vec<u8>, Vec<u8>)>,
+    server_index: HashMap<(Vec<u8>, Vec<u8>), usize>,
+}
+
+impl<'f> ProxyReader<'f> {
+    /// A reader of `window`'s method and ids (its time bounds are given
+    /// to [`ProxyReader::side`], once the run has ended).
+    pub fn new(formats: &'f Formats, window: &Window) -> ProxyReader<'f> {
+        ProxyReader {
+            parser: LineParser::new(formats, None),
+            dates: DateCache::default(),
+            options: ReadOptions {
+                grpc_status_capture: window.grpc_status_capture,
+                ..ReadOptions::default()
+            },
+            path: window.path.clone(),
+            offset_minutes: window.offset_minutes,
+            id_prefix: window.request_id.as_ref().map(|(_, p)| p.clone()),
+            partial: Vec::new(),
+            lines: 0,
+            other_lines: 0,
+            not_candidates: 0,
+            candidates: Vec::new(),
+            servers: Vec::new(),
+            server_index: HashMap::new(),
+        }
+    }
+
+    /// Reads `bytes`, the log's next bytes; a line not yet ended waits
+    /// for the rest.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        let mut rest = bytes;
+        if !self.partial.is_empty() {
+            let Some(end) = memchr::memchr(b'\n', rest) else {
+                self.partial.extend_from_slice(rest);
+                return;
+            };
+            let mut line = std::mem::take(&mut self.partial);
+            line.extend_from_slice(&rest[..end]);
+            self.line(&line);
+            rest = &rest[end + 1..];
+        }
+        let whole = match memchr::memrchr(b'\n', rest) {
+            Some(last) => {
+                self.partial.extend_from_slice(&rest[last + 1..]);
+                &rest[..last]
+            }
+            None => {
+                self.partial.extend_from_slice(rest);
+                return;
+            }
+        };
+        for raw in whole.split(|&b| b == b'\n') {
+            self.line(raw);
+        }
+    }
+
+    /// Reads a last line that has no newline (a log read whole).
+    pub fn finish_line(&mut self) {
+        let line = std::mem::take(&mut self.partial);
+        self.line(&line);
+    }
+
+    fn line(&mut self, raw: &[u8]) {
+        // The parser drops a final CR and the NULs a log truncated while
+        // HAProxy held it open starts with.
+        let record = self.parser.parse(raw);
+        if record.line.is_empty() {
+            return;
+        }
+        self.lines += 1;
+        let Some(request) = Request::from_record(&record, &mut self.dates, &self.options) else {
+            self.other_lines += 1;
+            return;
+        };
+        let number = self
+            .id_prefix
+            .as_deref()
+            .and_then(|prefix| request_number(&record, prefix));
+        let on_path = request.path == self.path.as_slice();
+        if number.is_none() && !on_path {
+            self.not_candidates += 1;
+            return;
+        }
+        let key = (request.backend.to_vec(), request.server.to_vec());
+        let server = match self.server_index.get(&key) {
+            Some(&i) => i,
+            None => {
+                self.servers.push(key.clone());
+                self.server_index.insert(key, self.servers.len() - 1);
+                self.servers.len() - 1
+            }
+        };
+        let began = request.time.map(|t| t.utc_ms(self.offset_minutes));
+        self.candidates.push(Candidate {
+            began_utc_ms: began,
+            ended_utc_ms: began.map(|b| b + request.tt.unwrap_or(0).max(0)),
+            number,
+            on_path,
+            server,
+            status: request.status.unwrap_or(-1),
+            termination: request.termination.unwrap_or(*b"??"),
+            grpc_status: request.grpc_status,
+            failed: request.failed(),
+            tw: request.tw,
+            tc: request.tc,
+            tr: request.tr,
+            tt: request.tt,
+        });
+    }
+
+    /// The lines read so far that belong to `window`: those with an id
+    /// of the run when any line has one, else the run's method inside
+    /// the window.
+    pub fn side(&self, window: &Window, source: &str, calls: &[(u64, Code)]) -> ProxySide {
+        let mut side = ProxySide {
+            source: source.to_string(),
+            start_utc_ms: window.start_utc_ms,
+            end_utc_ms: window.end_utc_ms,
+            lines: self.lines,
+            other_lines: self.other_lines,
+            other_requests: self.not_candidates,
+            grpc_captured: window.grpc_status_capture.is_some(),
+            ..ProxySide::default()
+        };
+        let by_id = self.candidates.iter().any(|c| c.number.is_some());
+        if !by_id {
+            side.ids_not_captured = window.request_id.as_ref().map(|(h, _)| h.clone());
+        }
+        // Request number -> (lines seen, last line's server index, status,
+        // termination).
+        let mut by_number: HashMap<u64, (u64, usize, i64, [u8; 2])> = HashMap::new();
+        // HAProxy's timers in ms, in the report's histograms (exact below
+        // 2048 ms, within 0.1 % above), not sorted lists.
+        let (mut tw, mut tc, mut tr, mut ta) = Default::default();
+        let mut per_server: Vec<Option<(ServerShare, Histogram)>> = vec![None; self.servers.len()];
+        for c in &self.candidates {
+            let belongs = if by_id {
+                c.number.is_some()
+            } else {
+                c.on_path
+                    && c.began_utc_ms
+                        .zip(c.ended_utc_ms)
+                        .is_some_and(|(began, ended)| {
+                            began <= window.end_utc_ms && ended >= window.start_utc_ms
+                        })
+            };
+            if !belongs {
+                side.other_requests += 1;
+                continue;
+            }
+            side.requests += 1;
+            side.failed += u64::from(c.failed);
+            tally(&mut side.statuses, &c.status, 1);
+            if side.grpc_captured {
+                match c.grpc_status {
+                    Some(code) => tally(&mut side.grpc_statuses, &code, 1),
+                    None => side.grpc_in_trailers += 1,
+                }
+            }
+            tally(&mut side.terminations, &c.termination, 1);
+            let keep = |v: Option<i64>, into: &mut Histogram| {
+                if let Some(ms) = v.filter(|ms| *ms >= 0) {
+                    into.add(ms as u64);
+                }
+            };
+            keep(c.tw, &mut tw);
+            keep(c.tc, &mut tc);
+            keep(c.tr, &mut tr);
+            keep(c.tt, &mut ta);
+            if let Some(k) = c.number {
+                let seen = by_number.entry(k).or_default();
+                *seen = (seen.0 + 1, c.server, c.status, c.termination);
+            }
+            let (share, times) = per_server[c.server].get_or_insert_with(|| {
+                let (backend, server) = &self.servers[c.server];
+                (
+                    ServerShare {
+                        backend: String::from_utf8_lossy(backend).into_owned(),
+                        server: String::from_utf8_lossy(server).into_owned(),
+                        ..ServerShare::default()
+                    },
+                    Histogram::new(),
+                )
+            });
+            share.requests += 1;
+            if c.termination != *b"--" {
+                share.abnormal += 1;
+            }
+            if c.grpc_status
+                .is_some_and(haplog_analyze::request::grpc_failure)
+            {
+                share.grpc_failed += 1;
+            }
+            keep(c.tt, times);
+        }
+        if by_id {
+            side.by_id = Some(match_calls(window, calls, &by_number, &per_server));
+        }
+        side.tw = Spread::of_ms(&tw);
+        side.tc = Spread::of_ms(&tc);
+        side.tr = Spread::of_ms(&tr);
+        side.ta = Spread::of_ms(&ta);
+        side.servers = per_server
+            .into_iter()
+            .flatten()
+            .map(|(mut share, times)| {
+                share.ta = Spread::of_ms(&times);
+                share
+            })
+            .collect();
+        side.servers.sort_by(|a, b| {
+            b.requests
+                .cmp(&a.requests)
+                .then_with(|| (&a.backend, &a.server).cmp(&(&b.backend, &b.server)))
+        });
+        side.statuses
+            .sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        side.terminations
+            .sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        side.grpc_statuses
+            .sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        side
+    }
+}
+
+/// A question to the tail's thread: the side of this window now.
+struct Ask {
+    window: Window,
+    source: String,
+    calls: std::sync::Arc<[(u64, Code)]>,
+    reply: std::sync::mpsc::Sender<ProxySide>,
+}
+
+/// A HAProxy log followed from now on (across rotations, from the log's
+/// end at the start) on its own thread, whose [`ProxyReader`] reads each
+/// new line once as it comes; [`LogTail::side`] asks it for the run's
+/// side so far.
 pub struct LogTail {
-    chunks: std::sync::mpsc::Receiver<Vec<u8>>,
+    asks: std::sync::mpsc::Sender<Ask>,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
-    /// Every line received so far.
-    lines: Vec<u8>,
 }
 
 impl LogTail {
     /// Starts at the log's current end (or its start, if it does not exist
-    /// yet and appears later).
-    pub fn start(path: &std::path::Path) -> std::io::Result<LogTail> {
+    /// yet and appears later), reading the lines of `window`'s method and
+    /// ids.
+    pub fn start(
+        path: &std::path::Path,
+        formats: Formats,
+        window: &Window,
+    ) -> std::io::Result<LogTail> {
         use std::sync::atomic::Ordering;
         let mut follower =
             haplog_engine::Follower::new(path, haplog_engine::FollowConfig::default());
         // The first look fixes the starting offset before the run begins.
-        let mut first = follower.poll(Vec::new())?.map(|c| c.to_vec());
-        let (sender, chunks) = std::sync::mpsc::channel();
+        let first = follower.poll(Vec::new())?;
+        let (asks, questions) = std::sync::mpsc::channel::<Ask>();
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stopped = stop.clone();
+        let window = window.clone();
         let thread = std::thread::spawn(move || {
-            if let Some(lines) = first.take() {
-                let _ = sender.send(lines);
+            let mut reader = ProxyReader::new(&formats, &window);
+            if let Some(chunk) = first {
+                reader.feed(&chunk);
             }
+            // Everything written so far, read; `false` on an error or
+            // nothing new.
+            let mut read_new = |reader: &mut ProxyReader<'_>| match follower.poll(Vec::new()) {
+                Ok(Some(chunk)) => {
+                    reader.feed(&chunk);
+                    true
+                }
+                // Nothing new, or a passing error (a rotation's moment):
+                // look again shortly.
+                Ok(None) | Err(_) => false,
+            };
             while !stopped.load(Ordering::Relaxed) {
-                match follower.poll(Vec::new()) {
-                    Ok(Some(chunk)) => {
-                        if sender.send(chunk.to_vec()).is_err() {
-                            return;
-                        }
-                    }
-                    // Nothing new, or a passing error (a rotation's
-                    // moment): look again shortly.
-                    Ok(None) | Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
+                let got = read_new(&mut reader);
+                while let Ok(ask) = questions.try_recv() {
+                    while read_new(&mut reader) {}
+                    let _ = ask
+                        .reply
+                        .send(reader.side(&ask.window, &ask.source, &ask.calls));
+                }
+                if !got {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
                 }
             }
         });
         Ok(LogTail {
-            chunks,
+            asks,
             stop,
             thread: Some(thread),
-            lines: Vec::new(),
         })
     }
 
-    /// Every line the log gained since the start, up to now.
-    pub fn lines(&mut self) -> &[u8] {
-        while let Ok(chunk) = self.chunks.try_recv() {
-            self.lines.extend_from_slice(&chunk);
-        }
-        &self.lines
+    /// The side of `window` in the lines the log has gained since the
+    /// start, up to now.
+    pub fn side(
+        &self,
+        window: &Window,
+        source: &str,
+        calls: std::sync::Arc<[(u64, Code)]>,
+    ) -> Option<ProxySide> {
+        let (reply, answer) = std::sync::mpsc::channel();
+        self.asks
+            .send(Ask {
+                window: window.clone(),
+                source: source.to_string(),
+                calls,
+                reply,
+            })
+            .ok()?;
+        answer.recv().ok()
     }
 }
 
@@ -367,7 +535,7 @@ fn match_calls(
     window: &Window,
     calls: &[(u64, Code)],
     by_number: &HashMap<u64, (u64, usize, i64, [u8; 2])>,
-    servers: &[(ServerShare, Histogram)],
+    servers: &[Option<(ServerShare, Histogram)>],
 ) -> IdMatch {
     let mut matched = IdMatch {
         header: window
@@ -391,7 +559,9 @@ fn match_calls(
         if code == Code::Ok {
             continue;
         }
-        let share = &servers[server].0;
+        let Some((share, _)) = &servers[server] else {
+            continue;
+        };
         let row = matched.failed.iter_mut().find(|f| {
             f.code == name
                 && f.backend == share.backend
@@ -705,19 +875,23 @@ mod tests {
 Proxy fe_grpc started.
 ";
 
-    #[test]
-    fn counts_the_runs_lines_only() {
-        let formats = Formats::new(&FormatOptions::default()).unwrap();
-        // 2026-11-24T23:14:14Z to 23:14:15Z.
+    /// `LOG`'s SpeakWav calls: 2026-11-24T23:14:14Z to 23:14:15Z.
+    fn speak_wav_window() -> Window {
         let start = 1_795_562_054_000;
-        let window = Window {
+        Window {
             start_utc_ms: start,
             end_utc_ms: start + 1_000,
             path: b"/haplog.demo.Tts/SpeakWav".to_vec(),
             offset_minutes: 0,
             grpc_status_capture: None,
             request_id: None,
-        };
+        }
+    }
+
+    #[test]
+    fn counts_the_runs_lines_only() {
+        let formats = Formats::new(&FormatOptions::default()).unwrap();
+        let window = speak_wav_window();
         let side = read(LOG.as_bytes(), &formats, &window, "h.log", &[]);
         assert_eq!(side.lines, 6);
         assert_eq!(side.requests, 3);
@@ -740,6 +914,40 @@ Proxy fe_grpc started.
             ),
             "{text}"
         );
+    }
+
+    /// Lines fed as a follower hands them out (cut anywhere, a line's
+    /// halves in two pieces) give the side the whole log gives.
+    #[test]
+    fn lines_fed_in_pieces_give_the_same_side() {
+        let formats = Formats::new(&FormatOptions::default()).unwrap();
+        let window = speak_wav_window();
+        let whole = read(LOG.as_bytes(), &formats, &window, "h.log", &[]);
+        for piece in [1, 7, 100, 333] {
+            let mut reader = ProxyReader::new(&formats, &window);
+            for part in LOG.as_bytes().chunks(piece) {
+                reader.feed(part);
+            }
+            let side = reader.side(&window, "h.log", &[]);
+            assert_eq!(
+                (
+                    side.lines,
+                    side.requests,
+                    side.other_requests,
+                    side.other_lines
+                ),
+                (
+                    whole.lines,
+                    whole.requests,
+                    whole.other_requests,
+                    whole.other_lines
+                ),
+                "pieces of {piece}"
+            );
+            assert_eq!(side.servers, whole.servers, "pieces of {piece}");
+            assert_eq!(side.terminations, whole.terminations);
+            assert_eq!(side.ta, whole.ta);
+        }
     }
 
     /// Lines carrying `RUN-N` in a captured request header: call 1 refused
