@@ -144,6 +144,28 @@ pub fn run(session: Session, mut hooks: Hooks) -> Result<Report, SessionError> {
         request_id: request_id.clone(),
     };
     let paced = options.schedule != Schedule::Unpaced;
+    // The method's path as HAProxy logs it, known from --call before the
+    // schema is (a bad --call fails here, before anything is sent).
+    let method_path = {
+        let (service, method) = schema::split_call(&call)?;
+        format!("/{service}/{method}").into_bytes()
+    };
+    // The log's new lines are read from here on: the reflection call's
+    // and the run's.
+    let tail = match &proxy_log {
+        Some(log) => Some((
+            LogTail::start(
+                &log.path,
+                log.formats.clone(),
+                &window_of(method_path.clone(), log),
+            )
+            .map_err(|e| {
+                LoadError::flag("--haproxy-log", format!("{}: {e}", log.path.display()))
+            })?,
+            log,
+        )),
+        None => None,
+    };
     let mut report = runtime.block_on(async {
         let channels = connect.channels()?;
         let pool = match &source {
@@ -180,7 +202,6 @@ pub fn run(session: Session, mut hooks: Hooks) -> Result<Report, SessionError> {
             }
         };
         let method = schema::find_method(&pool, &call)?;
-        let method_path = method.path.as_str().as_bytes().to_vec();
         let payload = Payload::new(data, &method, templates)?;
         if options.stream.dynamic_messages
             && method.kind.client_streams()
@@ -195,21 +216,6 @@ pub fn run(session: Session, mut hooks: Hooks) -> Result<Report, SessionError> {
         for note in &payload.notes {
             (hooks.note)(note);
         }
-        // The log's new lines are read from here on, the run's among them.
-        let tail = match &proxy_log {
-            Some(log) => Some((
-                LogTail::start(
-                    &log.path,
-                    log.formats.clone(),
-                    &window_of(method_path.clone(), log),
-                )
-                .map_err(|e| {
-                    LoadError::flag("--haproxy-log", format!("{}: {e}", log.path.display()))
-                })?,
-                log,
-            )),
-            None => None,
-        };
         settings.echo = Echo {
             data: payload.json.clone(),
             binary: payload.binary,
