@@ -2,18 +2,25 @@
 # Runs every check haplog has, the way CI does (.ci/run calls this).
 # Installs what the tests need when it is missing: Debian's haproxy package,
 # whose /usr/sbin/halog is the reference the differential test runs against
-# and whose /usr/sbin/haproxy carries the end-to-end `haplog load` test, and
-# Python's grpcio in a virtual environment under target/. The fuzz targets
+# and whose /usr/sbin/haproxy carries the end-to-end `haplog load` and
+# `haplog live --syslog` tests, Debian's logrotate for the rotation tests,
+# and Python's grpcio in a virtual environment under target/. The fuzz targets
 # are checked with nightly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -x /usr/sbin/halog ] || [ ! -x /usr/sbin/haproxy ]; then
-    echo "test.sh: installing Debian's haproxy for /usr/sbin/halog and /usr/sbin/haproxy" >&2
+# Debian packages: haproxy (/usr/sbin/halog, /usr/sbin/haproxy) and
+# logrotate (the live view's rotation tests rotate with the real one).
+missing=""
+if [ ! -x /usr/sbin/halog ] || [ ! -x /usr/sbin/haproxy ]; then missing="$missing haproxy"; fi
+if [ ! -x /usr/sbin/logrotate ]; then missing="$missing logrotate"; fi
+if [ -n "$missing" ]; then
+    echo "test.sh: installing Debian's$missing" >&2
     sudo=""
     if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq haproxy >/dev/null
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null
 fi
 
 # Python's grpcio (the independent gRPC server and client of the load

@@ -127,10 +127,142 @@ impl Histogram {
     }
 }
 
+/// A [`Histogram`]'s non-empty buckets only: what a per-second slot of a
+/// live view keeps (a second's requests fill few buckets), merged and
+/// turned back into a [`Histogram`] to answer with the same percentiles.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SparseHistogram {
+    /// (bucket, count), by bucket.
+    buckets: Vec<(u32, u64)>,
+    total: u64,
+    min: u64,
+    max: u64,
+    sum: u128,
+}
+
+impl Default for SparseHistogram {
+    fn default() -> SparseHistogram {
+        SparseHistogram::from(&Histogram::default())
+    }
+}
+
+impl From<&Histogram> for SparseHistogram {
+    fn from(h: &Histogram) -> SparseHistogram {
+        SparseHistogram {
+            buckets: h
+                .counts
+                .iter()
+                .enumerate()
+                .filter(|(_, &c)| c > 0)
+                .map(|(i, &c)| (i as u32, c))
+                .collect(),
+            total: h.total,
+            min: h.min,
+            max: h.max,
+            sum: h.sum,
+        }
+    }
+}
+
+impl SparseHistogram {
+    pub fn count(&self) -> u64 {
+        self.total
+    }
+
+    /// The same histogram, dense: its percentiles are the dense one's.
+    pub fn to_histogram(&self) -> Histogram {
+        let mut counts = vec![0; self.buckets.last().map_or(0, |b| b.0 as usize + 1)];
+        for &(i, c) in &self.buckets {
+            counts[i as usize] = c;
+        }
+        Histogram {
+            counts,
+            total: self.total,
+            min: self.min,
+            max: self.max,
+            sum: self.sum,
+        }
+    }
+
+    /// Buckets of values at most `v`, counted (a Prometheus bucket `le`):
+    /// exact below 2048, else the buckets that start at or below `v`.
+    pub fn count_at_most(&self, v: u64) -> u64 {
+        let last = index(v) as u32;
+        self.buckets
+            .iter()
+            .take_while(|b| b.0 <= last)
+            .map(|b| b.1)
+            .sum()
+    }
+
+    pub fn sum(&self) -> u128 {
+        self.sum
+    }
+
+    pub fn merge(&mut self, other: &SparseHistogram) {
+        if other.total == 0 {
+            return;
+        }
+        let mut merged = Vec::with_capacity(self.buckets.len() + other.buckets.len());
+        let (mut a, mut b) = (
+            self.buckets.iter().peekable(),
+            other.buckets.iter().peekable(),
+        );
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if x.0 == y.0 => {
+                    let sum = (x.0, x.1 + y.1);
+                    a.next();
+                    b.next();
+                    sum
+                }
+                (Some(x), Some(y)) if x.0 < y.0 => *a.next().expect("peeked"),
+                (Some(_), Some(_)) | (None, Some(_)) => *b.next().expect("peeked"),
+                (Some(_), None) => *a.next().expect("peeked"),
+                (None, None) => break,
+            };
+            merged.push(next);
+        }
+        self.buckets = merged;
+        self.total += other.total;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+        self.sum += other.sum;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    proptest! {
+        /// Sparse parts merged give the dense merge's percentiles.
+        #[test]
+        fn sparse_merges_equal_dense(
+            a in prop::collection::vec(0u64..50_000, 0..200),
+            b in prop::collection::vec(0u64..50_000, 0..200),
+        ) {
+            let dense = |values: &[u64]| {
+                let mut h = Histogram::new();
+                for v in values {
+                    h.add(*v);
+                }
+                h
+            };
+            let mut sparse = SparseHistogram::from(&dense(&a));
+            sparse.merge(&SparseHistogram::from(&dense(&b)));
+            let all: Vec<u64> = a.iter().chain(&b).copied().collect();
+            let whole = dense(&all);
+            let back = sparse.to_histogram();
+            for q in [0.0, 0.5, 0.9, 0.99, 0.999, 1.0] {
+                prop_assert_eq!(back.quantile(q), whole.quantile(q));
+            }
+            prop_assert_eq!(back.count(), whole.count());
+            prop_assert_eq!(back.mean(), whole.mean());
+            prop_assert_eq!(sparse.count_at_most(100), all.iter().filter(|v| **v <= 100).count() as u64);
+        }
+    }
 
     #[test]
     fn buckets_tile_the_values() {

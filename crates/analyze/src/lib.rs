@@ -7,7 +7,7 @@ pub mod keyed;
 pub mod merge;
 pub mod window;
 
-pub use histogram::Histogram;
+pub use histogram::{Histogram, SparseHistogram};
 pub use merge::{merge_all, Merge};
 pub use window::Windowed;
 pub mod filter;

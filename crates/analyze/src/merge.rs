@@ -31,6 +31,12 @@ impl Merge for crate::Histogram {
     }
 }
 
+impl Merge for crate::histogram::SparseHistogram {
+    fn merge(&mut self, other: crate::histogram::SparseHistogram) {
+        crate::histogram::SparseHistogram::merge(self, &other);
+    }
+}
+
 impl<A: Merge, B: Merge> Merge for (A, B) {
     fn merge(&mut self, other: (A, B)) {
         self.0.merge(other.0);

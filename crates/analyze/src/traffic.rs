@@ -45,6 +45,9 @@ pub struct Group {
     pub max_srv_queue: u64,
     pub max_backend_queue: u64,
     pub bytes: u64,
+    /// Termination states other than `--` (an abnormal end), by count in
+    /// the order first seen: few per group, and none on most requests.
+    pub abnormal: Vec<([u8; 2], u64)>,
 }
 
 #[inline(always)]
@@ -84,6 +87,17 @@ impl Group {
         self.max_srv_queue = self.max_srv_queue.max(non_negative(r.srv_queue));
         self.max_backend_queue = self.max_backend_queue.max(non_negative(r.backend_queue));
         self.bytes += non_negative(r.bytes);
+        if let Some(t) = r.termination.filter(|t| t != b"--") {
+            self.abnormal_state(t, 1);
+        }
+    }
+
+    #[inline(never)]
+    fn abnormal_state(&mut self, state: [u8; 2], n: u64) {
+        match self.abnormal.iter_mut().find(|(s, _)| *s == state) {
+            Some((_, count)) => *count += n,
+            None => self.abnormal.push((state, n)),
+        }
     }
 
     pub fn merge(&mut self, o: &Group) {
@@ -104,6 +118,9 @@ impl Group {
         self.max_srv_queue = self.max_srv_queue.max(o.max_srv_queue);
         self.max_backend_queue = self.max_backend_queue.max(o.max_backend_queue);
         self.bytes += o.bytes;
+        for &(state, n) in &o.abnormal {
+            self.abnormal_state(state, n);
+        }
     }
 }
 
@@ -215,6 +232,55 @@ impl SecondStats {
     }
 }
 
+/// The status classes' names, by [`Group::status_classes`] index.
+pub const STATUS_CLASSES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "other"];
+
+/// A request's frontend, backend, server, status class (an index of
+/// [`STATUS_CLASSES`]) and termination state (`??` when none) as one key:
+/// the names separated by NUL, which a name cannot hold.
+pub fn combination_key(key: &mut Vec<u8>, r: &Request<'_>) {
+    let class = match r.status {
+        Some(s @ 100..=599) => (s / 100 - 1) as u8,
+        _ => 5,
+    };
+    key.clear();
+    for part in [r.frontend, r.backend, r.server] {
+        key.extend_from_slice(part);
+        key.push(0);
+    }
+    key.push(b'0' + class);
+    key.push(0);
+    key.extend_from_slice(&r.termination.unwrap_or(*b"??"));
+}
+
+/// The parts of a [`combination_key`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Combination<'a> {
+    pub frontend: &'a [u8],
+    pub backend: &'a [u8],
+    pub server: &'a [u8],
+    /// An index of [`STATUS_CLASSES`].
+    pub class: usize,
+    pub termination: [u8; 2],
+}
+
+/// A [`combination_key`] read back.
+pub fn combination_parts(key: &[u8]) -> Option<Combination<'_>> {
+    let mut parts = key.split(|&b| b == 0);
+    let frontend = parts.next()?;
+    let backend = parts.next()?;
+    let server = parts.next()?;
+    let class = usize::from(*parts.next()?.first()?).checked_sub(usize::from(b'0'))?;
+    let termination = parts.next()?.try_into().ok()?;
+    Some(Combination {
+        frontend,
+        backend,
+        server,
+        class: class.min(5),
+        termination,
+    })
+}
+
 /// One of the slowest requests, its values copied out of the line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SlowRequest {
@@ -231,6 +297,26 @@ pub struct SlowRequest {
     pub tc: Option<i64>,
     pub tr: Option<i64>,
     pub request: Vec<u8>,
+}
+
+impl SlowRequest {
+    fn of(r: &Request<'_>, tt: u64, position: Position) -> SlowRequest {
+        SlowRequest {
+            position,
+            tt,
+            time: r.time,
+            frontend: r.frontend.to_vec(),
+            backend: r.backend.to_vec(),
+            server: r.server.to_vec(),
+            client: r.client.to_vec(),
+            status: r.status,
+            termination: r.termination,
+            tw: r.tw,
+            tc: r.tc,
+            tr: r.tr,
+            request: r.request.to_vec(),
+        }
+    }
 }
 
 /// The `keep` slowest requests, the earliest first among equals.
@@ -298,6 +384,13 @@ pub struct Config {
     pub keep_query: bool,
     /// How many unparsed lines to keep as examples.
     pub unparsed_examples: usize,
+    /// How many of the latest failed requests to keep (a live view's
+    /// error tail); none for a report.
+    pub recent_failed: usize,
+    /// Count requests by frontend, backend, server, status class and
+    /// termination state together ([`TrafficStats::combinations`]): the
+    /// label sets of a Prometheus counter.
+    pub combinations: bool,
 }
 
 impl Default for Config {
@@ -308,6 +401,8 @@ impl Default for Config {
             slowest: 10,
             keep_query: false,
             unparsed_examples: 5,
+            recent_failed: 0,
+            combinations: false,
         }
     }
 }
@@ -366,12 +461,18 @@ pub struct TrafficStats {
     /// if the log's clock were UTC).
     pub seconds: HashMap<i64, SecondStats>,
     pub slowest: Slowest,
+    /// The latest failed requests (see [`Config::recent_failed`]), in
+    /// input order.
+    pub recent_failed: Vec<SlowRequest>,
+    /// Requests by [`combination_key`] (see [`Config::combinations`]).
+    pub combinations: Keyed<u64>,
     /// The first unparsed lines, by position.
     pub unparsed: Vec<(Position, Vec<u8>)>,
     /// What merging needs of the config: the zone of dates written
     /// without one (to order them), and how many unparsed lines to keep.
     offset_minutes: i32,
     unparsed_examples: usize,
+    recent_failed_kept: usize,
 }
 
 impl TrafficStats {
@@ -380,6 +481,7 @@ impl TrafficStats {
             slowest: Slowest::new(config.slowest),
             offset_minutes: config.filter.offset_minutes,
             unparsed_examples: config.unparsed_examples,
+            recent_failed_kept: config.recent_failed,
             ..TrafficStats::default()
         }
     }
@@ -436,6 +538,14 @@ impl TrafficStats {
         }
         self.seconds = seconds;
         self.slowest.merge(o.slowest);
+        self.combinations.merge_with(o.combinations, |a, b| *a += b);
+        self.recent_failed.extend(o.recent_failed);
+        self.recent_failed.sort_by_key(|r| r.position);
+        let extra = self
+            .recent_failed
+            .len()
+            .saturating_sub(self.recent_failed_kept);
+        self.recent_failed.drain(..extra);
         self.unparsed.extend(o.unparsed);
         self.unparsed.sort_by_key(|u| u.0);
         self.unparsed.truncate(self.unparsed_examples);
@@ -592,6 +702,8 @@ pub struct Collector<'c> {
     /// The second being counted, kept out of the map while lines of it
     /// come in (most of a log is in time order).
     second: Option<(i64, SecondStats)>,
+    /// Reused for each request's combination key.
+    key: Vec<u8>,
 }
 
 impl<'c> Collector<'c> {
@@ -603,6 +715,7 @@ impl<'c> Collector<'c> {
             dates: DateCache::default(),
             stats: TrafficStats::new(config),
             second: None,
+            key: Vec::new(),
         }
     }
 
@@ -740,22 +853,29 @@ impl<'c> Collector<'c> {
         if let Some(tt) = r.tt.filter(|&t| t >= 0) {
             let tt = tt as u64;
             if stats.slowest.wants(tt, position) {
-                stats.slowest.push(SlowRequest {
-                    position,
-                    tt,
-                    time: r.time,
-                    frontend: r.frontend.to_vec(),
-                    backend: r.backend.to_vec(),
-                    server: r.server.to_vec(),
-                    client: r.client.to_vec(),
-                    status: r.status,
-                    termination: r.termination,
-                    tw: r.tw,
-                    tc: r.tc,
-                    tr: r.tr,
-                    request: r.request.to_vec(),
-                });
+                stats.slowest.push(SlowRequest::of(r, tt, position));
             }
+        }
+        if failed && config.recent_failed > 0 {
+            self.recent_failed(r, position);
+        }
+        if config.combinations {
+            combination_key(&mut self.key, r);
+            *self.stats.combinations.entry(&self.key) += 1;
+        }
+    }
+
+    #[inline(never)]
+    fn recent_failed(&mut self, r: &Request<'_>, position: Position) {
+        let keep = self.config.recent_failed;
+        let recent = &mut self.stats.recent_failed;
+        recent.push(SlowRequest::of(
+            r,
+            r.tt.unwrap_or(0).max(0) as u64,
+            position,
+        ));
+        if recent.len() >= keep * 2 {
+            recent.drain(..recent.len() - keep);
         }
     }
 
@@ -765,6 +885,12 @@ impl<'c> Collector<'c> {
             self.stats.seconds.entry(s).or_default().merge(&figures);
         }
         self.stats.slowest.settle();
+        let extra = self
+            .stats
+            .recent_failed
+            .len()
+            .saturating_sub(self.config.recent_failed);
+        self.stats.recent_failed.drain(..extra);
         self.stats
     }
 }

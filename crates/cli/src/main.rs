@@ -10,6 +10,8 @@ mod cat_cmd;
 mod common;
 mod halog_cmd;
 mod hla_cmd;
+#[cfg(feature = "live")]
+mod live_cmd;
 #[cfg(feature = "load")]
 mod load_cmd;
 mod progress;
@@ -30,8 +32,9 @@ mod testserver_cmd;
 /// Input is parsed on all cores; `--threads N` (or HAPLOG_THREADS) sets the
 /// number of workers.
 ///
-/// `haplog report LOG` is the report after a load test; `haplog load` takes
-/// ghz's command line (`haplog load --help`).
+/// `haplog report LOG` is the report after a load test; `haplog live LOG`
+/// watches a log as it grows; `haplog load` takes ghz's command line
+/// (`haplog load --help`).
 #[derive(Parser)]
 #[command(name = "haplog", version, about, long_about, verbatim_doc_comment)]
 pub(crate) struct Cli {
@@ -54,6 +57,8 @@ enum Command {
     Report(Box<report_cmd::ReportArgs>),
     Cat(cat_cmd::CatArgs),
     Hla(hla_cmd::HlaArgs),
+    #[cfg(feature = "live")]
+    Live(Box<live_cmd::LiveArgs>),
     #[cfg(feature = "load")]
     Load(Box<load_cmd::LoadArgs>),
     #[cfg(feature = "load")]
@@ -128,6 +133,8 @@ fn run_subcommand(args_os: Vec<OsString>) -> i32 {
         Command::Report(args) => report_cmd::run(*args),
         Command::Cat(args) => cat_cmd::run(args),
         Command::Hla(args) => hla_cmd::run(args),
+        #[cfg(feature = "live")]
+        Command::Live(args) => live_cmd::run(*args),
         #[cfg(feature = "load")]
         Command::Load(args) => match load_cmd::with_config(*args, &args_after(&args_os, "load")) {
             Ok(args) => load_cmd::run(args),

@@ -4,15 +4,13 @@ use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use haplog_analyze::filter::Timer;
-use haplog_analyze::spec::FilterSpec;
 use haplog_analyze::{Config, ReadOptions};
 use haplog_engine::{default_threads, InputSpec};
 use haplog_report::escape::{inert, CsvStyle};
 use haplog_report::render::{self, Style};
 use haplog_report::traffic::{build, nothing_kept, Interval, ReportOptions, SectionName, UrlSort};
 
-use crate::common::{resolve_inputs, write_failed, FormatArgs};
+use crate::common::{resolve_inputs, write_failed, FilterArgs, FormatArgs};
 use crate::progress::Progress;
 
 /// Where the time went and why requests failed: a report of HAProxy logs.
@@ -113,102 +111,8 @@ pub struct ReportArgs {
     #[arg(short, long, help_heading = "Output")]
     quiet: bool,
 
-    /// Only requests at or after this time: 2024-05-01T10:00:00[+02:00],
-    /// '2024-05-01 10:00', 01/May/2024:10:00:00, an age: 15m, 2h, 1d (ago),
-    /// or a time of day, 10:00: on the other bound's date when it has one,
-    /// else today
-    #[arg(long, value_name = "TIME", help_heading = "Filters")]
-    since: Option<String>,
-
-    /// Only requests before this time (same forms as --since): `--since
-    /// '2024-05-01 14:00' --until 14:30` is half an hour of May 1st
-    #[arg(long, value_name = "TIME", help_heading = "Filters")]
-    until: Option<String>,
-
-    /// The zone of log dates written without one (HAProxy's %tr): local
-    /// (the default), UTC, or an offset like +0200
-    #[arg(
-        long,
-        value_name = "ZONE",
-        default_value = "local",
-        help_heading = "Filters"
-    )]
-    utc_offset: String,
-
-    /// Status codes, classes or ranges: 503, 5xx, 500-504, '!404', -1 (no
-    /// response)
-    #[arg(
-        long,
-        value_name = "LIST",
-        allow_hyphen_values = true,
-        help_heading = "Filters"
-    )]
-    status: Vec<String>,
-
-    /// Termination states by their first 1 or 2 characters: SC, cD, s, '.H'
-    #[arg(long, value_name = "LIST", help_heading = "Filters")]
-    termination: Vec<String>,
-
-    /// Frontend names
-    #[arg(long, value_name = "LIST", help_heading = "Filters")]
-    frontend: Vec<String>,
-
-    /// Backend names
-    #[arg(long, value_name = "LIST", help_heading = "Filters")]
-    backend: Vec<String>,
-
-    /// Server names, or backend/server
-    #[arg(long, value_name = "LIST", help_heading = "Filters")]
-    server: Vec<String>,
-
-    /// Client addresses or CIDR blocks: 10.0.0.0/8, 2001:db8::/32
-    #[arg(long, value_name = "LIST", help_heading = "Filters")]
-    client: Vec<String>,
-
-    /// Paths containing this text (a gRPC method: /pkg.Svc/Method)
-    #[arg(long, value_name = "LIST", help_heading = "Filters")]
-    path: Vec<String>,
-
-    /// Paths starting with this text
-    #[arg(long, value_name = "LIST", help_heading = "Filters")]
-    path_prefix: Vec<String>,
-
-    /// HTTP methods: GET, POST, …
-    #[arg(long, value_name = "LIST", help_heading = "Filters")]
-    method: Vec<String>,
-
-    /// Only requests to TLS frontends
-    #[arg(long, conflicts_with = "no_https", help_heading = "Filters")]
-    https: bool,
-
-    /// Only requests to plain frontends
-    #[arg(long, help_heading = "Filters")]
-    no_https: bool,
-
-    /// Only requests at least this slow: 500ms, 1s, 2m ('!1s': faster ones)
-    #[arg(long, value_name = "DURATION", help_heading = "Filters")]
-    slow: Option<String>,
-
-    /// The timer --slow looks at: tt (total, the default), tr (server
-    /// response), tw (queue), tc (connect)
-    #[arg(long, value_name = "TIMER", default_value = "tt", value_parser = parse_timer, help_heading = "Filters")]
-    slow_by: Timer,
-
-    /// Only requests that waited in a queue (Tw > 0)
-    #[arg(long, conflicts_with = "not_queued", help_heading = "Filters")]
-    queued: bool,
-
-    /// Only requests that did not wait in a queue
-    #[arg(long, help_heading = "Filters")]
-    not_queued: bool,
-
-    /// Only responses of at least this size: 1024, 512k, 1.5M
-    #[arg(long, value_name = "SIZE", help_heading = "Filters")]
-    min_bytes: Option<String>,
-
-    /// Only responses of at most this size
-    #[arg(long, value_name = "SIZE", help_heading = "Filters")]
-    max_bytes: Option<String>,
+    #[command(flatten)]
+    filters: FilterArgs,
 
     #[command(flatten)]
     format: FormatArgs,
@@ -240,37 +144,6 @@ fn parse_interval(s: &str) -> Result<Interval, String> {
     Interval::parse(s).ok_or_else(|| "use auto, second, minute or hour".to_string())
 }
 
-fn parse_timer(s: &str) -> Result<Timer, String> {
-    Timer::parse(s).ok_or_else(|| "use tt, tr, tw or tc".to_string())
-}
-
-impl ReportArgs {
-    /// The filter flags, as written.
-    fn filter_spec(&self) -> FilterSpec {
-        let either = |yes: bool, no: bool| (yes || no).then_some(yes);
-        FilterSpec {
-            utc_offset: self.utc_offset.clone(),
-            since: self.since.clone(),
-            until: self.until.clone(),
-            status: self.status.clone(),
-            termination: self.termination.clone(),
-            frontend: self.frontend.clone(),
-            backend: self.backend.clone(),
-            server: self.server.clone(),
-            client: self.client.clone(),
-            path: self.path.clone(),
-            path_prefix: self.path_prefix.clone(),
-            method: self.method.clone(),
-            https: either(self.https, self.no_https),
-            slow: self.slow.clone(),
-            slow_by: self.slow_by,
-            queued: either(self.queued, self.not_queued),
-            min_bytes: self.min_bytes.clone(),
-            max_bytes: self.max_bytes.clone(),
-        }
-    }
-}
-
 pub fn run(args: ReportArgs) -> i32 {
     match run_inner(args) {
         Ok(code) => code,
@@ -285,7 +158,7 @@ fn run_inner(args: ReportArgs) -> Result<i32, String> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
-    let (filter, filter_words) = args.filter_spec().build(now)?;
+    let (filter, filter_words) = args.filters.spec().build(now)?;
     let formats = args.format.formats("report", args.quiet)?;
     let (inputs, _names) = resolve_inputs(&args.files)?;
     let threads = args
@@ -303,7 +176,7 @@ fn run_inner(args: ReportArgs) -> Result<i32, String> {
         },
         slowest: args.top,
         keep_query: args.query,
-        unparsed_examples: 5,
+        ..Config::default()
     };
     let total_bytes = inputs
         .iter()

@@ -1,7 +1,9 @@
 //! The loop every command runs, once: inputs → header and envelope →
 //! parser → filter → collector. [`scan`] folds files (or standard input)
 //! on all cores into one merged [`TrafficStats`]; [`Follow`] reads a log
-//! that keeps growing and hands out what each batch of new lines adds.
+//! that keeps growing and hands out what each batch of new lines adds, and
+//! [`Seconds`] folds batches from any source (standard input, syslog
+//! datagrams) the same way.
 //! [`records::records`] writes every line as a record, in input order.
 //! Callers choose inputs and outputs; no command line here.
 
@@ -111,67 +113,62 @@ fn fold(parser: &mut LineParser<'_>, collector: &mut Collector<'_>, chunk: &Chun
     });
 }
 
-/// A log followed as it grows (across rotations): each [`Follow::poll`]
-/// gives what the lines written since the last one add.
-pub struct Follow<'f, 'c> {
-    follower: Follower,
+/// Batches of lines from any source (a followed file, standard input,
+/// syslog datagrams) folded into figures per second of their log date.
+pub struct Seconds<'f, 'c> {
     parser: LineParser<'f>,
     config: &'c Config,
     /// The newest second a dated line had, for the undated ones after it.
     last_second: Option<i64>,
+    /// Batches folded: the first part of each line's position.
+    batches: u64,
 }
 
-impl<'f, 'c> Follow<'f, 'c> {
-    pub fn new(
-        reading: &Reading<'f>,
-        path: impl Into<PathBuf>,
-        follow: FollowConfig,
-        config: &'c Config,
-    ) -> Follow<'f, 'c> {
-        Follow {
-            follower: Follower::new(path, follow),
+impl<'f, 'c> Seconds<'f, 'c> {
+    pub fn new(reading: &Reading<'f>, config: &'c Config) -> Seconds<'f, 'c> {
+        Seconds {
             parser: reading.parser(),
             config,
             last_second: None,
+            batches: 0,
         }
     }
 
-    /// The figures of the lines written since the last call, per second
-    /// of their log date (UTC, as `report --since/--until` reads dates):
-    /// what a [`haplog_analyze::Windowed`] store takes, so a window and a
-    /// report over the same lines agree. Lines without a date (not
-    /// traffic) go with the newest dated second so far. Never blocks.
-    pub fn poll_seconds(&mut self) -> io::Result<Vec<(i64, TrafficStats)>> {
-        let Some(chunk) = self.follower.poll(Vec::new())? else {
-            return Ok(Vec::new());
-        };
+    /// The figures of `batch`'s lines per second of their log date (UTC,
+    /// as `report --since/--until` reads dates): what a
+    /// [`haplog_analyze::Windowed`] store takes, so a window and a report
+    /// over the same lines agree. Lines without a date (not traffic) go
+    /// with the newest dated second so far (the clock's, before any).
+    /// `batch` should end at a line's end.
+    pub fn fold(&mut self, batch: &[u8]) -> Vec<(i64, TrafficStats)> {
+        let seq = self.batches;
+        self.batches += 1;
         let config = self.config;
         let offset = config.filter.offset_minutes;
         let mut dates = DateCache::default();
         let mut seconds: Vec<(i64, Collector<'c>)> = Vec::new();
         let mut undated = Collector::new(config);
         let mut any_undated = false;
-        self.parser
-            .for_each_line(chunk.input, &chunk, |index, record| {
-                let position = (chunk.seq, index);
-                let second = Request::from_record(record, &mut dates, &config.read)
-                    .and_then(|r| r.time)
-                    .map(|t| t.utc_ms(offset).div_euclid(1000));
-                let Some(second) = second else {
-                    undated.line(record, position);
-                    any_undated = true;
-                    return;
-                };
-                // A batch spans few seconds, mostly in order: look from the end.
-                let at = match seconds.iter().rposition(|(s, _)| *s == second) {
-                    Some(at) => at,
-                    None => {
-                        seconds.push((second, Collector::new(config)));
-                        seconds.len() - 1
-                    }
-                };
-                seconds[at].1.line(record, position);
-            });
+        self.parser.for_each_line(0, batch, |index, record| {
+            let position = (seq, index);
+            let second = Request::from_record(record, &mut dates, &config.read)
+                .and_then(|r| r.time)
+                .map(|t| t.utc_ms(offset).div_euclid(1000));
+            let Some(second) = second else {
+                undated.line(record, position);
+                any_undated = true;
+                return;
+            };
+            // A batch spans few seconds, mostly in order: look from the end.
+            let at = match seconds.iter().rposition(|(s, _)| *s == second) {
+                Some(at) => at,
+                None => {
+                    seconds.push((second, Collector::new(config)));
+                    seconds.len() - 1
+                }
+            };
+            seconds[at].1.line(record, position);
+        });
         let newest = seconds.iter().map(|(s, _)| *s).max().or(self.last_second);
         self.last_second = newest;
         let mut out: Vec<(i64, TrafficStats)> = seconds
@@ -186,7 +183,42 @@ impl<'f, 'c> Follow<'f, 'c> {
             });
             out.push((second, undated.finish()));
         }
-        Ok(out)
+        out
+    }
+
+    /// The newest log second seen (UTC).
+    pub fn newest(&self) -> Option<i64> {
+        self.last_second
+    }
+}
+
+/// A log followed as it grows (across rotations): each [`Follow::poll`]
+/// gives what the lines written since the last one add.
+pub struct Follow<'f, 'c> {
+    follower: Follower,
+    seconds: Seconds<'f, 'c>,
+}
+
+impl<'f, 'c> Follow<'f, 'c> {
+    pub fn new(
+        reading: &Reading<'f>,
+        path: impl Into<PathBuf>,
+        follow: FollowConfig,
+        config: &'c Config,
+    ) -> Follow<'f, 'c> {
+        Follow {
+            follower: Follower::new(path, follow),
+            seconds: Seconds::new(reading, config),
+        }
+    }
+
+    /// The figures of the lines written since the last call, per second
+    /// of their log date (see [`Seconds::fold`]). Never blocks.
+    pub fn poll_seconds(&mut self) -> io::Result<Vec<(i64, TrafficStats)>> {
+        let Some(chunk) = self.follower.poll(Vec::new())? else {
+            return Ok(Vec::new());
+        };
+        Ok(self.seconds.fold(&chunk))
     }
 
     /// The figures of the lines written since the last call; `None` when
@@ -195,13 +227,18 @@ impl<'f, 'c> Follow<'f, 'c> {
         let Some(chunk) = self.follower.poll(Vec::new())? else {
             return Ok(None);
         };
-        let mut collector = Collector::new(self.config);
-        fold(&mut self.parser, &mut collector, &chunk);
+        let mut collector = Collector::new(self.seconds.config);
+        fold(&mut self.seconds.parser, &mut collector, &chunk);
         Ok(Some(collector.finish()))
     }
 
     pub fn follower(&self) -> &Follower {
         &self.follower
+    }
+
+    /// The newest log second seen (UTC).
+    pub fn newest(&self) -> Option<i64> {
+        self.seconds.newest()
     }
 }
 

@@ -436,8 +436,12 @@ fn status(stats: &TrafficStats) -> Section {
 }
 
 fn terminations(stats: &TrafficStats) -> Section {
+    termination_section(stats.termination_counts())
+}
+
+/// The termination states section of these counts, each state explained.
+pub fn termination_section(mut states: Vec<([u8; 2], u64)>) -> Section {
     let mut s = Section::new("termination", "Termination states");
-    let mut states = stats.termination_counts();
     // Most frequent first; equal counts in byte order.
     states.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let total: u64 = states.iter().map(|s| s.1).sum();

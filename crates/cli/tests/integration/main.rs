@@ -10,6 +10,8 @@ mod halog_golden;
 mod halog_real;
 mod hla;
 mod inputs;
+#[cfg(feature = "live")]
+mod live;
 #[cfg(feature = "load")]
 mod load;
 #[cfg(feature = "load")]

@@ -1,0 +1,366 @@
+//! `haplog live`: HAProxy traffic as it happens.
+
+use std::io::{self, IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime};
+
+use clap::Args;
+use haplog_analyze::filter::parse_duration_ms;
+use haplog_analyze::{Config, ReadOptions};
+use haplog_live::http::{self, Ask, Page};
+use haplog_live::metrics;
+use haplog_live::sources::Sources;
+use haplog_live::view::{self, ViewOptions, Window};
+use haplog_live::{Slot, Store};
+use haplog_report::model::Report;
+use haplog_report::render::{self, Style};
+
+use crate::common::{write_failed, FilterArgs, FormatArgs};
+
+/// Watch HAProxy traffic as it happens: per-server request and error rates,
+/// termination states in words and Tt/Tr/Tw/Tc percentiles over sliding
+/// windows, as text or NDJSON every second and as Prometheus metrics.
+///
+/// Files are followed like `tail -F`: across rename rotation (the old file
+/// read to its end first), copytruncate, delete and re-create, and a file
+/// that does not exist yet. Without files, standard input is read to its
+/// end; `--syslog` takes HAProxy's datagrams directly (`log
+/// 127.0.0.1:5140 local0` in haproxy.cfg), no rsyslog needed.
+///
+/// Every format, header and filter flag of `haplog report` works here.
+///
+/// Examples:
+///
+///   haplog live /var/log/haproxy.log
+///   haplog live --syslog 127.0.0.1:5140 --metrics 127.0.0.1:9101
+///   haplog live --json --window 10s,1m access.log | jq .windows
+///   haplog live --from-start --duration 30s --backend api access.log
+#[derive(Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct LiveArgs {
+    /// Log files to follow; none (without --syslog), or `-`, reads standard
+    /// input to its end
+    #[arg(value_name = "FILE")]
+    files: Vec<PathBuf>,
+
+    /// Read what the files hold first (default: start at their end)
+    #[arg(long, help_heading = "Input")]
+    from_start: bool,
+
+    /// Listen for HAProxy's syslog datagrams (UDP, RFC 3164 or 5424) on this
+    /// address
+    #[arg(long, value_name = "ADDR", help_heading = "Input")]
+    syslog: Option<SocketAddr>,
+
+    /// Sliding windows shown, shortest first: 10s,1m,5m (at most 1h)
+    #[arg(
+        long,
+        value_name = "LIST",
+        default_value = "10s,1m,5m",
+        help_heading = "View"
+    )]
+    window: String,
+
+    /// How often a summary is written
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "1s",
+        help_heading = "View"
+    )]
+    every: String,
+
+    /// Rows of the URL and failed-request tables
+    #[arg(long, value_name = "N", default_value_t = 10, help_heading = "View")]
+    top: usize,
+
+    /// Stop after this long (a final summary is written); default: run
+    /// until interrupted, or until standard input ends
+    #[arg(long, value_name = "DURATION", help_heading = "View")]
+    duration: Option<String>,
+
+    /// One JSON object per summary (NDJSON): every window and the total
+    #[arg(long, help_heading = "Output")]
+    json: bool,
+
+    /// Summaries as text or JSON lines, not the terminal view (the only
+    /// view yet)
+    #[arg(long, help_heading = "Output")]
+    no_tui: bool,
+
+    /// Serve Prometheus metrics at http://ADDR/metrics (loopback unless
+    /// another address is given)
+    #[arg(long, value_name = "ADDR", help_heading = "Output")]
+    metrics: Option<SocketAddr>,
+
+    /// Read gRPC statuses from the Nth captured response header (see
+    /// `haplog report --help`)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), help_heading = "View")]
+    grpc_status: Option<u32>,
+
+    /// No notes on stderr
+    #[arg(short, long, help_heading = "Output")]
+    quiet: bool,
+
+    #[command(flatten)]
+    filters: FilterArgs,
+
+    #[command(flatten)]
+    format: FormatArgs,
+}
+
+pub fn run(args: LiveArgs) -> i32 {
+    match run_inner(args) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("haplog live: {message}");
+            2
+        }
+    }
+}
+
+/// Windows in seconds, shortest first.
+fn windows(list: &str) -> Result<Vec<u32>, String> {
+    let mut seconds = Vec::new();
+    for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let ms = parse_duration_ms(part)
+            .filter(|ms| *ms >= 1000 && *ms <= 3_600_000 && ms % 1000 == 0)
+            .ok_or_else(|| {
+                format!("--window {part}: give whole seconds from 1s to 1h, like 10s, 1m or 5m")
+            })?;
+        seconds.push((ms / 1000) as u32);
+    }
+    if seconds.is_empty() {
+        return Err("--window: give at least one window, like 10s".to_string());
+    }
+    seconds.sort_unstable();
+    seconds.dedup();
+    Ok(seconds)
+}
+
+fn duration(flag: &str, text: &str) -> Result<Duration, String> {
+    parse_duration_ms(text)
+        .filter(|ms| *ms > 0)
+        .map(|ms| Duration::from_millis(ms as u64))
+        .ok_or_else(|| format!("{flag} {text}: not a duration; give one like 500ms, 1s or 2m"))
+}
+
+/// `10s`, `1m`, `90s`, `1h`: a window's name.
+fn window_name(seconds: u32) -> String {
+    match seconds {
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn run_inner(args: LiveArgs) -> Result<i32, String> {
+    let windows = windows(&args.window)?;
+    let every = duration("--every", &args.every)?;
+    let stop_after = args
+        .duration
+        .as_deref()
+        .map(|d| duration("--duration", d))
+        .transpose()?;
+    let now_ms = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let (filter, _words) = args.filters.spec().build(now_ms)?;
+    let formats = args.format.formats("live", args.quiet)?;
+    let config = Config {
+        filter,
+        read: ReadOptions {
+            xff_capture: None,
+            grpc_status_capture: match args.grpc_status {
+                Some(n) => Some(n as usize),
+                None => args.format.grpc_status_capture()?,
+            },
+        },
+        slowest: 0,
+        recent_failed: haplog_live::slot::FAILED_KEPT,
+        combinations: true,
+        ..Config::default()
+    };
+    let reading = args.format.reading(&formats);
+    let mut sources = Sources::new();
+    let mut stdin = args.files.is_empty() && args.syslog.is_none();
+    for file in &args.files {
+        if file.as_os_str() == "-" {
+            stdin = true;
+        } else {
+            if file.is_dir() {
+                return Err(format!(
+                    "{}: a directory; give the log file",
+                    file.display()
+                ));
+            }
+            sources.file(&reading, file.clone(), args.from_start, &config);
+        }
+    }
+    if stdin {
+        sources.stdin(&reading, &config);
+    }
+    if let Some(addr) = args.syslog {
+        let bound = sources
+            .syslog(&reading, addr, &config)
+            .map_err(|e| format!("--syslog {addr}: {e}"))?;
+        if !args.quiet {
+            eprintln!("haplog live: listening for syslog on udp://{bound}");
+        }
+    }
+    let (asks, questions) = mpsc::channel::<Ask>();
+    if let Some(addr) = args.metrics {
+        let bound = http::serve(addr, asks).map_err(|e| format!("--metrics {addr}: {e}"))?;
+        if !args.quiet {
+            eprintln!("haplog live: metrics at http://{bound}/metrics");
+        }
+    } else {
+        drop(asks);
+    }
+
+    let longest = *windows.last().expect("at least one window");
+    let mut store = Store::new(longest);
+    let options = ViewOptions { top: args.top };
+    let started = Instant::now();
+    let mut next_summary = started + every;
+    let color = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let mut stdout = io::stdout().lock();
+    loop {
+        let polled = sources.poll();
+        let busy = !polled.seconds.is_empty();
+        for (second, stats) in &polled.seconds {
+            store.add(*second, stats);
+        }
+        for e in polled.errors {
+            eprintln!("haplog live: {e}");
+        }
+        while let Ok(ask) = questions.try_recv() {
+            let text = match ask.page {
+                Page::Metrics => metrics::text(
+                    &store.since_start(),
+                    metrics::Reading {
+                        bytes: sources.bytes(),
+                        lag_seconds: store.newest().map(|n| (unix_now() - n).max(0) as f64),
+                    },
+                ),
+            };
+            let _ = ask.reply.send(text);
+        }
+        let finished = sources.finished();
+        let out_of_time = stop_after.is_some_and(|d| started.elapsed() >= d);
+        let now = Instant::now();
+        if now >= next_summary || finished || out_of_time {
+            next_summary = now + every;
+            let last = finished || out_of_time;
+            let text = summary(&store, &windows, options, args.json, color, last);
+            if let Err(e) = stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush())
+            {
+                return write_failed(e);
+            }
+        }
+        if finished || out_of_time {
+            return Ok(0);
+        }
+        if !busy {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// One summary: NDJSON with every window and the total, or text of the
+/// shortest window (of everything, once the input has ended).
+fn summary(
+    store: &Store,
+    windows: &[u32],
+    options: ViewOptions,
+    json: bool,
+    color: bool,
+    last: bool,
+) -> String {
+    let now = unix_now();
+    let newest = store.newest();
+    let total = store.since_start();
+    let view = |slot: &Slot, seconds: Option<u32>| -> Report {
+        view::report(&Window { slot, seconds }, now, newest, options)
+    };
+    if json {
+        let line = JsonSummary {
+            windows: windows
+                .iter()
+                .map(|&w| (window_name(w), view(&store.window(now, w), Some(w))))
+                .collect(),
+            total: view(&total, None),
+        };
+        // Maps with string keys: serialising cannot fail.
+        let mut text = serde_json::to_string(&line).unwrap_or_default();
+        text.push('\n');
+        return text;
+    }
+    let shortest = windows[0];
+    let (mut report, title) = if last {
+        (view(&total, None), "Live: since start".to_string())
+    } else {
+        (
+            view(&store.window(now, shortest), Some(shortest)),
+            format!("Live: last {}", window_name(shortest)),
+        )
+    };
+    // A screenful: the figures, the servers' counts and the states.
+    report
+        .sections
+        .retain(|s| matches!(s.key, "live" | "servers" | "termination"));
+    for s in &mut report.sections {
+        s.tables.retain(|t| t.key != "timers");
+        if s.key == "live" {
+            s.title = title.clone();
+        }
+    }
+    let mut text = render::text(
+        &report.sections,
+        Style {
+            color,
+            cell_width: None,
+        },
+    );
+    if !last {
+        text.push_str(&format!(
+            "  since start: {} requests, {} lines\n",
+            total.requests, total.lines
+        ));
+    }
+    text.push('\n');
+    text
+}
+
+/// `{"schema_version": 1, "windows": {"10s": view, …}, "total": view}`.
+struct JsonSummary {
+    windows: Vec<(String, Report)>,
+    total: Report,
+}
+
+impl serde::Serialize for JsonSummary {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        struct Windows<'a>(&'a [(String, Report)]);
+        impl serde::Serialize for Windows<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+            }
+        }
+        let mut m = s.serialize_map(Some(3))?;
+        m.serialize_entry("schema_version", &view::SCHEMA_VERSION)?;
+        m.serialize_entry("windows", &Windows(&self.windows))?;
+        m.serialize_entry("total", &self.total)?;
+        m.end()
+    }
+}

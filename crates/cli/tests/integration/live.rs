@@ -1,0 +1,526 @@
+//! `haplog live`: its totals against `haplog report` on the real corpus,
+//! following a log a writer appends to while Debian's real `logrotate`
+//! (installed by scripts/test.sh) rotates it, and `/metrics` read by
+//! Prometheus' own parser.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::{haplog, json_of, Killed};
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/real")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("haplog-live-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The last NDJSON summary `haplog live --json` wrote, reading `log` on
+/// standard input.
+fn live_total(log: &Path, extra: &[&str]) -> Value {
+    let out = haplog()
+        .args(["live", "--json", "-q"])
+        .args(extra)
+        .stdin(File::open(log).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let last = text.lines().last().expect("a summary");
+    serde_json::from_str(last).unwrap()
+}
+
+/// A table's rows keyed by their first column.
+fn rows(table: &Value, key: &str) -> BTreeMap<String, Value> {
+    table
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r[key].as_str().unwrap_or("(null)").to_string(), r.clone()))
+        .collect()
+}
+
+/// Since the start, live counts what the report counts: requests,
+/// failures, per server, per termination state, and the same timer
+/// percentiles (the same histograms) on every log of the real corpus
+/// that has requests.
+#[test]
+fn live_totals_equal_the_report() {
+    let mut checked = 0;
+    for entry in fs::read_dir(corpus()).unwrap() {
+        let log = entry.unwrap().path();
+        if log.extension().is_none_or(|e| e != "log") {
+            continue;
+        }
+        let report = json_of(
+            haplog()
+                .args([
+                    "report",
+                    "--json",
+                    "-q",
+                    "--section",
+                    "overview,servers,termination",
+                ])
+                .arg(&log),
+        );
+        let live = live_total(&log, &[]);
+        let total = &live["total"];
+        let name = log.display().to_string();
+        assert_eq!(
+            total["live"]["lines"], report["overview"]["lines"],
+            "{name}"
+        );
+        assert_eq!(
+            total["live"]["requests"], report["overview"]["requests"],
+            "{name}"
+        );
+        assert_eq!(
+            total["live"]["failed"], report["overview"]["failed"],
+            "{name}"
+        );
+        if report["overview"]["requests"] == 0 {
+            continue;
+        }
+        checked += 1;
+        let ours = rows(&total["servers"]["requests"], "server");
+        let theirs = rows(&report["servers"]["requests"], "server");
+        assert_eq!(
+            ours.keys().collect::<Vec<_>>(),
+            theirs.keys().collect::<Vec<_>>(),
+            "{name}"
+        );
+        for (server, r) in &theirs {
+            for column in ["requests", "failed", "2xx", "3xx", "4xx", "5xx", "other"] {
+                assert_eq!(ours[server][column], r[column], "{name} {server} {column}");
+            }
+        }
+        // Four rows per server, in the same order: Tt, Tr, Tw, Tc.
+        let ours = total["servers"]["timers"].as_array().unwrap();
+        let theirs = report["servers"]["timers"].as_array().unwrap();
+        assert_eq!(ours.len(), theirs.len(), "{name}");
+        for (a, b) in ours.iter().zip(theirs) {
+            for column in [
+                "server", "timer", "count", "p50", "p90", "p99", "p99_9", "max",
+            ] {
+                assert_eq!(a[column], b[column], "{name} {column}: {a} {b}");
+            }
+        }
+        let states = |v: &Value| -> BTreeMap<String, Value> {
+            rows(v, "state")
+                .into_iter()
+                .map(|(k, r)| (k, r["requests"].clone()))
+                .collect()
+        };
+        assert_eq!(
+            states(&total["termination"]["states"]),
+            states(&report["termination"]["states"]),
+            "{name}"
+        );
+    }
+    assert!(checked >= 20, "only {checked} logs with requests");
+}
+
+/// A filter keeps the same requests in live as in the report.
+#[test]
+fn live_filters_as_the_report_does() {
+    let log = corpus().join("httplog.log");
+    for filter in [
+        ["--status", "5xx"],
+        ["--backend", "be_app"],
+        ["--termination", "SC"],
+    ] {
+        let report = json_of(
+            haplog()
+                .args(["report", "--json", "-q", "--section", "overview"])
+                .args(filter)
+                .arg(&log),
+        );
+        let live = live_total(&log, &filter);
+        assert_eq!(
+            live["total"]["live"]["requests"], report["overview"]["requests"],
+            "{filter:?}"
+        );
+    }
+}
+
+/// One httplog line, request `n`.
+fn line(n: u64) -> String {
+    format!(
+        "10.0.0.1:4000 [02/Dec/2026:10:00:00.000] fe be/s1 0/0/1/2/3 200 100 - - ---- 1/1/0/0/0 0/0 \"GET /i/{n} HTTP/1.1\"\n"
+    )
+}
+
+/// How a log is rotated under a writer.
+#[derive(Clone, Copy, Debug)]
+enum Rotation {
+    /// logrotate's default: rename, create a new file; the writer is
+    /// told to reopen a moment later (as rsyslog is by its HUP).
+    LogrotateCreate,
+    /// logrotate's copytruncate: copy, then cut the file to 0 in place.
+    LogrotateCopytruncate,
+    /// The file deleted, and a new one created.
+    DeleteRecreate,
+    /// The file cut to 0 in place, nothing copied.
+    Truncate,
+}
+
+/// Appends lines to `path` at a steady rate on a thread until `stop`,
+/// reopening the path when `reopen` is set; counts what it wrote.
+fn writer(
+    path: PathBuf,
+    reopen: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+    written: Arc<AtomicU64>,
+    pause: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let open = |p: &Path| {
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .unwrap()
+        };
+        let mut file = open(&path);
+        let mut n = 0u64;
+        while !stop.load(Ordering::SeqCst) {
+            if reopen.swap(false, Ordering::SeqCst) {
+                file = open(&path);
+            }
+            if pause.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(1));
+                continue;
+            }
+            // 100 lines each 2 ms: about 50,000 lines a second.
+            let mut batch = String::new();
+            for _ in 0..100 {
+                n += 1;
+                batch.push_str(&line(n));
+            }
+            file.write_all(batch.as_bytes()).unwrap();
+            written.store(n, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    })
+}
+
+fn logrotate(dir: &Path, log: &Path, mode: &str) {
+    let config = dir.join("logrotate.conf");
+    fs::write(
+        &config,
+        format!(
+            "{} {{\n    rotate 10\n    missingok\n    nocompress\n    {mode}\n}}\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new("/usr/sbin/logrotate")
+        .arg("-f")
+        .arg("-s")
+        .arg(dir.join("state"))
+        .arg(&config)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("/usr/sbin/logrotate: {e} (scripts/test.sh installs Debian's logrotate)")
+        });
+    assert!(
+        out.status.success(),
+        "logrotate: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `haplog live` following `log`, writing a summary every 100 ms.
+fn follow(log: &Path) -> (Killed, BufReader<std::process::ChildStdout>) {
+    let mut child: Child = haplog()
+        .args([
+            "live", "--json", "-q", "--every", "100ms", "--window", "10s",
+        ])
+        .arg(log)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    (Killed(child), stdout)
+}
+
+/// Reads summaries until live's total holds `lines` lines (or 10 s).
+fn total_lines_reach(summaries: &mut BufReader<std::process::ChildStdout>, lines: u64) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = 0;
+    let mut text = String::new();
+    while Instant::now() < deadline {
+        text.clear();
+        if summaries.read_line(&mut text).unwrap() == 0 {
+            break;
+        }
+        let v: Value = serde_json::from_str(&text).unwrap();
+        seen = v["total"]["live"]["lines"].as_u64().unwrap();
+        if seen >= lines {
+            // A few more summaries: nothing may come twice.
+            for _ in 0..5 {
+                text.clear();
+                summaries.read_line(&mut text).unwrap();
+                let v: Value = serde_json::from_str(&text).unwrap();
+                seen = v["total"]["live"]["lines"].as_u64().unwrap();
+            }
+            break;
+        }
+    }
+    seen
+}
+
+fn torture(rotation: Rotation) {
+    let dir = scratch(&format!("{rotation:?}").to_lowercase());
+    let log = dir.join("app.log");
+    File::create(&log).unwrap();
+    let (_live, mut summaries) = follow(&log);
+    // The first summary: live is reading.
+    let mut first = String::new();
+    summaries.read_line(&mut first).unwrap();
+
+    let (reopen, stop, pause) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let written = Arc::new(AtomicU64::new(0));
+    let thread = writer(
+        log.clone(),
+        reopen.clone(),
+        stop.clone(),
+        written.clone(),
+        pause.clone(),
+    );
+    for _ in 0..3 {
+        std::thread::sleep(Duration::from_millis(400));
+        match rotation {
+            Rotation::LogrotateCreate => {
+                logrotate(&dir, &log, "create");
+                // The writer goes on in the renamed file for a moment.
+                std::thread::sleep(Duration::from_millis(50));
+                reopen.store(true, Ordering::SeqCst);
+            }
+            Rotation::LogrotateCopytruncate => {
+                // Lines written between logrotate's copy and its cut are
+                // lost to any reader (logrotate(8) says so): the writer
+                // holds still while it runs, the reader does not.
+                pause.store(true, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(5));
+                logrotate(&dir, &log, "copytruncate");
+                pause.store(false, Ordering::SeqCst);
+            }
+            Rotation::DeleteRecreate => {
+                fs::remove_file(&log).unwrap();
+                reopen.store(true, Ordering::SeqCst);
+            }
+            Rotation::Truncate => {
+                // Nothing keeps the lines of a cut file: wait until the
+                // reader has them, then cut.
+                pause.store(true, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(10));
+                let target = written.load(Ordering::SeqCst);
+                assert_eq!(
+                    total_lines_reach(&mut summaries, target),
+                    target,
+                    "before the cut"
+                );
+                OpenOptions::new()
+                    .write(true)
+                    .open(&log)
+                    .unwrap()
+                    .set_len(0)
+                    .unwrap();
+                pause.store(false, Ordering::SeqCst);
+            }
+        }
+    }
+    std::thread::sleep(Duration::from_millis(400));
+    stop.store(true, Ordering::SeqCst);
+    thread.join().unwrap();
+    let written = written.load(Ordering::SeqCst);
+    assert!(written > 20_000, "the writer wrote only {written} lines");
+    assert_eq!(
+        total_lines_reach(&mut summaries, written),
+        written,
+        "{rotation:?}"
+    );
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn follows_logrotate_create_rotation_without_losing_a_line() {
+    torture(Rotation::LogrotateCreate);
+}
+
+#[test]
+fn follows_logrotate_copytruncate_without_losing_a_line() {
+    torture(Rotation::LogrotateCopytruncate);
+}
+
+#[test]
+fn follows_delete_and_recreate_without_losing_a_line() {
+    torture(Rotation::DeleteRecreate);
+}
+
+#[test]
+fn follows_truncation_in_place() {
+    torture(Rotation::Truncate);
+}
+
+/// `/metrics` read by Prometheus' own parser: the request counters add up
+/// to the report's requests, per server, and the lines to the lines read.
+#[test]
+fn metrics_parse_with_prometheus_own_parser() {
+    let dir = scratch("metrics");
+    let log = dir.join("h.log");
+    fs::copy(corpus().join("httplog.log"), &log).unwrap();
+    let mut child = haplog()
+        .args([
+            "live",
+            "--json",
+            "--from-start",
+            "--metrics",
+            "127.0.0.1:0",
+            "--every",
+            "10s",
+        ])
+        .arg(&log)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let _live = Killed(child);
+    let mut said = String::new();
+    stderr.read_line(&mut said).unwrap();
+    let addr = said
+        .trim()
+        .strip_prefix("haplog live: metrics at http://")
+        .and_then(|a| a.strip_suffix("/metrics"))
+        .unwrap_or_else(|| panic!("{said}"))
+        .to_string();
+    let report = json_of(
+        haplog()
+            .args(["report", "--json", "-q", "--section", "overview,servers"])
+            .arg(&log),
+    );
+    let requests = report["overview"]["requests"].as_u64().unwrap();
+
+    let scrape = || -> String {
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+        response.split_once("\r\n\r\n").unwrap().1.to_string()
+    };
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/grpc-venv/bin/python");
+    let parse = |text: &str| -> Vec<Value> {
+        let mut p = Command::new(&python)
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/grpcio/prom_parse.py"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{}: {e} (scripts/test.sh makes it)", python.display()));
+        p.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        let out = p.wait_with_output().unwrap();
+        assert!(out.status.success(), "prometheus_client refused:\n{text}");
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let samples = loop {
+        let samples = parse(&scrape());
+        let counted: f64 = samples
+            .iter()
+            .filter(|s| s[0] == "haplog_requests_total")
+            .map(|s| s[2].as_f64().unwrap())
+            .sum();
+        if counted as u64 == requests || Instant::now() > deadline {
+            break samples;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let sum = |name: &str, label: Option<(&str, &str)>| -> f64 {
+        samples
+            .iter()
+            .filter(|s| s[0] == name)
+            .filter(|s| label.is_none_or(|(k, v)| s[1][k] == v))
+            .map(|s| s[2].as_f64().unwrap())
+            .sum()
+    };
+    assert_eq!(sum("haplog_requests_total", None) as u64, requests);
+    assert_eq!(
+        sum("haplog_lines_total", None) as u64,
+        report["overview"]["lines"].as_u64().unwrap()
+    );
+    assert_eq!(
+        sum("haplog_bytes_total", None) as u64,
+        fs::metadata(&log).unwrap().len()
+    );
+    for r in report["servers"]["requests"].as_array().unwrap() {
+        let (backend, server) = r["server"].as_str().unwrap().split_once('/').unwrap();
+        let counted: f64 = samples
+            .iter()
+            .filter(|s| {
+                s[0] == "haplog_requests_total"
+                    && s[1]["backend"] == backend
+                    && s[1]["server"] == server
+            })
+            .map(|s| s[2].as_f64().unwrap())
+            .sum();
+        assert_eq!(
+            counted as u64,
+            r["requests"].as_u64().unwrap(),
+            "{backend}/{server}"
+        );
+    }
+    // Each server's Tt histogram counts the report's Tt values.
+    for t in report["servers"]["timers"].as_array().unwrap() {
+        if t["timer"] != "Tt" {
+            continue;
+        }
+        let (backend, server) = t["server"].as_str().unwrap().split_once('/').unwrap();
+        let count = samples
+            .iter()
+            .find(|s| {
+                s[0] == "haplog_request_duration_seconds_count"
+                    && s[1]["backend"] == backend
+                    && s[1]["server"] == server
+                    && s[1]["timer"] == "Tt"
+            })
+            .unwrap_or_else(|| panic!("no Tt histogram for {backend}/{server}"));
+        assert_eq!(
+            count[2].as_f64().unwrap() as u64,
+            t["count"].as_u64().unwrap()
+        );
+        assert_eq!(count[3], "histogram");
+    }
+    let _ = fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,282 @@
+//! Where a live view's lines come from: files followed like `tail -F`,
+//! standard input, and HAProxy's syslog datagrams over UDP. Files are
+//! polled (a poll never blocks); standard input and the socket are read
+//! on threads that hand whole lines over a channel.
+
+use std::io::{self, Read};
+use std::net::{SocketAddr, UdpSocket};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use haplog_analyze::{Config, TrafficStats};
+use haplog_engine::FollowConfig;
+use haplog_pipeline::{Follow, Reading, Seconds};
+
+/// A batch of whole lines from a thread, or the end of its input.
+enum Batch {
+    Lines(Vec<u8>),
+    End(Option<io::Error>),
+}
+
+/// Lines a thread reads: standard input or a syslog socket.
+struct Stream<'f, 'c> {
+    name: String,
+    batches: Receiver<Batch>,
+    seconds: Seconds<'f, 'c>,
+    ended: bool,
+}
+
+/// Every source of a live view, polled together.
+pub struct Sources<'f, 'c> {
+    files: Vec<Follow<'f, 'c>>,
+    streams: Vec<Stream<'f, 'c>>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+    /// Bytes handed over by the threads.
+    stream_bytes: u64,
+}
+
+/// What one poll read.
+#[derive(Default)]
+pub struct Polled {
+    /// Figures per second of log date (UTC).
+    pub seconds: Vec<(i64, TrafficStats)>,
+    /// Errors worth a line on stderr (a file that went away for a moment
+    /// is not one: it is looked for again).
+    pub errors: Vec<String>,
+}
+
+impl<'f, 'c> Sources<'f, 'c> {
+    pub fn new() -> Sources<'f, 'c> {
+        Sources {
+            files: Vec::new(),
+            streams: Vec::new(),
+            stop: Arc::new(AtomicBool::new(false)),
+            threads: Vec::new(),
+            stream_bytes: 0,
+        }
+    }
+
+    /// Follows `path` (which need not exist yet).
+    pub fn file(
+        &mut self,
+        reading: &Reading<'f>,
+        path: PathBuf,
+        from_start: bool,
+        config: &'c Config,
+    ) {
+        let follow = FollowConfig {
+            from_start,
+            max_line: reading.max_line,
+            ..FollowConfig::default()
+        };
+        self.files.push(Follow::new(reading, path, follow, config));
+    }
+
+    /// Reads standard input to its end.
+    pub fn stdin(&mut self, reading: &Reading<'f>, config: &'c Config) {
+        let (send, batches) = mpsc::channel();
+        self.threads
+            .push(std::thread::spawn(move || read_stdin(send)));
+        self.streams.push(Stream {
+            name: "standard input".to_string(),
+            batches,
+            seconds: Seconds::new(reading, config),
+            ended: false,
+        });
+    }
+
+    /// Listens for syslog datagrams (RFC 3164 or 5424, one message each,
+    /// as HAProxy's `log 127.0.0.1:5140 local0` sends them) on `addr`;
+    /// gives the address bound (port 0 picks one).
+    pub fn syslog(
+        &mut self,
+        reading: &Reading<'f>,
+        addr: SocketAddr,
+        config: &'c Config,
+    ) -> io::Result<SocketAddr> {
+        let socket = UdpSocket::bind(addr)?;
+        let bound = socket.local_addr()?;
+        // The thread looks at `stop` between datagrams.
+        socket.set_read_timeout(Some(Duration::from_millis(100)))?;
+        // A burst must not overflow the kernel's buffer while lines are
+        // folded: ask for 8 MB (the kernel may cap it).
+        set_receive_buffer(&socket, 8 << 20);
+        let (send, batches) = mpsc::channel();
+        let stop = self.stop.clone();
+        self.threads
+            .push(std::thread::spawn(move || read_syslog(socket, send, stop)));
+        self.streams.push(Stream {
+            name: format!("syslog {bound}"),
+            batches,
+            seconds: Seconds::new(reading, config),
+            ended: false,
+        });
+        Ok(bound)
+    }
+
+    /// Reads what every source has now; never blocks.
+    pub fn poll(&mut self) -> Polled {
+        let mut polled = Polled::default();
+        for follow in &mut self.files {
+            // An error comes between a rename and a re-create, or with a
+            // moment without permission: look again on the next poll.
+            if let Ok(seconds) = follow.poll_seconds() {
+                polled.seconds.extend(seconds);
+            }
+        }
+        for stream in &mut self.streams {
+            let mut lines = Vec::new();
+            while !stream.ended {
+                match stream.batches.try_recv() {
+                    Ok(Batch::Lines(batch)) => {
+                        if lines.is_empty() {
+                            lines = batch;
+                        } else {
+                            lines.extend_from_slice(&batch);
+                        }
+                        if lines.len() >= 1 << 20 {
+                            break;
+                        }
+                    }
+                    Ok(Batch::End(error)) => {
+                        stream.ended = true;
+                        if let Some(e) = error {
+                            polled.errors.push(format!("{}: {e}", stream.name));
+                        }
+                    }
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => stream.ended = true,
+                }
+            }
+            if !lines.is_empty() {
+                self.stream_bytes += lines.len() as u64;
+                polled.seconds.extend(stream.seconds.fold(&lines));
+            }
+        }
+        polled
+    }
+
+    /// Whether every source has ended (standard input at its end, and no
+    /// file or socket, which never end).
+    pub fn finished(&self) -> bool {
+        self.files.is_empty() && self.streams.iter().all(|s| s.ended)
+    }
+
+    /// Bytes read from every source.
+    pub fn bytes(&self) -> u64 {
+        self.stream_bytes
+            + self
+                .files
+                .iter()
+                .map(|f| f.follower().stats().bytes)
+                .sum::<u64>()
+    }
+}
+
+impl Default for Sources<'_, '_> {
+    fn default() -> Self {
+        Sources::new()
+    }
+}
+
+impl Drop for Sources<'_, '_> {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        // The stdin thread may be blocked in a read: leave it (it ends
+        // with the process); the socket thread wakes within its timeout.
+        self.threads.clear();
+    }
+}
+
+/// Sends standard input's whole lines in batches; a last line without a
+/// newline goes at the end.
+fn read_stdin(send: Sender<Batch>) {
+    let mut stdin = io::stdin().lock();
+    let mut carry: Vec<u8> = Vec::new();
+    let mut buf = vec![0; 256 << 10];
+    loop {
+        match stdin.read(&mut buf) {
+            Ok(0) => {
+                if !carry.is_empty() {
+                    carry.push(b'\n');
+                    let _ = send.send(Batch::Lines(carry));
+                }
+                let _ = send.send(Batch::End(None));
+                return;
+            }
+            Ok(n) => {
+                let read = &buf[..n];
+                match memchr::memrchr(b'\n', read) {
+                    Some(last) => {
+                        let mut batch = std::mem::take(&mut carry);
+                        batch.extend_from_slice(&read[..=last]);
+                        carry.extend_from_slice(&read[last + 1..]);
+                        if send.send(Batch::Lines(batch)).is_err() {
+                            return;
+                        }
+                    }
+                    None => carry.extend_from_slice(read),
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                let _ = send.send(Batch::End(Some(e)));
+                return;
+            }
+        }
+    }
+}
+
+/// Sends each datagram as one line (a message's own final newline, if
+/// any, dropped; newlines inside replaced by spaces so one message stays
+/// one line).
+fn read_syslog(socket: UdpSocket, send: Sender<Batch>, stop: Arc<AtomicBool>) {
+    // The largest UDP payload.
+    let mut buf = vec![0; 65_536];
+    while !stop.load(Ordering::Relaxed) {
+        match socket.recv_from(&mut buf) {
+            Ok((n, _)) => {
+                let mut message = &buf[..n];
+                while let Some(rest) = message.strip_suffix(b"\n") {
+                    message = rest;
+                }
+                let mut line = Vec::with_capacity(message.len() + 1);
+                line.extend(message.iter().map(|&b| if b == b'\n' { b' ' } else { b }));
+                line.push(b'\n');
+                if send.send(Batch::Lines(line)).is_err() {
+                    return;
+                }
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
+                ) => {}
+            Err(e) => {
+                let _ = send.send(Batch::End(Some(e)));
+                return;
+            }
+        }
+    }
+}
+
+fn set_receive_buffer(socket: &UdpSocket, bytes: i32) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: SO_RCVBUF takes an int; the pointer and length describe it.
+    unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&bytes as *const i32).cast(),
+            std::mem::size_of::<i32>() as libc::socklen_t,
+        );
+    }
+}

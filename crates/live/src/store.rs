@@ -1,0 +1,51 @@
+//! Seconds of traffic kept for the longest window, and everything since
+//! the start: memory bounded by the window, whatever the run time.
+
+use haplog_analyze::{TrafficStats, Windowed};
+
+use crate::slot::Slot;
+
+/// The per-second slots of a live view.
+pub struct Store {
+    seconds: Windowed<Slot>,
+    /// The newest second a line had (UTC), for the follow lag.
+    newest: Option<i64>,
+}
+
+impl Store {
+    /// Keeps `span_seconds` of seconds (the longest window shown).
+    pub fn new(span_seconds: u32) -> Store {
+        Store {
+            seconds: Windowed::new(span_seconds),
+            newest: None,
+        }
+    }
+
+    /// Adds the figures of `second`'s lines (UTC seconds).
+    pub fn add(&mut self, second: i64, stats: &TrafficStats) {
+        if stats.requests > 0 {
+            self.newest = Some(self.newest.map_or(second, |n| n.max(second)));
+        }
+        self.seconds.add(second, Slot::from(stats));
+    }
+
+    /// The last `seconds` seconds up to `now` (UTC), merged.
+    pub fn window(&self, now: i64, seconds: u32) -> Slot {
+        self.seconds.last(now, seconds).unwrap_or_default()
+    }
+
+    /// Everything since the start.
+    pub fn since_start(&self) -> Slot {
+        self.seconds.since_start().unwrap_or_default()
+    }
+
+    /// The per-second slots kept, oldest first (a chart's points).
+    pub fn seconds(&self) -> impl Iterator<Item = (i64, &Slot)> {
+        self.seconds.seconds()
+    }
+
+    /// The newest log second with a request (UTC).
+    pub fn newest(&self) -> Option<i64> {
+        self.newest
+    }
+}
