@@ -524,3 +524,253 @@ fn metrics_parse_with_prometheus_own_parser() {
     }
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// A line of request `n`, dated `second` (Unix, UTC) plus `ms`, to
+/// server `s1` or `s2`, with a total time of `tt` ms.
+fn dated_line(second: i64, ms: i64, n: u64, tt: u64) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let days = second.div_euclid(86_400);
+    let rest = second.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let server = if n.is_multiple_of(3) { "s2" } else { "s1" };
+    let status = if n.is_multiple_of(7) { 503 } else { 200 };
+    format!(
+        "10.0.0.{}:4000 [{d:02}/{}/{y}:{:02}:{:02}:{:02}.{ms:03}] fe be/{server} 0/0/1/{}/{tt} {status} 100 - - ---- 1/1/0/0/0 0/0 \"GET /w/{} HTTP/1.1\"\n",
+        n % 200,
+        MONTHS[(m - 1) as usize],
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60,
+        tt.saturating_sub(2),
+        n % 13
+    )
+}
+
+/// A window of `live` and `report --since/--until` over the same seconds
+/// count the same requests, per server, with the same percentiles.
+#[test]
+fn a_window_equals_the_report_of_its_seconds() {
+    let dir = scratch("window");
+    let log = dir.join("now.log");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    // Forty seconds of lines up to now, a few a second, times varied.
+    let mut text = String::new();
+    let mut n = 0;
+    for second in now - 40..=now {
+        for k in 0..(5 + second % 4) {
+            n += 1;
+            text.push_str(&dated_line(second, k * 97 % 1000, n, (n * 37 % 3000) + 1));
+        }
+    }
+    fs::write(&log, text).unwrap();
+    let out = haplog()
+        .args([
+            "live",
+            "--json",
+            "-q",
+            "--from-start",
+            "--utc-offset",
+            "UTC",
+        ])
+        .args([
+            "--window",
+            "10s,30s",
+            "--every",
+            "100ms",
+            "--duration",
+            "300ms",
+        ])
+        .arg(&log)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    for (name, seconds) in [("10s", 10), ("30s", 30)] {
+        let window = &last["windows"][name];
+        // The window's end: the second its summary was written.
+        let at = window["live"]["time"].as_str().unwrap().to_string();
+        let end = chrono_free_parse(&at);
+        let iso = |s: i64| {
+            let line = dated_line(s, 0, 1, 1);
+            // `[02/Dec/2026:10:00:00.000]` as the report's --since reads it.
+            let open = line.find('[').unwrap();
+            line[open + 1..open + 21].to_string() + " +0000"
+        };
+        let report = json_of(
+            haplog()
+                .args(["report", "--json", "-q", "--section", "overview,servers"])
+                .args(["--utc-offset", "UTC", "--since"])
+                .arg(iso(end - seconds + 1))
+                .arg("--until")
+                .arg(iso(end + 1))
+                .arg(&log),
+        );
+        assert!(
+            report["overview"]["requests"].as_u64().unwrap() > 20,
+            "{name}"
+        );
+        assert_eq!(
+            window["live"]["requests"], report["overview"]["requests"],
+            "{name}"
+        );
+        assert_eq!(
+            window["live"]["failed"], report["overview"]["failed"],
+            "{name}"
+        );
+        let ours = window["servers"]["timers"].as_array().unwrap();
+        let theirs = report["servers"]["timers"].as_array().unwrap();
+        assert_eq!(ours.len(), theirs.len(), "{name}");
+        for (a, b) in ours.iter().zip(theirs) {
+            for column in ["server", "timer", "count", "p50", "p90", "p99", "max"] {
+                assert_eq!(a[column], b[column], "{name} {column}");
+            }
+        }
+    }
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// `2026-12-02T19:45:01Z` as Unix seconds.
+fn chrono_free_parse(iso: &str) -> i64 {
+    let n = |a: usize, b: usize| iso[a..b].parse::<i64>().unwrap();
+    let (y, m, d) = (n(0, 4), n(5, 7), n(8, 10));
+    let (h, mi, s) = (n(11, 13), n(14, 16), n(17, 19));
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    days * 86_400 + h * 3600 + mi * 60 + s
+}
+
+/// The real HAProxy logs over UDP to `haplog live --syslog` while `haplog
+/// load` drives it: live's per-server totals equal the load's proxy
+/// section (read from the same HAProxy's log file).
+#[cfg(feature = "load")]
+#[test]
+fn haproxy_over_syslog_counts_what_the_load_counts() {
+    use crate::load_haproxy::{
+        haproxy_logging, per_server, scratch as haproxy_dir, testserver, wait_for_port,
+    };
+    use crate::support::free_port;
+
+    let dir = haproxy_dir("haplog-live-syslog");
+    let mut child = haplog()
+        .args([
+            "live",
+            "--json",
+            "--syslog",
+            "127.0.0.1:0",
+            "--every",
+            "100ms",
+            "--window",
+            "1m",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut summaries = BufReader::new(child.stdout.take().unwrap());
+    let _live = Killed(child);
+    let mut said = String::new();
+    stderr.read_line(&mut said).unwrap();
+    let udp = said
+        .trim()
+        .strip_prefix("haplog live: listening for syslog on udp://")
+        .unwrap_or_else(|| panic!("{said}"))
+        .to_string();
+
+    let (p1, p2, front) = (free_port(), free_port(), free_port());
+    let _servers = [testserver("tts1", p1), testserver("tts2", p2)];
+    wait_for_port(p1);
+    wait_for_port(p2);
+    let _proxy = haproxy_logging(&dir, front, [p1, p2], "", &format!("    log {udp} local0"));
+    wait_for_port(front);
+    let load = json_of(
+        haplog()
+            .args(["load", "--insecure", "-O", "json", "--proto"])
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../load/proto/haplog/demo/tts.proto"
+            ))
+            .args([
+                "--call",
+                "haplog.demo.Tts/SpeakWav",
+                "-d",
+                r#"{"text":"hi"}"#,
+            ])
+            .args([
+                "-n",
+                "60",
+                "-c",
+                "6",
+                "--utc-offset",
+                "local",
+                "--haproxy-log",
+            ])
+            .arg(dir.join("haproxy.log"))
+            .arg(format!("127.0.0.1:{front}")),
+    );
+    let proxy = &load["haplog"]["proxy"];
+    assert_eq!(proxy["requests"], 60, "{proxy:#}");
+    let expected = per_server(proxy);
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut text = String::new();
+    let got = loop {
+        text.clear();
+        assert!(summaries.read_line(&mut text).unwrap() > 0, "live ended");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        let total = &v["total"];
+        if total["live"]["requests"].as_u64().unwrap() >= 60 || Instant::now() > deadline {
+            let mut servers: Vec<(String, u64)> = total["servers"]["requests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    (
+                        r["server"].as_str().unwrap().to_string(),
+                        r["requests"].as_u64().unwrap(),
+                    )
+                })
+                .collect();
+            servers.sort();
+            break servers;
+        }
+    };
+    // wait_for_port's probe is a connection HAProxy logs too (no request,
+    // no server): live counts it, the load's section leaves it out.
+    let (run, probes): (Vec<_>, Vec<_>) =
+        got.into_iter().partition(|(s, _)| s.starts_with("be_tts/"));
+    assert_eq!(run, expected);
+    assert!(
+        probes.iter().all(|(s, _)| s == "fe_grpc/<NOSRV>"),
+        "{probes:?}"
+    );
+    let _ = fs::remove_dir_all(&dir);
+}

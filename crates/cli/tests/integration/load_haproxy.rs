@@ -15,7 +15,7 @@ use crate::support::{self, free_port, Killed};
 const HAPROXY: &str = "/usr/sbin/haproxy";
 
 /// A test server of 20 chunks of 800 bytes, 20 ms apart.
-fn testserver(name: &str, port: u16) -> Killed {
+pub(crate) fn testserver(name: &str, port: u16) -> Killed {
     testserver_with(
         name,
         port,
@@ -77,14 +77,14 @@ fn load_while(front: u16, call: &str, after: Duration, during: impl FnOnce()) ->
 }
 
 /// An empty directory of this test process, for HAProxy's config and log.
-fn scratch(name: &str) -> std::path::PathBuf {
+pub(crate) fn scratch(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
-fn wait_for_port(port: u16) {
+pub(crate) fn wait_for_port(port: u16) {
     support::wait_for_port(port, Duration::from_secs(10));
 }
 
@@ -95,9 +95,22 @@ fn haproxy(dir: &Path, front: u16, servers: [u16; 2]) -> Killed {
 /// HAProxy in front of `servers`, with `frontend` lines added to its
 /// frontend.
 fn haproxy_with(dir: &Path, front: u16, servers: [u16; 2], frontend: &str) -> Killed {
+    haproxy_logging(dir, front, servers, frontend, "")
+}
+
+/// HAProxy in front of `servers`, logging to `haproxy.log` in `dir` and
+/// to the `log` lines given (`log 127.0.0.1:5140 local0`).
+pub(crate) fn haproxy_logging(
+    dir: &Path,
+    front: u16,
+    servers: [u16; 2],
+    frontend: &str,
+    log: &str,
+) -> Killed {
     let config = format!(
         "global
     log stdout format raw local0
+{log}
 defaults
     mode http
     log global
@@ -161,7 +174,7 @@ fn run_load(dir: &Path, front: u16, extra: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-fn per_server(proxy: &Value) -> Vec<(String, u64)> {
+pub(crate) fn per_server(proxy: &Value) -> Vec<(String, u64)> {
     let mut v: Vec<(String, u64)> = proxy["servers"]
         .as_array()
         .unwrap()
