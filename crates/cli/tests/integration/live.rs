@@ -531,18 +531,9 @@ fn dated_line(second: i64, ms: i64, n: u64, tt: u64) -> String {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
     let days = second.div_euclid(86_400);
     let rest = second.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (y, m, d) = haplog_format::time::civil_from_days(days);
     let server = if n.is_multiple_of(3) { "s2" } else { "s1" };
     let status = if n.is_multiple_of(7) { 503 } else { 200 };
     format!(
@@ -653,17 +644,8 @@ fn a_window_equals_the_report_of_its_seconds() {
 /// `2026-12-02T19:45:01Z` as Unix seconds.
 fn chrono_free_parse(iso: &str) -> i64 {
     let n = |a: usize, b: usize| iso[a..b].parse::<i64>().unwrap();
-    let (y, m, d) = (n(0, 4), n(5, 7), n(8, 10));
-    let (h, mi, s) = (n(11, 13), n(14, 16), n(17, 19));
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    days * 86_400 + h * 3600 + mi * 60 + s
+    let days = haplog_format::time::days_from_civil(n(0, 4), n(5, 7), n(8, 10));
+    days * 86_400 + n(11, 13) * 3600 + n(14, 16) * 60 + n(17, 19)
 }
 
 /// The real HAProxy logs over UDP to `haplog live --syslog` while `haplog
