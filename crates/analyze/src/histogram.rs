@@ -148,14 +148,27 @@ impl Default for SparseHistogram {
 
 impl From<&Histogram> for SparseHistogram {
     fn from(h: &Histogram) -> SparseHistogram {
+        let mut buckets = Vec::new();
+        // Most of a second's buckets are empty: skip eight at a time.
+        let mut chunks = h.counts.chunks_exact(8);
+        for (c, chunk) in (&mut chunks).enumerate() {
+            if chunk.iter().fold(0, |a, &b| a | b) == 0 {
+                continue;
+            }
+            for (j, &n) in chunk.iter().enumerate() {
+                if n > 0 {
+                    buckets.push(((c * 8 + j) as u32, n));
+                }
+            }
+        }
+        let base = h.counts.len() - chunks.remainder().len();
+        for (j, &n) in chunks.remainder().iter().enumerate() {
+            if n > 0 {
+                buckets.push(((base + j) as u32, n));
+            }
+        }
         SparseHistogram {
-            buckets: h
-                .counts
-                .iter()
-                .enumerate()
-                .filter(|(_, &c)| c > 0)
-                .map(|(i, &c)| (i as u32, c))
-                .collect(),
+            buckets,
             total: h.total,
             min: h.min,
             max: h.max,
@@ -203,6 +216,20 @@ impl SparseHistogram {
         if other.total == 0 {
             return;
         }
+        self.total += other.total;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+        self.sum += other.sum;
+        // A second's few buckets into a long run's many: in place.
+        if other.buckets.len() * 16 < self.buckets.len() {
+            for &(i, c) in &other.buckets {
+                match self.buckets.binary_search_by_key(&i, |b| b.0) {
+                    Ok(at) => self.buckets[at].1 += c,
+                    Err(at) => self.buckets.insert(at, (i, c)),
+                }
+            }
+            return;
+        }
         let mut merged = Vec::with_capacity(self.buckets.len() + other.buckets.len());
         let (mut a, mut b) = (
             self.buckets.iter().peekable(),
@@ -224,10 +251,6 @@ impl SparseHistogram {
             merged.push(next);
         }
         self.buckets = merged;
-        self.total += other.total;
-        self.min = self.min.min(other.min);
-        self.max = self.max.max(other.max);
-        self.sum += other.sum;
     }
 }
 

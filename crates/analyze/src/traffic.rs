@@ -232,6 +232,15 @@ impl SecondStats {
     }
 }
 
+/// Adds `n` requests of `state` to a short list of states.
+#[inline(never)]
+fn tally_state(states: &mut Vec<([u8; 2], u64)>, state: [u8; 2], n: u64) {
+    match states.iter_mut().find(|(s, _)| *s == state) {
+        Some((_, count)) => *count += n,
+        None => states.push((state, n)),
+    }
+}
+
 /// The status classes' names, by [`Group::status_classes`] index.
 pub const STATUS_CLASSES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "other"];
 
@@ -440,9 +449,8 @@ pub struct TrafficStats {
     /// Lines without a status (TCP).
     pub no_status: u64,
     /// Requests by the first two characters of their termination state,
-    /// at index `256 * first + second` (see
-    /// [`TrafficStats::termination_counts`]).
-    termination: Vec<u64>,
+    /// in the order first seen (see [`TrafficStats::termination_counts`]).
+    termination: Vec<([u8; 2], u64)>,
     pub frontends: Keyed<Group>,
     /// Servers by backend, then by server name.
     pub servers: Keyed<Keyed<Group>>,
@@ -513,7 +521,9 @@ impl TrafficStats {
             *self.status_other.entry(k).or_default() += v;
         }
         self.no_status += o.no_status;
-        add_counts(&mut self.termination, &o.termination);
+        for (state, n) in o.termination {
+            tally_state(&mut self.termination, state, n);
+        }
         self.frontends.merge_with(o.frontends, |a, b| a.merge(&b));
         self.servers
             .merge_with(o.servers, |a, b| a.merge_with(b, |x, y| x.merge(&y)));
@@ -567,12 +577,9 @@ impl TrafficStats {
 
     /// Requests by termination state, by state.
     pub fn termination_counts(&self) -> Vec<([u8; 2], u64)> {
-        self.termination
-            .iter()
-            .enumerate()
-            .filter(|(_, &n)| n > 0)
-            .map(|(i, &n)| ((i as u16).to_be_bytes(), n))
-            .collect()
+        let mut states = self.termination.clone();
+        states.sort_unstable();
+        states
     }
 
     /// Every kept request together.
@@ -806,10 +813,11 @@ impl<'c> Collector<'c> {
             None => stats.no_status += 1,
         }
         if let Some(t) = r.termination {
-            if stats.termination.is_empty() {
-                stats.termination.resize(1 << 16, 0);
+            // A few states in a log, the usual one first: a short scan.
+            match stats.termination.first_mut() {
+                Some((state, n)) if *state == t => *n += 1,
+                _ => tally_state(&mut stats.termination, t, 1),
             }
-            stats.termination[usize::from(u16::from_be_bytes(t))] += 1;
         }
         stats.frontends.entry(r.frontend).add(r, failed);
         stats

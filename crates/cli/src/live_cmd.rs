@@ -3,6 +3,7 @@
 use std::io::{self, IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -233,46 +234,109 @@ fn run_inner(args: LiveArgs) -> Result<i32, String> {
     let mut next_summary = started + every;
     let color = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let mut stdout = io::stdout().lock();
-    loop {
+    let stop = AtomicBool::new(false);
+    // Two threads: one reads and folds the lines into per-second slots,
+    // this one keeps the windows, answers /metrics and writes summaries.
+    std::thread::scope(|scope| {
+        let (fed, feed) = mpsc::sync_channel::<Fed>(64);
+        let stop = &stop;
+        scope.spawn(move || read_sources(sources, fed, stop));
+        let mut bytes = 0;
+        let mut finished = false;
+        let result = loop {
+            let wait = next_summary
+                .saturating_duration_since(Instant::now())
+                .min(Duration::from_millis(50));
+            let mut next = feed.recv_timeout(wait);
+            loop {
+                match next {
+                    Ok(Fed::Slots(slots, read, errors)) => {
+                        bytes = read;
+                        for (second, slot) in slots {
+                            store.add_slot(second, slot);
+                        }
+                        for e in errors {
+                            eprintln!("haplog live: {e}");
+                        }
+                    }
+                    Ok(Fed::Done) | Err(mpsc::RecvTimeoutError::Disconnected) => finished = true,
+                    Err(mpsc::RecvTimeoutError::Timeout) => break,
+                }
+                if finished {
+                    break;
+                }
+                next = feed.try_recv().map_err(|e| match e {
+                    mpsc::TryRecvError::Empty => mpsc::RecvTimeoutError::Timeout,
+                    mpsc::TryRecvError::Disconnected => mpsc::RecvTimeoutError::Disconnected,
+                });
+            }
+            while let Ok(ask) = questions.try_recv() {
+                let text = match ask.page {
+                    Page::Metrics => metrics::text(
+                        &store.since_start(),
+                        metrics::Reading {
+                            bytes,
+                            lag_seconds: store.newest().map(|n| (unix_now() - n).max(0) as f64),
+                        },
+                    ),
+                };
+                let _ = ask.reply.send(text);
+            }
+            let out_of_time = stop_after.is_some_and(|d| started.elapsed() >= d);
+            let now = Instant::now();
+            if now >= next_summary || finished || out_of_time {
+                next_summary = now + every;
+                let last = finished || out_of_time;
+                let text = summary(&store, &windows, options, args.json, color, last);
+                if let Err(e) = stdout
+                    .write_all(text.as_bytes())
+                    .and_then(|()| stdout.flush())
+                {
+                    break write_failed(e);
+                }
+            }
+            if finished || out_of_time {
+                break Ok(0);
+            }
+        };
+        stop.store(true, Ordering::Relaxed);
+        result
+    })
+}
+
+/// What the reading thread hands over.
+enum Fed {
+    /// Slots per second, the bytes read so far, errors to show.
+    Slots(Vec<(i64, Slot)>, u64, Vec<String>),
+    /// Every source has ended.
+    Done,
+}
+
+/// Polls every source, folding what comes into per-second slots, until
+/// `stop` or the sources end.
+fn read_sources(mut sources: Sources<'_, '_>, fed: mpsc::SyncSender<Fed>, stop: &AtomicBool) {
+    while !stop.load(Ordering::Relaxed) {
         let polled = sources.poll();
         let busy = !polled.seconds.is_empty();
-        for (second, stats) in &polled.seconds {
-            store.add(*second, stats);
-        }
-        for e in polled.errors {
-            eprintln!("haplog live: {e}");
-        }
-        while let Ok(ask) = questions.try_recv() {
-            let text = match ask.page {
-                Page::Metrics => metrics::text(
-                    &store.since_start(),
-                    metrics::Reading {
-                        bytes: sources.bytes(),
-                        lag_seconds: store.newest().map(|n| (unix_now() - n).max(0) as f64),
-                    },
-                ),
-            };
-            let _ = ask.reply.send(text);
-        }
-        let finished = sources.finished();
-        let out_of_time = stop_after.is_some_and(|d| started.elapsed() >= d);
-        let now = Instant::now();
-        if now >= next_summary || finished || out_of_time {
-            next_summary = now + every;
-            let last = finished || out_of_time;
-            let text = summary(&store, &windows, options, args.json, color, last);
-            if let Err(e) = stdout
-                .write_all(text.as_bytes())
-                .and_then(|()| stdout.flush())
+        if busy || !polled.errors.is_empty() {
+            let slots = polled
+                .seconds
+                .iter()
+                .map(|(second, stats)| (*second, Slot::from(stats)))
+                .collect();
+            if fed
+                .send(Fed::Slots(slots, sources.bytes(), polled.errors))
+                .is_err()
             {
-                return write_failed(e);
+                return;
             }
         }
-        if finished || out_of_time {
-            return Ok(0);
+        if sources.finished() {
+            let _ = fed.send(Fed::Done);
+            return;
         }
         if !busy {
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 }

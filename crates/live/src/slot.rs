@@ -3,7 +3,7 @@
 //! non-empty histogram buckets; termination states; the busiest URLs; the
 //! latest failed requests; the counts Prometheus' labels need.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use haplog_analyze::traffic::{combination_parts, SlowRequest};
 use haplog_analyze::{Group, Merge, SparseHistogram, TrafficStats};
@@ -35,16 +35,27 @@ pub struct Flow {
 impl From<&Group> for Flow {
     fn from(g: &Group) -> Flow {
         Flow {
+            tt: SparseHistogram::from(&g.tt),
+            tr: SparseHistogram::from(&g.tr),
+            tw: SparseHistogram::from(&g.tw),
+            tc: SparseHistogram::from(&g.tc),
+            ..Flow::counts(g)
+        }
+    }
+}
+
+impl Flow {
+    /// A group's counts, without its timers (a frontend's: the views show
+    /// timers per server).
+    pub fn counts(g: &Group) -> Flow {
+        Flow {
             requests: g.requests,
             failed: g.failed,
             classes: g.status_classes,
             bytes: g.bytes,
             queued: g.queued,
             abnormal: g.abnormal.iter().copied().collect(),
-            tt: SparseHistogram::from(&g.tt),
-            tr: SparseHistogram::from(&g.tr),
-            tw: SparseHistogram::from(&g.tw),
-            tc: SparseHistogram::from(&g.tc),
+            ..Flow::default()
         }
     }
 }
@@ -136,7 +147,7 @@ impl From<&TrafficStats> for Slot {
             frontends: stats
                 .frontends
                 .iter()
-                .map(|(k, g)| (k.to_vec(), Flow::from(g)))
+                .map(|(k, g)| (k.to_vec(), Flow::counts(g)))
                 .collect(),
             terminations: stats.termination_counts().into_iter().collect(),
             failed: stats.recent_failed.clone(),
@@ -148,20 +159,23 @@ impl From<&TrafficStats> for Slot {
                     .insert((backend.to_vec(), server.to_vec()), Flow::from(g));
             }
         }
-        slot.urls = stats
+        // The busiest first, chosen before any URL is copied.
+        let mut urls: Vec<(&[u8], u64, u64)> = stats
             .urls
             .iter()
-            .map(|(url, u)| {
-                (
-                    url.to_vec(),
-                    UrlCount {
-                        requests: u.requests,
-                        failed: u.failed,
-                    },
-                )
-            })
+            .map(|(url, u)| (url, u.requests, u.failed))
             .collect();
-        keep_busiest(&mut slot.urls);
+        let busiest =
+            |a: &(&[u8], u64, u64), b: &(&[u8], u64, u64)| b.1.cmp(&a.1).then(a.0.cmp(b.0));
+        if urls.len() > URLS_KEPT {
+            urls.select_nth_unstable_by(URLS_KEPT, busiest);
+            urls.truncate(URLS_KEPT);
+        }
+        urls.sort_by(busiest);
+        slot.urls = urls
+            .into_iter()
+            .map(|(url, requests, failed)| (url.to_vec(), UrlCount { requests, failed }))
+            .collect();
         for (key, n) in stats.combinations.iter() {
             if let Some(c) = combination_parts(key) {
                 slot.counters.insert(
@@ -181,8 +195,14 @@ impl From<&TrafficStats> for Slot {
 }
 
 fn keep_busiest(urls: &mut Vec<(Vec<u8>, UrlCount)>) {
-    urls.sort_by(|a, b| b.1.requests.cmp(&a.1.requests).then(a.0.cmp(&b.0)));
-    urls.truncate(URLS_KEPT);
+    let busiest = |a: &(Vec<u8>, UrlCount), b: &(Vec<u8>, UrlCount)| {
+        b.1.requests.cmp(&a.1.requests).then(a.0.cmp(&b.0))
+    };
+    if urls.len() > URLS_KEPT {
+        urls.select_nth_unstable_by(URLS_KEPT, busiest);
+        urls.truncate(URLS_KEPT);
+    }
+    urls.sort_by(busiest);
 }
 
 impl Merge for Slot {
@@ -205,15 +225,17 @@ impl Merge for Slot {
         for (k, n) in o.counters {
             *self.counters.entry(k).or_default() += n;
         }
-        let mut urls: BTreeMap<Vec<u8>, UrlCount> =
-            std::mem::take(&mut self.urls).into_iter().collect();
-        for (url, c) in o.urls {
-            let u = urls.entry(url).or_default();
-            u.requests += c.requests;
-            u.failed += c.failed;
+        if !o.urls.is_empty() {
+            let mut urls: HashMap<Vec<u8>, UrlCount> =
+                std::mem::take(&mut self.urls).into_iter().collect();
+            for (url, c) in o.urls {
+                let u = urls.entry(url).or_default();
+                u.requests += c.requests;
+                u.failed += c.failed;
+            }
+            self.urls = urls.into_iter().collect();
+            keep_busiest(&mut self.urls);
         }
-        self.urls = urls.into_iter().collect();
-        keep_busiest(&mut self.urls);
         self.failed.extend(o.failed);
         // Latest last: by date, then by where the line was read.
         self.failed

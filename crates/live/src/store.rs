@@ -23,10 +23,15 @@ impl Store {
 
     /// Adds the figures of `second`'s lines (UTC seconds).
     pub fn add(&mut self, second: i64, stats: &TrafficStats) {
-        if stats.requests > 0 {
+        self.add_slot(second, Slot::from(stats));
+    }
+
+    /// Adds `second`'s slot (made on another thread).
+    pub fn add_slot(&mut self, second: i64, slot: Slot) {
+        if slot.requests > 0 {
             self.newest = Some(self.newest.map_or(second, |n| n.max(second)));
         }
-        self.seconds.add(second, Slot::from(stats));
+        self.seconds.add(second, slot);
     }
 
     /// The last `seconds` seconds up to `now` (UTC), merged.
