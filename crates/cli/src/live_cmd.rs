@@ -13,7 +13,8 @@ use haplog_analyze::{Config, ReadOptions};
 use haplog_live::http::{self, Ask, Page};
 use haplog_live::metrics;
 use haplog_live::sources::Sources;
-use haplog_live::view::{self, ViewOptions, Window};
+use haplog_live::tui::{Action, Tui};
+use haplog_live::view::{self, window_name, ViewOptions, Window};
 use haplog_live::{Slot, Store};
 use haplog_report::model::Report;
 use haplog_report::render::{self, Style};
@@ -86,8 +87,8 @@ pub struct LiveArgs {
     #[arg(long, help_heading = "Output")]
     json: bool,
 
-    /// Summaries as text or JSON lines, not the terminal view (the only
-    /// view yet)
+    /// Summaries as text lines, not the terminal view (the default when
+    /// the output is a terminal)
     #[arg(long, help_heading = "Output")]
     no_tui: bool,
 
@@ -146,15 +147,6 @@ fn duration(flag: &str, text: &str) -> Result<Duration, String> {
         .filter(|ms| *ms > 0)
         .map(|ms| Duration::from_millis(ms as u64))
         .ok_or_else(|| format!("{flag} {text}: not a duration; give one like 500ms, 1s or 2m"))
-}
-
-/// `10s`, `1m`, `90s`, `1h`: a window's name.
-fn window_name(seconds: u32) -> String {
-    match seconds {
-        s if s % 3600 == 0 => format!("{}h", s / 3600),
-        s if s % 60 == 0 => format!("{}m", s / 60),
-        s => format!("{s}s"),
-    }
 }
 
 fn unix_now() -> i64 {
@@ -234,6 +226,25 @@ fn run_inner(args: LiveArgs) -> Result<i32, String> {
     let mut next_summary = started + every;
     let color = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let mut stdout = io::stdout().lock();
+    let tui_wanted = !args.no_tui && !args.json && io::stdout().is_terminal();
+    let mut tui = if tui_wanted {
+        let title = if args.files.is_empty() {
+            args.syslog
+                .map_or_else(|| "standard input".to_string(), |a| format!("syslog {a}"))
+        } else {
+            args.files
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        Some(
+            Tui::start(&windows, &title)
+                .map_err(|e| format!("cannot take over the terminal: {e}"))?,
+        )
+    } else {
+        None
+    };
     let stop = AtomicBool::new(false);
     // Two threads: one reads and folds the lines into per-second slots,
     // this one keeps the windows, answers /metrics and writes summaries.
@@ -247,7 +258,25 @@ fn run_inner(args: LiveArgs) -> Result<i32, String> {
             let wait = next_summary
                 .saturating_duration_since(Instant::now())
                 .min(Duration::from_millis(50));
-            let mut next = feed.recv_timeout(wait);
+            // The terminal view waits for keys; the others for lines.
+            let mut next = match &mut tui {
+                Some(view) => match view.handle_events(&store, unix_now(), wait) {
+                    Ok(Action::Quit) => break Ok(0),
+                    Ok(action) => {
+                        if action == Action::Redraw {
+                            next_summary = Instant::now();
+                        }
+                        feed.try_recv().map_err(|e| match e {
+                            mpsc::TryRecvError::Empty => mpsc::RecvTimeoutError::Timeout,
+                            mpsc::TryRecvError::Disconnected => {
+                                mpsc::RecvTimeoutError::Disconnected
+                            }
+                        })
+                    }
+                    Err(e) => break Err(format!("the terminal: {e}")),
+                },
+                None => feed.recv_timeout(wait),
+            };
             loop {
                 match next {
                     Ok(Fed::Slots(slots, read, errors)) => {
@@ -284,6 +313,19 @@ fn run_inner(args: LiveArgs) -> Result<i32, String> {
             }
             let out_of_time = stop_after.is_some_and(|d| started.elapsed() >= d);
             let now = Instant::now();
+            if let Some(view) = &mut tui {
+                // The view stays up when the input ends, until q.
+                if now >= next_summary {
+                    next_summary = now + every;
+                    if let Err(e) = view.draw(&store, unix_now()) {
+                        break Err(format!("the terminal: {e}"));
+                    }
+                }
+                if out_of_time {
+                    break Ok(0);
+                }
+                continue;
+            }
             if now >= next_summary || finished || out_of_time {
                 next_summary = now + every;
                 let last = finished || out_of_time;

@@ -11,6 +11,8 @@ pub mod metrics;
 pub mod slot;
 pub mod sources;
 pub mod store;
+#[cfg(feature = "tui")]
+pub mod tui;
 pub mod view;
 
 pub use slot::{Flow, Slot};

@@ -7,7 +7,7 @@ use std::io::{self, Read};
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -79,7 +79,9 @@ impl<'f, 'c> Sources<'f, 'c> {
 
     /// Reads standard input to its end.
     pub fn stdin(&mut self, reading: &Reading<'f>, config: &'c Config) {
-        let (send, batches) = mpsc::channel();
+        // Bounded: a pipe faster than the fold waits, rather than
+        // filling memory.
+        let (send, batches) = mpsc::sync_channel(BATCHES_IN_FLIGHT);
         self.threads
             .push(std::thread::spawn(move || read_stdin(send)));
         self.streams.push(Stream {
@@ -106,7 +108,7 @@ impl<'f, 'c> Sources<'f, 'c> {
         // A burst must not overflow the kernel's buffer while lines are
         // folded: ask for 8 MB (the kernel may cap it).
         set_receive_buffer(&socket, 8 << 20);
-        let (send, batches) = mpsc::channel();
+        let (send, batches) = mpsc::sync_channel(BATCHES_IN_FLIGHT);
         let stop = self.stop.clone();
         self.threads
             .push(std::thread::spawn(move || read_syslog(socket, send, stop)));
@@ -193,9 +195,13 @@ impl Drop for Sources<'_, '_> {
     }
 }
 
+/// Batches a reading thread may have handed over and not yet had folded:
+/// memory stays bounded when the input comes faster than it is counted.
+const BATCHES_IN_FLIGHT: usize = 16;
+
 /// Sends standard input's whole lines in batches; a last line without a
 /// newline goes at the end.
-fn read_stdin(send: Sender<Batch>) {
+fn read_stdin(send: SyncSender<Batch>) {
     let mut stdin = io::stdin().lock();
     let mut carry: Vec<u8> = Vec::new();
     let mut buf = vec![0; 256 << 10];
@@ -234,21 +240,25 @@ fn read_stdin(send: Sender<Batch>) {
 
 /// Sends each datagram as one line (a message's own final newline, if
 /// any, dropped; newlines inside replaced by spaces so one message stays
-/// one line).
-fn read_syslog(socket: UdpSocket, send: Sender<Batch>, stop: Arc<AtomicBool>) {
+/// one line), the datagrams waiting in the socket together.
+fn read_syslog(socket: UdpSocket, send: SyncSender<Batch>, stop: Arc<AtomicBool>) {
     // The largest UDP payload.
     let mut buf = vec![0; 65_536];
+    let mut batch = Vec::new();
     while !stop.load(Ordering::Relaxed) {
         match socket.recv_from(&mut buf) {
             Ok((n, _)) => {
-                let mut message = &buf[..n];
-                while let Some(rest) = message.strip_suffix(b"\n") {
-                    message = rest;
+                push_message(&mut batch, &buf[..n]);
+                // What else is waiting, without blocking, up to 1 MB.
+                let _ = socket.set_nonblocking(true);
+                while batch.len() < 1 << 20 {
+                    match socket.recv_from(&mut buf) {
+                        Ok((n, _)) => push_message(&mut batch, &buf[..n]),
+                        Err(_) => break,
+                    }
                 }
-                let mut line = Vec::with_capacity(message.len() + 1);
-                line.extend(message.iter().map(|&b| if b == b'\n' { b' ' } else { b }));
-                line.push(b'\n');
-                if send.send(Batch::Lines(line)).is_err() {
+                let _ = socket.set_nonblocking(false);
+                if send.send(Batch::Lines(std::mem::take(&mut batch))).is_err() {
                     return;
                 }
             }
@@ -265,6 +275,14 @@ fn read_syslog(socket: UdpSocket, send: Sender<Batch>, stop: Arc<AtomicBool>) {
             }
         }
     }
+}
+
+fn push_message(batch: &mut Vec<u8>, mut message: &[u8]) {
+    while let Some(rest) = message.strip_suffix(b"\n") {
+        message = rest;
+    }
+    batch.extend(message.iter().map(|&b| if b == b'\n' { b' ' } else { b }));
+    batch.push(b'\n');
 }
 
 fn set_receive_buffer(socket: &UdpSocket, bytes: i32) {

@@ -49,6 +49,19 @@ impl Store {
         self.seconds.seconds()
     }
 
+    /// `value` of each second of the last `seconds` up to `now`, oldest
+    /// first, 0 for a second without lines (a sparkline's points).
+    pub fn per_second(&self, now: i64, seconds: u32, value: impl Fn(&Slot) -> u64) -> Vec<u64> {
+        let from = now - i64::from(seconds) + 1;
+        let mut out = vec![0; seconds as usize];
+        for (second, slot) in self.seconds.seconds() {
+            if second >= from && second <= now {
+                out[(second - from) as usize] = value(slot);
+            }
+        }
+        out
+    }
+
     /// The newest log second with a request (UTC).
     pub fn newest(&self) -> Option<i64> {
         self.newest

@@ -261,6 +261,15 @@ fn failed(slot: &Slot, options: ViewOptions) -> Section {
     s
 }
 
+/// `10s`, `1m`, `90s`, `1h`: a window's name.
+pub fn window_name(seconds: u32) -> String {
+    match seconds {
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
 /// The status classes' names, for labels.
 pub fn class_name(class: usize) -> &'static str {
     STATUS_CLASSES[class.min(5)]

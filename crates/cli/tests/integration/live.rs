@@ -756,3 +756,179 @@ fn haproxy_over_syslog_counts_what_the_load_counts() {
     );
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// tmux on its own socket, for the terminal view's tests.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn new(name: &str) -> Tmux {
+        Tmux {
+            socket: format!("haplog-{name}-{}", std::process::id()),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("tmux: {e} (scripts/test.sh installs Debian's tmux)"));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "view"])
+    }
+
+    /// The screen once it shows `text` (at most 5 s).
+    fn wait_for(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {text:?} on the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn keys(&self, keys: &str) {
+        self.run(&["send-keys", "-t", "view", keys]);
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+/// The terminal view through a pseudo-terminal (tmux) at 120x40 and
+/// 80x24: what it shows, its keys, a hostile URL shown inert, and the
+/// terminal given back on `q`.
+#[test]
+fn the_terminal_view_answers_keys_and_restores_the_terminal() {
+    let dir = scratch("tui");
+    let log = dir.join("now.log");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let mut text = String::new();
+    let mut n = 0;
+    for second in now - 30..=now {
+        for k in 0..4 {
+            n += 1;
+            text.push_str(&dated_line(second, k * 250, n, n * 13 % 700 + 1));
+        }
+    }
+    // A URL with a terminal title sequence: shown as text, never obeyed.
+    text.push_str(&dated_line(now, 999, 7, 5).replace("/w/7", "/evil\x1b]2;pwned\x07/x"));
+    fs::write(&log, text).unwrap();
+    for (width, height) in [("120", "40"), ("80", "24")] {
+        let tmux = Tmux::new(&format!("tui{width}"));
+        // After live: its exit code and the terminal's modes, as the
+        // shell the user returns to finds them.
+        let command = format!(
+            "{} live --from-start --utc-offset UTC --window 10s,1m {}; code=$?; stty -a | tr -s '\\n;' '  '; echo; echo EXIT=$code",
+            crate::support::HAPLOG,
+            log.display()
+        );
+        let bytes = dir.join(format!("bytes-{width}"));
+        tmux.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "view",
+            "-x",
+            width,
+            "-y",
+            height,
+            "sh",
+            "-c",
+            &command,
+        ]);
+        tmux.run(&["set-option", "-t", "view", "remain-on-exit", "on"]);
+        tmux.run(&[
+            "pipe-pane",
+            "-t",
+            "view",
+            "-o",
+            &format!("cat > {}", bytes.display()),
+        ]);
+        let screen = tmux.wait_for("be/s1");
+        assert_eq!(
+            screen.lines().count(),
+            height.parse::<usize>().unwrap(),
+            "{screen}"
+        );
+        for expected in [
+            "haplog live",
+            "last 10s",
+            "Servers",
+            "be/s2",
+            "Termination states",
+            "Latest failed requests",
+            "503",
+        ] {
+            assert!(
+                screen.contains(expected),
+                "{width}x{height}: no {expected:?}:\n{screen}"
+            );
+        }
+        if width == "120" {
+            assert!(screen.contains("normal completion"), "{screen}");
+            assert!(screen.contains("/evil\\x1b]2;pwned\\x07/x"), "{screen}");
+        }
+        assert_ne!(
+            tmux.run(&["display", "-p", "-t", "view", "#{pane_title}"])
+                .trim(),
+            "pwned"
+        );
+        tmux.keys("2");
+        tmux.wait_for("last 1m");
+        tmux.keys("s");
+        tmux.wait_for("sort: failed %");
+        tmux.keys("b");
+        tmux.wait_for("backend be;");
+        tmux.keys("p");
+        tmux.wait_for("PAUSED");
+        tmux.keys("?");
+        tmux.wait_for("Help");
+        tmux.keys("q");
+        let after = tmux.wait_for("EXIT=");
+        assert!(after.contains("EXIT=0"), "{after}");
+        // Raw mode undone: the line discipline echoes and edits lines again.
+        let flags: Vec<&str> = after.split_whitespace().collect();
+        assert!(
+            flags.contains(&"icanon") && flags.contains(&"echo"),
+            "{after}"
+        );
+        assert_eq!(
+            tmux.run(&["display", "-p", "-t", "view", "#{alternate_on}"])
+                .trim(),
+            "0"
+        );
+        // The cursor shown again after its last hiding.
+        let written = fs::read(&bytes).unwrap_or_default();
+        let find = |pattern: &[u8]| written.windows(pattern.len()).rposition(|w| w == pattern);
+        assert!(
+            find(b"\x1b[?25h") > find(b"\x1b[?25l"),
+            "{width}x{height}: cursor left hidden"
+        );
+        assert!(
+            find(b"\x1b[?1049l").is_some(),
+            "{width}x{height}: alternate screen not left"
+        );
+    }
+    let _ = fs::remove_dir_all(&dir);
+}
