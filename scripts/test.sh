@@ -3,19 +3,21 @@
 # Installs what the tests need when it is missing: Debian's haproxy package,
 # whose /usr/sbin/halog is the reference the differential test runs against
 # and whose /usr/sbin/haproxy carries the end-to-end `haplog load` and
-# `haplog live --syslog` tests, Debian's logrotate and tmux for the live view's tests,
+# `haplog live --syslog` tests, Debian's logrotate, tmux and chromium for the live view's tests,
 # and Python's grpcio in a virtual environment under target/. The fuzz targets
 # are checked with nightly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages: haproxy (/usr/sbin/halog, /usr/sbin/haproxy), logrotate
-# (the live view's rotation tests rotate with the real one) and tmux (the
-# pseudo-terminal the terminal view is tested in).
+# (the live view's rotation tests rotate with the real one), tmux (the
+# pseudo-terminal the terminal view is tested in) and chromium (the browser
+# the web view is tested in, driven over its DevTools protocol).
 missing=""
 if [ ! -x /usr/sbin/halog ] || [ ! -x /usr/sbin/haproxy ]; then missing="$missing haproxy"; fi
 if [ ! -x /usr/sbin/logrotate ]; then missing="$missing logrotate"; fi
 if ! command -v tmux >/dev/null; then missing="$missing tmux"; fi
+if ! command -v chromium >/dev/null; then missing="$missing chromium"; fi
 if [ -n "$missing" ]; then
     echo "test.sh: installing Debian's$missing" >&2
     sudo=""

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use clap::Args;
 use haplog_analyze::filter::parse_duration_ms;
 use haplog_analyze::{Config, ReadOptions};
-use haplog_live::http::{self, Ask, Page};
+use haplog_live::http::{self, Ask, Page, Serve};
 use haplog_live::metrics;
 use haplog_live::sources::Sources;
 use haplog_live::tui::{Action, Tui};
@@ -38,6 +38,7 @@ use crate::common::{write_failed, FilterArgs, FormatArgs};
 ///   haplog live /var/log/haproxy.log
 ///   haplog live --syslog 127.0.0.1:5140 --metrics 127.0.0.1:9101
 ///   haplog live --json --window 10s,1m access.log | jq .windows
+///   haplog live --web 127.0.0.1:8080 access.log   (then open the address)
 ///   haplog live --from-start --duration 30s --backend api access.log
 #[derive(Args, Debug)]
 #[command(verbatim_doc_comment)]
@@ -96,6 +97,11 @@ pub struct LiveArgs {
     /// another address is given)
     #[arg(long, value_name = "ADDR", help_heading = "Output")]
     metrics: Option<SocketAddr>,
+
+    /// Serve the web view at http://ADDR/: charts and tables updated live
+    /// (server-sent events), no external resources; /metrics there too
+    #[arg(long, value_name = "ADDR", help_heading = "Output")]
+    web: Option<SocketAddr>,
 
     /// Read gRPC statuses from the Nth captured response header (see
     /// `haplog report --help`)
@@ -211,13 +217,22 @@ fn run_inner(args: LiveArgs) -> Result<i32, String> {
     }
     let (asks, questions) = mpsc::channel::<Ask>();
     if let Some(addr) = args.metrics {
-        let bound = http::serve(addr, asks).map_err(|e| format!("--metrics {addr}: {e}"))?;
+        let serve = Serve { web: false, every };
+        let bound =
+            http::serve(addr, asks.clone(), serve).map_err(|e| format!("--metrics {addr}: {e}"))?;
         if !args.quiet {
             eprintln!("haplog live: metrics at http://{bound}/metrics");
         }
-    } else {
-        drop(asks);
     }
+    if let Some(addr) = args.web {
+        let serve = Serve { web: true, every };
+        let bound =
+            http::serve(addr, asks.clone(), serve).map_err(|e| format!("--web {addr}: {e}"))?;
+        if !args.quiet {
+            eprintln!("haplog live: web view at http://{bound}/");
+        }
+    }
+    drop(asks);
 
     let longest = *windows.last().expect("at least one window");
     let mut store = Store::new(longest);
@@ -301,6 +316,9 @@ fn run_inner(args: LiveArgs) -> Result<i32, String> {
             }
             while let Ok(ask) = questions.try_recv() {
                 let text = match ask.page {
+                    Page::Snapshot => {
+                        view::json_summary(&store, &windows, unix_now(), options, Some(60))
+                    }
                     Page::Metrics => metrics::text(
                         &store.since_start(),
                         metrics::Reading {
@@ -400,15 +418,7 @@ fn summary(
         view::report(&Window { slot, seconds }, now, newest, options)
     };
     if json {
-        let line = JsonSummary {
-            windows: windows
-                .iter()
-                .map(|&w| (window_name(w), view(&store.window(now, w), Some(w))))
-                .collect(),
-            total: view(&total, None),
-        };
-        // Maps with string keys: serialising cannot fail.
-        let mut text = serde_json::to_string(&line).unwrap_or_default();
+        let mut text = view::json_summary(store, windows, now, options, None);
         text.push('\n');
         return text;
     }
@@ -446,27 +456,4 @@ fn summary(
     }
     text.push('\n');
     text
-}
-
-/// `{"schema_version": 1, "windows": {"10s": view, …}, "total": view}`.
-struct JsonSummary {
-    windows: Vec<(String, Report)>,
-    total: Report,
-}
-
-impl serde::Serialize for JsonSummary {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        struct Windows<'a>(&'a [(String, Report)]);
-        impl serde::Serialize for Windows<'_> {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
-            }
-        }
-        let mut m = s.serialize_map(Some(3))?;
-        m.serialize_entry("schema_version", &view::SCHEMA_VERSION)?;
-        m.serialize_entry("windows", &Windows(&self.windows))?;
-        m.serialize_entry("total", &self.total)?;
-        m.end()
-    }
 }

@@ -274,3 +274,135 @@ pub fn window_name(seconds: u32) -> String {
 pub fn class_name(class: usize) -> &'static str {
     STATUS_CLASSES[class.min(5)]
 }
+
+/// Per second of the last `seconds` up to `now`, per server: requests,
+/// failed requests and the Tt p99 (ms): a chart's lines.
+pub struct Series {
+    /// The first second (UTC).
+    pub start: i64,
+    pub servers: Vec<(String, ServerSeries)>,
+}
+
+/// One server's points, one per second.
+#[derive(Default)]
+pub struct ServerSeries {
+    pub requests: Vec<u64>,
+    pub failed: Vec<u64>,
+    pub tt_p99: Vec<Option<u64>>,
+}
+
+impl Series {
+    pub fn of(store: &crate::Store, now: i64, seconds: u32) -> Series {
+        let start = now - i64::from(seconds) + 1;
+        let mut servers: std::collections::BTreeMap<(Vec<u8>, Vec<u8>), ServerSeries> =
+            std::collections::BTreeMap::new();
+        let len = seconds as usize;
+        for (second, slot) in store.seconds() {
+            if second < start || second > now {
+                continue;
+            }
+            let at = (second - start) as usize;
+            for (key, flow) in &slot.servers {
+                let s = servers.entry(key.clone()).or_insert_with(|| ServerSeries {
+                    requests: vec![0; len],
+                    failed: vec![0; len],
+                    tt_p99: vec![None; len],
+                });
+                s.requests[at] = flow.requests;
+                s.failed[at] = flow.failed;
+                s.tt_p99[at] = flow.tt.to_histogram().quantile(0.99);
+            }
+        }
+        Series {
+            start,
+            servers: servers
+                .into_iter()
+                .map(|((b, s), series)| (format!("{}/{}", lossy(&b), lossy(&s)), series))
+                .collect(),
+        }
+    }
+}
+
+impl serde::Serialize for Series {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        struct One<'a>(&'a ServerSeries);
+        impl serde::Serialize for One<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(Some(3))?;
+                m.serialize_entry("requests", &self.0.requests)?;
+                m.serialize_entry("failed", &self.0.failed)?;
+                m.serialize_entry("tt_p99", &self.0.tt_p99)?;
+                m.end()
+            }
+        }
+        struct Servers<'a>(&'a [(String, ServerSeries)]);
+        impl serde::Serialize for Servers<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_map(self.0.iter().map(|(name, series)| (name, One(series))))
+            }
+        }
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("start", &self.start)?;
+        m.serialize_entry("servers", &Servers(&self.servers))?;
+        m.end()
+    }
+}
+
+/// `{"schema_version": 1, "windows": {"10s": VIEW, …}, "total": VIEW}`,
+/// and with `series` (for the web page) the per-second points of the last
+/// that many seconds: one line of NDJSON, or one server-sent event.
+pub fn json_summary(
+    store: &crate::Store,
+    windows: &[u32],
+    now: i64,
+    options: ViewOptions,
+    series: Option<u32>,
+) -> String {
+    use serde::ser::{SerializeMap, Serializer};
+    let newest = store.newest();
+    let view =
+        |slot: &Slot, seconds: Option<u32>| report(&Window { slot, seconds }, now, newest, options);
+    let by_window: Vec<(String, Report)> = windows
+        .iter()
+        .map(|&w| (window_name(w), view(&store.window(now, w), Some(w))))
+        .collect();
+    let total = view(&store.since_start(), None);
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::new(&mut out);
+    // Maps with string keys into a Vec: serialising cannot fail.
+    let _ = (|| -> Result<(), serde_json::Error> {
+        let mut m = ser.serialize_map(None)?;
+        m.serialize_entry("schema_version", &SCHEMA_VERSION)?;
+        m.serialize_entry(
+            "windows",
+            &by_window
+                .iter()
+                .map(|(k, v)| (k.as_str(), v))
+                .collect::<Vec<_>>()
+                .into_iter()
+                .collect::<Ordered<'_>>(),
+        )?;
+        m.serialize_entry("total", &total)?;
+        if let Some(seconds) = series {
+            m.serialize_entry("series", &Series::of(store, now, seconds))?;
+        }
+        m.end()
+    })();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Windows in their order, as a JSON object.
+struct Ordered<'a>(Vec<(&'a str, &'a Report)>);
+
+impl<'a> FromIterator<(&'a str, &'a Report)> for Ordered<'a> {
+    fn from_iter<I: IntoIterator<Item = (&'a str, &'a Report)>>(iter: I) -> Self {
+        Ordered(iter.into_iter().collect())
+    }
+}
+
+impl serde::Serialize for Ordered<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
+}

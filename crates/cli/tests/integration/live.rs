@@ -394,8 +394,8 @@ fn metrics_parse_with_prometheus_own_parser() {
     let dir = scratch("metrics");
     let log = dir.join("h.log");
     fs::copy(corpus().join("httplog.log"), &log).unwrap();
-    let mut child = haplog()
-        .args([
+    let (_live, addr) = serving(
+        &[
             "live",
             "--json",
             "--from-start",
@@ -403,23 +403,11 @@ fn metrics_parse_with_prometheus_own_parser() {
             "127.0.0.1:0",
             "--every",
             "10s",
-        ])
-        .arg(&log)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let _live = Killed(child);
-    let mut said = String::new();
-    stderr.read_line(&mut said).unwrap();
-    let addr = said
-        .trim()
-        .strip_prefix("haplog live: metrics at http://")
-        .and_then(|a| a.strip_suffix("/metrics"))
-        .unwrap_or_else(|| panic!("{said}"))
-        .to_string();
+        ],
+        &log,
+        "metrics at http://",
+        "/metrics",
+    );
     let report = json_of(
         haplog()
             .args(["report", "--json", "-q", "--section", "overview,servers"])
@@ -930,5 +918,211 @@ fn the_terminal_view_answers_keys_and_restores_the_terminal() {
             "{width}x{height}: alternate screen not left"
         );
     }
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// Lines dated over the last `seconds` up to now, `per_second` a second,
+/// to two servers, some failing.
+fn recent_lines(seconds: i64, per_second: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let mut text = String::new();
+    let mut n = 0;
+    for second in now - seconds..=now {
+        for k in 0..per_second {
+            n += 1;
+            text.push_str(&dated_line(
+                second,
+                k * (1000 / per_second),
+                n,
+                n * 13 % 700 + 1,
+            ));
+        }
+    }
+    text
+}
+
+/// `haplog ARGS LOG` serving HTTP: the process, and the address it says
+/// (on stderr) it serves, between `before` and `after`.
+fn serving(args: &[&str], log: &Path, before: &str, after: &str) -> (Killed, String) {
+    let mut child = haplog()
+        .args(args)
+        .arg(log)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let live = Killed(child);
+    let mut said = String::new();
+    stderr.read_line(&mut said).unwrap();
+    let addr = said
+        .trim()
+        .strip_prefix("haplog live: ")
+        .and_then(|a| a.strip_prefix(before))
+        .and_then(|a| a.strip_suffix(after))
+        .unwrap_or_else(|| panic!("{said}"))
+        .to_string();
+    (live, addr)
+}
+
+/// One HTTP GET on `addr`: the status line and headers, and the body.
+fn get(addr: &str, path: &str) -> (String, String) {
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    (head.to_string(), body.to_string())
+}
+
+/// The web view: the page (no external resource, a strict policy), its
+/// event stream, and headless Chromium (Debian's, driven over the
+/// DevTools protocol) drawing the charts and tables from the events, with
+/// no script error, no request but the page's own, and a hostile URL shown
+/// as text.
+#[test]
+fn the_web_view_renders_in_chromium() {
+    let dir = scratch("web");
+    let log = dir.join("now.log");
+    let mut text = recent_lines(40, 5);
+    // A URL written to run script if it were markup.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    text.push_str(&dated_line(now, 999, 7, 5).replace(
+        "/w/7",
+        "/x><img src=x onerror=document.body.dataset.pwned=1><script>document.body.dataset.pwned=2</script>",
+    ));
+    fs::write(&log, text).unwrap();
+    let (_live, addr) = serving(
+        &[
+            "live",
+            "--no-tui",
+            "--from-start",
+            "--utc-offset",
+            "UTC",
+            "--window",
+            "1m,5m",
+            "--every",
+            "300ms",
+            "--web",
+            "127.0.0.1:0",
+        ],
+        &log,
+        "web view at http://",
+        "/",
+    );
+
+    let (head, page) = get(&addr, "/");
+    assert!(head.starts_with("HTTP/1.1 200 OK"), "{head}");
+    assert!(
+        head.contains("Content-Security-Policy: default-src 'none';"),
+        "{head}"
+    );
+    for external in ["src=\"http", "href=\"http", "@import", "url(http"] {
+        assert!(!page.contains(external), "the page loads {external}");
+    }
+    // The event stream: an event of JSON with the servers in it.
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream
+        .write_all(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut events = BufReader::new(stream);
+    let mut line = String::new();
+    let event = loop {
+        line.clear();
+        events.read_line(&mut line).unwrap();
+        if let Some(data) = line.strip_prefix("data: ") {
+            break serde_json::from_str::<Value>(data).unwrap();
+        }
+    };
+    let servers = rows(&event["windows"]["1m"]["servers"]["requests"], "server");
+    assert!(
+        servers.contains_key("be/s1") && servers.contains_key("be/s2"),
+        "{event}"
+    );
+    assert!(
+        event["series"]["servers"]["be/s1"]["requests"]
+            .as_array()
+            .unwrap()
+            .len()
+            == 60
+    );
+
+    let check = "JSON.stringify({\
+        errors: document.body.dataset.errors || '',\
+        lines: [...document.querySelectorAll('svg')].map(s => Number(s.dataset.lines)),\
+        points: [...document.querySelectorAll('polyline')].map(p => p.getAttribute('points').split(' ').length),\
+        servers: [...document.querySelectorAll('#servers td:first-child')].map(t => t.textContent),\
+        states: document.querySelectorAll('#states tr').length,\
+        pwned: document.body.dataset.pwned || '',\
+        scripts: document.querySelectorAll('script').length,\
+        shown: [...document.querySelectorAll('td')].some(t => t.textContent.includes('<script>document.body.dataset.pwned=2</script>'))\
+    })";
+    let out = Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/cdp.py"))
+        .arg(format!("http://{addr}/"))
+        .args([
+            "--until",
+            "Number(document.body.dataset.updates || 0) >= 2",
+            "--eval",
+            check,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["until"], true, "two events drawn: {result}");
+    assert_eq!(result["errors"], serde_json::json!([]), "{result}");
+    assert_eq!(result["console"], serde_json::json!([]), "{result}");
+    let requests: Vec<&str> = result["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        requests,
+        [
+            format!("http://{addr}/"),
+            format!("http://{addr}/app.js"),
+            format!("http://{addr}/events")
+        ],
+        "{result}"
+    );
+    let page: Value = serde_json::from_str(result["value"].as_str().unwrap()).unwrap();
+    assert_eq!(page["errors"], "", "{page}");
+    // Three charts, a line per server each, a point per second with lines.
+    assert_eq!(page["lines"], serde_json::json!([2, 2, 2]), "{page}");
+    assert!(
+        page["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p.as_u64().unwrap() >= 30),
+        "{page}"
+    );
+    assert_eq!(
+        page["servers"],
+        serde_json::json!(["be/s1", "be/s2"]),
+        "{page}"
+    );
+    // A header and the one state these lines have (`--`).
+    assert_eq!(page["states"], 2, "{page}");
+    assert_eq!(page["pwned"], "", "{page}");
+    assert_eq!(page["scripts"], 1, "{page}");
+    let (head, script) = get(&addr, "/app.js");
+    assert!(head.contains("Content-Type: text/javascript"), "{head}");
+    assert!(script.contains("new EventSource(\"events\")"), "{script}");
+    assert_eq!(page["shown"], true, "{page}");
     let _ = fs::remove_dir_all(&dir);
 }
