@@ -5,6 +5,15 @@
 //! into 1024 equal buckets, so a bucket spans less than 1/1024 of its
 //! values: reporting its lowest value errs by under 0.098 %. Buckets are
 //! allocated up to the largest value seen (a timer of an hour needs ~14k).
+//!
+//! The first [`FEW`] values are kept as they are, and the buckets made only
+//! when more come: a live view keeps a histogram per server per second,
+//! most of which hold a handful of values, and 16 KB of zeroed buckets for
+//! each would cost more than the values. The answers are the same either
+//! way: a value kept aside counts as its bucket.
+
+/// Values kept aside before the buckets are made.
+const FEW: usize = 32;
 
 /// Values below this have a bucket each.
 const EXACT: u64 = 2048;
@@ -12,9 +21,12 @@ const EXACT: u64 = 2048;
 const SUB_BUCKETS: u64 = 1024;
 const SUB_BITS: u32 = 10;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Histogram {
+    /// The buckets; empty while the values are [`Histogram::few`].
     counts: Vec<u64>,
+    /// The values, while there are at most [`FEW`] and no buckets.
+    few: Vec<u64>,
     total: u64,
     /// `u64::MAX` while empty (no `Option`: this is on every line's path).
     min: u64,
@@ -22,10 +34,24 @@ pub struct Histogram {
     sum: u128,
 }
 
+impl PartialEq for Histogram {
+    /// The same values counted, whether kept aside or in buckets.
+    fn eq(&self, other: &Histogram) -> bool {
+        self.total == other.total
+            && self.min == other.min
+            && self.max == other.max
+            && self.sum == other.sum
+            && SparseHistogram::from(self).buckets == SparseHistogram::from(other).buckets
+    }
+}
+
+impl Eq for Histogram {}
+
 impl Default for Histogram {
     fn default() -> Histogram {
         Histogram {
             counts: Vec::new(),
+            few: Vec::new(),
             total: 0,
             min: u64::MAX,
             max: 0,
@@ -66,23 +92,65 @@ impl Histogram {
 
     #[inline]
     pub fn add(&mut self, v: u64) {
-        let i = index(v);
-        if i >= self.counts.len() {
-            self.counts.resize(i + 1, 0);
+        if self.counts.is_empty() && self.few.len() < FEW {
+            self.few.push(v);
+        } else {
+            self.bucket(v);
         }
-        self.counts[i] += 1;
         self.total += 1;
         self.min = self.min.min(v);
         self.max = self.max.max(v);
         self.sum += u128::from(v);
     }
 
-    pub fn merge(&mut self, other: &Histogram) {
-        if other.counts.len() > self.counts.len() {
-            self.counts.resize(other.counts.len(), 0);
+    /// Counts `v` in its bucket (the buckets made first, if need be).
+    #[inline]
+    fn bucket(&mut self, v: u64) {
+        if !self.few.is_empty() {
+            self.spill();
         }
-        for (mine, theirs) in self.counts.iter_mut().zip(&other.counts) {
-            *mine += theirs;
+        let i = index(v);
+        if i >= self.counts.len() {
+            self.counts.resize(i + 1, 0);
+        }
+        self.counts[i] += 1;
+    }
+
+    /// Moves the values kept aside into buckets.
+    #[cold]
+    fn spill(&mut self) {
+        let few = std::mem::take(&mut self.few);
+        for v in few {
+            let i = index(v);
+            if i >= self.counts.len() {
+                self.counts.resize(i + 1, 0);
+            }
+            self.counts[i] += 1;
+        }
+    }
+
+    pub fn merge(&mut self, other: &Histogram) {
+        if other.total == 0 {
+            return;
+        }
+        if self.counts.is_empty()
+            && other.counts.is_empty()
+            && self.few.len() + other.few.len() <= FEW
+        {
+            self.few.extend_from_slice(&other.few);
+        } else {
+            if !self.few.is_empty() || self.counts.is_empty() {
+                self.spill();
+            }
+            for &v in &other.few {
+                self.bucket(v);
+            }
+            if other.counts.len() > self.counts.len() {
+                self.counts.resize(other.counts.len(), 0);
+            }
+            for (mine, theirs) in self.counts.iter_mut().zip(&other.counts) {
+                *mine += theirs;
+            }
         }
         self.total += other.total;
         self.min = self.min.min(other.min);
@@ -116,6 +184,13 @@ impl Histogram {
             return None;
         }
         let rank = ((q.clamp(0.0, 1.0) * self.total as f64).ceil() as u64).max(1);
+        if self.counts.is_empty() {
+            // As its bucket would say it: the bucket's lowest value.
+            let mut values = self.few.clone();
+            values.sort_unstable();
+            let v = values[(rank as usize).min(values.len()) - 1];
+            return Some(lowest(index(v)).clamp(self.min, self.max));
+        }
         let mut seen = 0;
         for (i, &c) in self.counts.iter().enumerate() {
             seen += c;
@@ -148,6 +223,24 @@ impl Default for SparseHistogram {
 
 impl From<&Histogram> for SparseHistogram {
     fn from(h: &Histogram) -> SparseHistogram {
+        if h.counts.is_empty() {
+            let mut indexes: Vec<u32> = h.few.iter().map(|&v| index(v) as u32).collect();
+            indexes.sort_unstable();
+            let mut buckets: Vec<(u32, u64)> = Vec::with_capacity(indexes.len());
+            for i in indexes {
+                match buckets.last_mut() {
+                    Some((last, n)) if *last == i => *n += 1,
+                    _ => buckets.push((i, 1)),
+                }
+            }
+            return SparseHistogram {
+                buckets,
+                total: h.total,
+                min: h.min,
+                max: h.max,
+                sum: h.sum,
+            };
+        }
         let mut buckets = Vec::new();
         // Most of a second's buckets are empty: skip eight at a time.
         let mut chunks = h.counts.chunks_exact(8);
@@ -190,6 +283,7 @@ impl SparseHistogram {
         }
         Histogram {
             counts,
+            few: Vec::new(),
             total: self.total,
             min: self.min,
             max: self.max,
@@ -260,6 +354,37 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
+        /// Values kept aside and values in buckets answer alike, merged
+        /// in any mix: each percentile is the lowest value of the bucket
+        /// of the value at its nearest rank.
+        #[test]
+        fn few_and_buckets_answer_alike(
+            a in prop::collection::vec(0u64..100_000, 0..80),
+            b in prop::collection::vec(0u64..100_000, 0..80),
+        ) {
+            let of = |values: &[u64]| {
+                let mut h = Histogram::new();
+                for v in values {
+                    h.add(*v);
+                }
+                h
+            };
+            let mut merged = of(&a);
+            merged.merge(&of(&b));
+            let mut all: Vec<u64> = a.iter().chain(&b).copied().collect();
+            let whole = of(&all);
+            prop_assert_eq!(&merged, &whole);
+            all.sort_unstable();
+            for q in [0.0, 0.25, 0.5, 0.9, 0.99, 0.999, 1.0] {
+                let expected = (!all.is_empty()).then(|| {
+                    let rank = ((q * all.len() as f64).ceil() as usize).max(1);
+                    lowest(index(all[rank - 1])).clamp(all[0], *all.last().unwrap())
+                });
+                prop_assert_eq!(merged.quantile(q), expected, "q {}", q);
+                prop_assert_eq!(whole.quantile(q), expected, "q {}", q);
+            }
+        }
+
         /// Sparse parts merged give the dense merge's percentiles.
         #[test]
         fn sparse_merges_equal_dense(

@@ -396,6 +396,9 @@ pub struct Config {
     /// How many of the latest failed requests to keep (a live view's
     /// error tail); none for a report.
     pub recent_failed: usize,
+    /// Count requests per client address (the report's clients section;
+    /// a live view has no use for them).
+    pub clients: bool,
     /// Count requests by frontend, backend, server, status class and
     /// termination state together ([`TrafficStats::combinations`]): the
     /// label sets of a Prometheus counter.
@@ -411,6 +414,7 @@ impl Default for Config {
             keep_query: false,
             unparsed_examples: 5,
             recent_failed: 0,
+            clients: true,
             combinations: false,
         }
     }
@@ -853,10 +857,12 @@ impl<'c> Collector<'c> {
             u.bytes += non_negative(r.bytes);
         }
 
-        let c = stats.clients.entry(r.client);
-        c.requests += 1;
-        c.failed += u64::from(failed);
-        c.bytes += non_negative(r.bytes);
+        if config.clients {
+            let c = stats.clients.entry(r.client);
+            c.requests += 1;
+            c.failed += u64::from(failed);
+            c.bytes += non_negative(r.bytes);
+        }
 
         if let Some(tt) = r.tt.filter(|&t| t >= 0) {
             let tt = tt as u64;

@@ -186,6 +186,7 @@ fn run_inner(args: LiveArgs) -> Result<i32, String> {
         slowest: 0,
         recent_failed: haplog_live::slot::FAILED_KEPT,
         combinations: true,
+        clients: false,
         ..Config::default()
     };
     let reading = args.format.reading(&formats);
