@@ -23,7 +23,9 @@ use crate::common::{write_failed, FilterArgs, FormatArgs};
 
 /// Watch HAProxy traffic as it happens: per-server request and error rates,
 /// termination states in words and Tt/Tr/Tw/Tc percentiles over sliding
-/// windows, as text or NDJSON every second and as Prometheus metrics.
+/// windows: a terminal view (on a terminal; `?` lists its keys), a web page
+/// with live charts (--web), Prometheus metrics (--metrics), or a summary
+/// a second as text or NDJSON (--no-tui, --json, or when piped).
 ///
 /// Files are followed like `tail -F`: across rename rotation (the old file
 /// read to its end first), copytruncate, delete and re-create, and a file
