@@ -131,6 +131,7 @@ const COUNT_KEYS: &[&str] = &[
     "4xx",
     "5xx",
     "other",
+    "queued",
     "top_state",
 ];
 
@@ -153,6 +154,7 @@ fn count_row(name: String, f: &Flow, seconds: Option<u32>) -> Vec<Value> {
     let c = f.classes;
     // 1xx (protocol switches) goes with "other", as in the report.
     row.extend([c[1], c[2], c[3], c[4], c[0] + c[5]].map(Value::count));
+    row.push(Value::count(f.queued));
     row.push(match f.top_abnormal() {
         Some((state, n)) => Value::Text(format!("{} {n}", String::from_utf8_lossy(&state))),
         None => Value::Null,

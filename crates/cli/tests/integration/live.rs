@@ -111,6 +111,13 @@ fn live_totals_equal_the_report() {
                 assert_eq!(ours[server][column], r[column], "{name} {server} {column}");
             }
         }
+        let queues = rows(&report["servers"]["queues"], "server");
+        for (server, q) in &queues {
+            assert_eq!(
+                ours[server]["queued"], q["queued"],
+                "{name} {server} queued"
+            );
+        }
         // Four rows per server, in the same order: Tt, Tr, Tw, Tc.
         let ours = total["servers"]["timers"].as_array().unwrap();
         let theirs = report["servers"]["timers"].as_array().unwrap();
@@ -636,6 +643,36 @@ fn chrono_free_parse(iso: &str) -> i64 {
     days * 86_400 + n(11, 13) * 3600 + n(14, 16) * 60 + n(17, 19)
 }
 
+/// `haplog live --json --syslog` on a port of its choosing: the process,
+/// its summaries (every 100 ms) and the address it listens on.
+fn syslog_live() -> (Killed, BufReader<std::process::ChildStdout>, String) {
+    let mut child = haplog()
+        .args([
+            "live",
+            "--json",
+            "--syslog",
+            "127.0.0.1:0",
+            "--every",
+            "100ms",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let summaries = BufReader::new(child.stdout.take().unwrap());
+    let live = Killed(child);
+    let mut said = String::new();
+    stderr.read_line(&mut said).unwrap();
+    let addr = said
+        .trim()
+        .strip_prefix("haplog live: listening for syslog on udp://")
+        .unwrap_or_else(|| panic!("{said}"))
+        .to_string();
+    (live, summaries, addr)
+}
+
 /// The real HAProxy logs over UDP to `haplog live --syslog` while `haplog
 /// load` drives it: live's per-server totals equal the load's proxy
 /// section (read from the same HAProxy's log file).
@@ -648,32 +685,7 @@ fn haproxy_over_syslog_counts_what_the_load_counts() {
     use crate::support::free_port;
 
     let dir = haproxy_dir("haplog-live-syslog");
-    let mut child = haplog()
-        .args([
-            "live",
-            "--json",
-            "--syslog",
-            "127.0.0.1:0",
-            "--every",
-            "100ms",
-            "--window",
-            "1m",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut summaries = BufReader::new(child.stdout.take().unwrap());
-    let _live = Killed(child);
-    let mut said = String::new();
-    stderr.read_line(&mut said).unwrap();
-    let udp = said
-        .trim()
-        .strip_prefix("haplog live: listening for syslog on udp://")
-        .unwrap_or_else(|| panic!("{said}"))
-        .to_string();
+    let (_live, mut summaries, udp) = syslog_live();
 
     let (p1, p2, front) = (free_port(), free_port(), free_port());
     let _servers = [testserver("tts1", p1), testserver("tts2", p2)];
@@ -1125,4 +1137,54 @@ fn the_web_view_renders_in_chromium() {
     assert!(script.contains("new EventSource(\"events\")"), "{script}");
     assert_eq!(page["shown"], true, "{page}");
     let _ = fs::remove_dir_all(&dir);
+}
+
+/// Syslog datagrams in both formats HAProxy sends (RFC 5424 and RFC
+/// 3164, one message each, as logged by a real HAProxy in the corpus):
+/// live's totals equal the report of the same lines.
+#[test]
+fn syslog_datagrams_in_both_formats_count_as_the_report() {
+    for name in ["rfc5424.log", "rfc3164.log"] {
+        let log = corpus().join(name);
+        let report = json_of(
+            haplog()
+                .args(["report", "--json", "-q", "--section", "overview,servers"])
+                .arg(&log),
+        );
+        let (_live, mut summaries, addr) = syslog_live();
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let text = fs::read(&log).unwrap();
+        let lines: Vec<&[u8]> = text
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect();
+        for (i, line) in lines.iter().enumerate() {
+            socket.send_to(line, &addr).unwrap();
+            // Paced: loopback drops what a full socket buffer cannot take.
+            if i % 50 == 49 {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        let expected = report["overview"]["lines"].as_u64().unwrap();
+        assert_eq!(expected, lines.len() as u64, "{name}");
+        let total = total_lines_reach(&mut summaries, expected);
+        assert_eq!(total, expected, "{name}");
+        let mut line = String::new();
+        summaries.read_line(&mut line).unwrap();
+        let v: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(
+            v["total"]["live"]["requests"], report["overview"]["requests"],
+            "{name}"
+        );
+        assert_eq!(
+            v["total"]["live"]["failed"], report["overview"]["failed"],
+            "{name}"
+        );
+        let ours = rows(&v["total"]["servers"]["requests"], "server");
+        let theirs = rows(&report["servers"]["requests"], "server");
+        assert_eq!(ours.len(), theirs.len(), "{name}");
+        for (server, r) in &theirs {
+            assert_eq!(ours[server]["requests"], r["requests"], "{name} {server}");
+        }
+    }
 }

@@ -109,8 +109,8 @@ function render(d) {
   figures.appendChild(el("span", "lines " + live.lines + ", unparsed " + live.unparsed_lines));
   figures.appendChild(el("span", "since start " + d.total.live.requests + " requests"));
   figures.appendChild(el("span", "at " + live.time + (live.lag_seconds === null ? "" : ", newest request " + live.lag_seconds + " s ago")));
-  table("servers", ["server", "requests", "requests_per_second", "failed", "failed_share", "2xx", "3xx", "4xx", "5xx", "other", "top_state"],
-    v.servers.requests, ["requests", "requests_per_second", "failed", "failed_share", "2xx", "3xx", "4xx", "5xx", "other"],
+  table("servers", ["server", "requests", "requests_per_second", "failed", "failed_share", "2xx", "3xx", "4xx", "5xx", "other", "queued", "top_state"],
+    v.servers.requests, ["requests", "requests_per_second", "failed", "failed_share", "2xx", "3xx", "4xx", "5xx", "other", "queued"],
     function (c, x) { return c === "failed_share" && x !== null && x >= 5; });
   table("timers", ["server", "timer", "count", "p50", "p90", "p99", "p99_9", "max"], v.servers.timers,
     ["count", "p50", "p90", "p99", "p99_9", "max"]);
