@@ -16,6 +16,7 @@ use crate::progress::Progress;
 /// Where the time went and why requests failed: a report of HAProxy logs.
 ///
 /// Sections (all by default; pick with --section):
+///   findings     the answer first: failing and slow servers, no server
 ///   overview     lines by kind, unparsed lines, time span, request rate
 ///   status       requests by status code and class
 ///   termination  termination states, each explained in words

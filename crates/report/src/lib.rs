@@ -4,6 +4,7 @@
 //! byte buffers that the caller writes out.
 
 pub mod escape;
+pub mod findings;
 pub mod html;
 pub mod model;
 pub mod records;

@@ -276,6 +276,9 @@ pub struct Table {
     /// timers): text shows each name once; JSON, CSV and Markdown rows
     /// all carry it.
     pub grouped: bool,
+    /// Text shows each row's last cell as a line of a list (sentences),
+    /// not as a table.
+    pub list: bool,
 }
 
 impl Table {
@@ -287,6 +290,7 @@ impl Table {
             rows: Vec::new(),
             more: 0,
             grouped: false,
+            list: false,
         }
     }
 
@@ -404,6 +408,9 @@ pub struct Section {
     pub series: Vec<Series>,
     /// Sentences shown under the section in text and Markdown.
     pub notes: Vec<String>,
+    /// Text and Markdown leave the section out when its tables are empty
+    /// (JSON and CSV keep it, so their layout stays the same).
+    pub hide_when_empty: bool,
 }
 
 impl Section {
@@ -415,7 +422,16 @@ impl Section {
             tables: Vec::new(),
             series: Vec::new(),
             notes: Vec::new(),
+            hide_when_empty: false,
         }
+    }
+
+    /// Whether text and Markdown leave it out.
+    pub fn hidden(&self) -> bool {
+        self.hide_when_empty
+            && self.facts.is_empty()
+            && self.tables.iter().all(|t| t.rows.is_empty())
+            && self.series.iter().all(|s| s.points.is_empty())
     }
 
     pub fn fact(&mut self, key: &'static str, label: &'static str, value: Value) {

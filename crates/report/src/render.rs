@@ -41,7 +41,7 @@ impl Style {
 /// tables with numbers right-aligned.
 pub fn text(sections: &[Section], style: Style) -> String {
     let mut out = String::new();
-    for (i, s) in sections.iter().enumerate() {
+    for (i, s) in sections.iter().filter(|s| !s.hidden()).enumerate() {
         if i > 0 {
             out.push('\n');
         }
@@ -74,6 +74,14 @@ pub fn text(sections: &[Section], style: Style) -> String {
 fn text_table(out: &mut String, t: &Table, style: Style) {
     if t.rows.is_empty() {
         let _ = writeln!(out, "  (none)");
+        return;
+    }
+    if t.list {
+        for row in &t.rows {
+            if let Some(last) = row.last() {
+                let _ = writeln!(out, "  - {}", inert(&last.display(true)));
+            }
+        }
         return;
     }
     let mut cells: Vec<Vec<String>> = t
@@ -153,7 +161,7 @@ fn clip(s: String, width: Option<usize>) -> String {
 /// Markdown: a `##` heading per section, facts and tables as pipe tables.
 pub fn markdown(sections: &[Section]) -> String {
     let mut out = String::new();
-    for (i, s) in sections.iter().enumerate() {
+    for (i, s) in sections.iter().filter(|s| !s.hidden()).enumerate() {
         if i > 0 {
             out.push('\n');
         }

@@ -52,6 +52,7 @@ macro_rules! section_names {
 }
 
 section_names! {
+    Findings => "findings": "the answer first: failing and slow servers, requests with no server",
     Overview => "overview": "lines by kind, unparsed lines, time span, request rate",
     Status => "status": "requests by status code and class",
     Termination => "termination": "termination states, each explained",
@@ -181,6 +182,7 @@ pub fn build(stats: &TrafficStats, options: &ReportOptions) -> Report {
     let sections = names
         .into_iter()
         .map(|name| match name {
+            SectionName::Findings => crate::findings::section(stats),
             SectionName::Overview => overview(stats, &overall, options),
             SectionName::Status => status(stats),
             SectionName::Termination => terminations(stats),

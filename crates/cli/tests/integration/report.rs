@@ -948,3 +948,102 @@ fn a_client_without_an_address_is_unknown() {
     assert!(clients.iter().any(|c| c["client"].is_null()), "{v}");
     assert!(clients.iter().any(|c| c["client"] == "10.0.0.1"), "{v}");
 }
+
+/// A request line to `be/{server}` with total time `tt`, status and state.
+fn finding_line(n: u32, server: &str, tt: u32, status: u16, state: &str) -> String {
+    format!(
+        "10.0.0.{}:4000 [24/Nov/2026:15:54:{:02}.{:03}] fe be/{server} 0/0/1/{}/{tt} {status} 100 - - {state} 1/1/0/0/0 0/0 \"GET /f HTTP/1.1\"\n",
+        n % 200,
+        n / 1000 % 60,
+        n % 1000,
+        tt.saturating_sub(2)
+    )
+}
+
+/// The report of `lines` (JSON, and the text's first lines).
+fn findings_of(name: &str, lines: &str) -> (Vec<Value>, String) {
+    let dir = tempdir(name);
+    let log = dir.join("f.log");
+    fs::write(&log, lines).unwrap();
+    let log = log.display().to_string();
+    let v = report_json(&["--section", "findings", &log]);
+    let text = String::from_utf8(haplog(&["report", &log], &[]).stdout).unwrap();
+    (v["findings"]["findings"].as_array().unwrap().clone(), text)
+}
+
+/// Each finding rule, on a log made to trigger it, and a healthy log that
+/// triggers none (docs/report.md lists the rules).
+#[test]
+fn findings_rules_each_trigger_on_their_case() {
+    let healthy: String = (0..60)
+        .map(|n| {
+            finding_line(
+                n,
+                ["s1", "s2", "s3"][n as usize % 3],
+                10 + n % 7,
+                200,
+                "----",
+            )
+        })
+        .collect();
+    let (none, text) = findings_of("findings-none", &healthy);
+    assert_eq!(none, Vec::<Value>::new());
+    assert!(
+        text.starts_with("OVERVIEW\n"),
+        "nothing stands out, nothing said:\n{text}"
+    );
+
+    // s4 fails 10 of its 12 requests, the server side timing out.
+    let mut failing = healthy.clone();
+    for n in 0..12 {
+        let (status, state) = if n < 10 { (503, "sC--") } else { (200, "----") };
+        failing.push_str(&finding_line(100 + n, "s4", 5, status, state));
+    }
+    let (found, text) = findings_of("findings-failing", &failing);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["rule"], "failing-server");
+    assert_eq!(found[0]["subject"], "be/s4");
+    assert!(
+        text.starts_with(
+            "FINDINGS\n  - be/s4 failed 10 of its 12 requests (83%); all of them ended sC: "
+        ),
+        "{text}"
+    );
+
+    // s3 takes 400 ms where the others take about 10.
+    let slow: String = (0..60)
+        .map(|n| {
+            let server = ["s1", "s2", "s3"][n as usize % 3];
+            let tt = if server == "s3" {
+                400 + n % 9
+            } else {
+                10 + n % 7
+            };
+            finding_line(n, server, tt, 200, "----")
+        })
+        .collect();
+    let (found, text) = findings_of("findings-slow", &slow);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["rule"], "slow-server");
+    assert_eq!(found[0]["subject"], "be/s3");
+    let said = found[0]["finding"].as_str().unwrap();
+    assert!(
+        said.contains("slower than the other servers of be: Tt p50 4"),
+        "{said}"
+    );
+    assert!(text.starts_with("FINDINGS\n  - be/s3 is "), "{text}");
+
+    // Five requests found no server: HAProxy logs <NOSRV> and SC.
+    let mut nosrv = healthy.clone();
+    for n in 0..5 {
+        nosrv.push_str(&finding_line(200 + n, "<NOSRV>", 0, 503, "SC--"));
+    }
+    let (found, _) = findings_of("findings-nosrv", &nosrv);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["rule"], "no-server");
+    assert_eq!(found[0]["requests"], 5);
+    assert!(found[0]["finding"]
+        .as_str()
+        .unwrap()
+        .starts_with("5 requests to backend be found no server available (<NOSRV>): 5 SC:"));
+}

@@ -1,0 +1,203 @@
+//! The answer first: short statements derived from the figures, each with
+//! its numbers, ranked by the requests they concern. Each rule, its
+//! threshold and its meaning are in docs/report.md; nothing is said when
+//! nothing stands out.
+
+use haplog_analyze::{Group, TrafficStats};
+
+use crate::model::{columns, Section, Table, Value};
+use crate::termination;
+
+/// Requests a server must have before a rule speaks of it.
+pub const MIN_REQUESTS: u64 = 10;
+/// A server failing at least this share of its requests is failing.
+pub const FAILING_SHARE: f64 = 0.5;
+/// A server this many times slower than its peers' median (Tt p50 or
+/// p99) is slow...
+pub const SLOW_FACTOR: f64 = 3.0;
+/// ...when the difference is at least this many milliseconds.
+pub const SLOW_MIN_MS: u64 = 50;
+
+/// One statement.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    /// The rule's name (docs/report.md).
+    pub rule: &'static str,
+    /// What it is about: `backend/server`, a backend.
+    pub subject: String,
+    /// The requests it concerns (the ranking).
+    pub requests: u64,
+    /// The statement, with its numbers.
+    pub text: String,
+}
+
+/// A server's name for the rules: `<NOSRV>` and `<STATS>` are HAProxy's
+/// placeholders, not servers.
+fn real_server(server: &[u8]) -> bool {
+    !server.starts_with(b"<")
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// The most frequent abnormal state of a group, in words.
+fn why(g: &Group) -> Option<String> {
+    let (state, n) = g
+        .abnormal
+        .iter()
+        .copied()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))?;
+    let who = if n == g.failed {
+        "all of them".to_string()
+    } else {
+        format!("{n} of them")
+    };
+    Some(format!(
+        "{who} ended {}: {}",
+        String::from_utf8_lossy(&state),
+        termination::explain(state)
+    ))
+}
+
+fn percent(part: u64, whole: u64) -> f64 {
+    part as f64 * 100.0 / whole.max(1) as f64
+}
+
+/// Every finding, the most requests first.
+pub fn findings(stats: &TrafficStats) -> Vec<Finding> {
+    let mut found = Vec::new();
+    for (backend, servers) in stats.servers.iter() {
+        let mut peers: Vec<(&[u8], &Group)> = Vec::new();
+        for (server, g) in servers.iter() {
+            let subject = format!("{}/{}", lossy(backend), lossy(server));
+            if !real_server(server) {
+                // No server took them: HAProxy ended them on the server
+                // side (SC, sQ, …) without one. A request HAProxy turned
+                // away itself (PR, LR) is not this.
+                let states: Vec<([u8; 2], u64)> = g
+                    .abnormal
+                    .iter()
+                    .copied()
+                    .filter(|(s, _)| server == b"<NOSRV>" && matches!(s[0], b'S' | b's'))
+                    .collect();
+                let n: u64 = states.iter().map(|s| s.1).sum();
+                if n > 0 {
+                    let why: Vec<String> = states
+                        .iter()
+                        .map(|(s, k)| {
+                            format!(
+                                "{k} {}: {}",
+                                String::from_utf8_lossy(s),
+                                termination::explain(*s)
+                            )
+                        })
+                        .collect();
+                    found.push(Finding {
+                        rule: "no-server",
+                        subject,
+                        requests: n,
+                        text: format!(
+                            "{n} request{} to backend {} found no server available (<NOSRV>): {}",
+                            if n == 1 { "" } else { "s" },
+                            lossy(backend),
+                            why.join("; ")
+                        ),
+                    });
+                }
+                continue;
+            }
+            if g.requests >= MIN_REQUESTS && g.failed as f64 >= FAILING_SHARE * g.requests as f64 {
+                let mut text = format!(
+                    "{subject} failed {} of its {} requests ({:.0}%)",
+                    g.failed,
+                    g.requests,
+                    percent(g.failed, g.requests)
+                );
+                if let Some(why) = why(g) {
+                    text.push_str(&format!("; {why}"));
+                }
+                found.push(Finding {
+                    rule: "failing-server",
+                    subject,
+                    requests: g.failed,
+                    text,
+                });
+            }
+            if g.tt.count() >= MIN_REQUESTS {
+                peers.push((server, g));
+            }
+        }
+        slow_servers(&mut found, backend, &peers);
+    }
+    found.sort_by(|a, b| b.requests.cmp(&a.requests).then(a.subject.cmp(&b.subject)));
+    found
+}
+
+/// Servers of one backend much slower than the others: Tt p50 or p99 at
+/// least [`SLOW_FACTOR`] times the median of the other servers' and
+/// [`SLOW_MIN_MS`] more.
+fn slow_servers(found: &mut Vec<Finding>, backend: &[u8], servers: &[(&[u8], &Group)]) {
+    if servers.len() < 2 {
+        return;
+    }
+    let median = |mut v: Vec<u64>| -> u64 {
+        v.sort_unstable();
+        v[v.len() / 2]
+    };
+    for (i, (server, g)) in servers.iter().enumerate() {
+        let others: Vec<&Group> = servers
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, (_, g))| *g)
+            .collect();
+        let q = |g: &Group, p: f64| g.tt.quantile(p).unwrap_or(0);
+        let (p50, p99) = (q(g, 0.5), q(g, 0.99));
+        let peer50 = median(others.iter().map(|o| q(o, 0.5)).collect());
+        let peer99 = median(others.iter().map(|o| q(o, 0.99)).collect());
+        let slow = |mine: u64, theirs: u64| {
+            mine as f64 >= SLOW_FACTOR * theirs.max(1) as f64 && mine >= theirs + SLOW_MIN_MS
+        };
+        if !(slow(p50, peer50) || slow(p99, peer99)) {
+            continue;
+        }
+        let factor = if slow(p50, peer50) {
+            p50 as f64 / peer50.max(1) as f64
+        } else {
+            p99 as f64 / peer99.max(1) as f64
+        };
+        let subject = format!("{}/{}", lossy(backend), lossy(server));
+        found.push(Finding {
+            rule: "slow-server",
+            requests: g.tt.count(),
+            text: format!(
+                "{subject} is {factor:.1}x slower than the other servers of {}: Tt p50 {p50} ms against {peer50} ms, p99 {p99} ms against {peer99} ms",
+                lossy(backend)
+            ),
+            subject,
+        });
+    }
+}
+
+/// The findings as the report's first section; text hides it when there
+/// is nothing to say.
+pub fn section(stats: &TrafficStats) -> Section {
+    let mut s = Section::new("findings", "Findings");
+    s.hide_when_empty = true;
+    let mut t = Table::new(
+        "findings",
+        columns(&["rule", "subject", "requests", "finding"]),
+    );
+    t.list = true;
+    for f in findings(stats) {
+        t.push(vec![
+            Value::text(f.rule),
+            Value::Text(f.subject),
+            Value::count(f.requests),
+            Value::Text(f.text),
+        ]);
+    }
+    s.tables.push(t);
+    s
+}
