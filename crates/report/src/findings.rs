@@ -18,6 +18,11 @@ pub const SLOW_FACTOR: f64 = 3.0;
 /// ...when the difference is at least this many milliseconds.
 pub const SLOW_MIN_MS: u64 = 50;
 
+/// Requests that waited in a queue, at least this many...
+pub const QUEUED_MIN: u64 = 10;
+/// ...and at least this share of the requests, make a finding.
+pub const QUEUED_SHARE: f64 = 0.01;
+
 /// One statement.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Finding {
@@ -130,8 +135,57 @@ pub fn findings(stats: &TrafficStats) -> Vec<Finding> {
         }
         slow_servers(&mut found, backend, &peers);
     }
+    queues(&mut found, stats);
     found.sort_by(|a, b| b.requests.cmp(&a.requests).then(a.subject.cmp(&b.subject)));
     found
+}
+
+/// Requests that waited in a queue (Tw > 0): how many, between which
+/// seconds, and the second with the largest queue HAProxy logged.
+fn queues(found: &mut Vec<Finding>, stats: &TrafficStats) {
+    let overall = stats.overall();
+    if overall.queued < QUEUED_MIN
+        || (overall.queued as f64) < QUEUED_SHARE * overall.requests as f64
+    {
+        return;
+    }
+    let mut seconds: Vec<(i64, &haplog_analyze::traffic::SecondStats)> = stats
+        .seconds
+        .iter()
+        .filter(|(_, v)| v.queued > 0)
+        .map(|(k, v)| (*k, v))
+        .collect();
+    seconds.sort_by_key(|(k, _)| *k);
+    let mut text = format!(
+        "{} requests ({:.1}%) waited in a queue (Tw > 0)",
+        overall.queued,
+        percent(overall.queued, overall.requests)
+    );
+    if let (Some(first), Some(last)) = (seconds.first(), seconds.last()) {
+        let at = |s: i64| crate::model::Value::second(s).display(true);
+        text.push_str(&format!(" from {} to {}", at(first.0), at(last.0)));
+        if let Some((peak, v)) = seconds
+            .iter()
+            .max_by_key(|(k, v)| (v.max_backend_queue + v.max_srv_queue, std::cmp::Reverse(*k)))
+        {
+            text.push_str(&format!(
+                "; the largest queue logged was {} (backend {}, server {}) at {}",
+                v.max_backend_queue + v.max_srv_queue,
+                v.max_backend_queue,
+                v.max_srv_queue,
+                at(*peak)
+            ));
+        }
+    }
+    if let Some(p99) = overall.tw.quantile(0.99) {
+        text.push_str(&format!("; Tw p99 {p99} ms"));
+    }
+    found.push(Finding {
+        rule: "queue",
+        subject: "all backends".to_string(),
+        requests: overall.queued,
+        text,
+    });
 }
 
 /// Servers of one backend much slower than the others: Tt p50 or p99 at
