@@ -23,6 +23,11 @@ pub const QUEUED_MIN: u64 = 10;
 /// ...and at least this share of the requests, make a finding.
 pub const QUEUED_SHARE: f64 = 0.01;
 
+/// A URL or client with at least this share of the failed requests...
+pub const DOMINANT_SHARE: f64 = 0.5;
+/// ...and at least this many of them dominates the failures.
+pub const DOMINANT_MIN: u64 = 10;
+
 /// One statement.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Finding {
@@ -136,8 +141,46 @@ pub fn findings(stats: &TrafficStats) -> Vec<Finding> {
         slow_servers(&mut found, backend, &peers);
     }
     queues(&mut found, stats);
+    dominant(&mut found, stats);
     found.sort_by(|a, b| b.requests.cmp(&a.requests).then(a.subject.cmp(&b.subject)));
     found
+}
+
+/// A URL or a client behind most of the failures.
+fn dominant(found: &mut Vec<Finding>, stats: &TrafficStats) {
+    let overall = stats.overall();
+    let failed = overall.failed;
+    let rate = failed as f64 / overall.requests.max(1) as f64;
+    // Most of the failures, and failing at least twice as often as the
+    // rest: a log with one URL says nothing about that URL.
+    let dominates = |n: u64, of: u64| {
+        n >= DOMINANT_MIN
+            && n as f64 >= DOMINANT_SHARE * failed as f64
+            && n as f64 / of.max(1) as f64 >= 2.0 * rate
+    };
+    let mut say = |rule: &'static str, what: &str, name: &[u8], n: u64, of: u64| {
+        let name = lossy(name);
+        found.push(Finding {
+            rule,
+            text: format!(
+                "{what} {name} accounts for {n} of the {failed} failed requests ({:.0}%), {:.0}% of its own {of}",
+                percent(n, failed),
+                percent(n, of)
+            ),
+            subject: name,
+            requests: n,
+        });
+    };
+    for (url, u) in stats.urls.iter() {
+        if dominates(u.failed, u.requests) {
+            say("failing-url", "URL", url, u.failed, u.requests);
+        }
+    }
+    for (client, c) in stats.clients.iter() {
+        if !client.is_empty() && dominates(c.failed, c.requests) {
+            say("failing-client", "client", client, c.failed, c.requests);
+        }
+    }
 }
 
 /// Requests that waited in a queue (Tw > 0): how many, between which
