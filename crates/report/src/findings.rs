@@ -28,6 +28,13 @@ pub const DOMINANT_SHARE: f64 = 0.5;
 /// ...and at least this many of them dominates the failures.
 pub const DOMINANT_MIN: u64 = 10;
 
+/// A slice of time whose failed share is at least this...
+pub const JUMP_SHARE: f64 = 0.2;
+/// ...and this many times the share before it (at least 1 %), over at
+/// least [`JUMP_MIN`] requests, is a jump.
+pub const JUMP_FACTOR: f64 = 3.0;
+pub const JUMP_MIN: u64 = 20;
+
 /// One statement.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Finding {
@@ -142,8 +149,61 @@ pub fn findings(stats: &TrafficStats) -> Vec<Finding> {
     }
     queues(&mut found, stats);
     dominant(&mut found, stats);
+    jump(&mut found, stats);
     found.sort_by(|a, b| b.requests.cmp(&a.requests).then(a.subject.cmp(&b.subject)));
     found
+}
+
+/// The first slice of time (10 s, or a minute past 10 minutes of log)
+/// where the failed share jumped: at least [`JUMP_SHARE`] and
+/// [`JUMP_FACTOR`] times the share of everything before it.
+fn jump(found: &mut Vec<Finding>, stats: &TrafficStats) {
+    let mut seconds: Vec<(i64, u64, u64)> = stats
+        .seconds
+        .iter()
+        .map(|(k, v)| (*k, v.requests, v.failed))
+        .collect();
+    seconds.sort_unstable();
+    let (Some(first), Some(last)) = (seconds.first(), seconds.last()) else {
+        return;
+    };
+    let width = if last.0 - first.0 > 600 { 60 } else { 10 };
+    let mut slices: Vec<(i64, u64, u64)> = Vec::new();
+    for (second, requests, failed) in seconds {
+        let start = second.div_euclid(width) * width;
+        match slices.last_mut() {
+            Some(s) if s.0 == start => {
+                s.1 += requests;
+                s.2 += failed;
+            }
+            _ => slices.push((start, requests, failed)),
+        }
+    }
+    let (mut before_requests, mut before_failed) = (0u64, 0u64);
+    for (start, requests, failed) in slices {
+        let share = failed as f64 / requests.max(1) as f64;
+        let before = before_failed as f64 / before_requests.max(1) as f64;
+        if before_requests >= JUMP_MIN
+            && requests >= JUMP_MIN
+            && share >= JUMP_SHARE
+            && share >= JUMP_FACTOR * before.max(0.01)
+        {
+            let at = crate::model::Value::second(start).display(true);
+            found.push(Finding {
+                rule: "error-jump",
+                subject: at.clone(),
+                requests: failed,
+                text: format!(
+                    "the failed share jumped to {:.0}% at {at} ({failed} of {requests} requests in {width} s), from {:.1}% before",
+                    share * 100.0,
+                    before * 100.0
+                ),
+            });
+            return;
+        }
+        before_requests += requests;
+        before_failed += failed;
+    }
 }
 
 /// A URL or a client behind most of the failures.
