@@ -415,19 +415,21 @@ fn summary(
     last: bool,
 ) -> String {
     let now = unix_now();
-    let newest = store.newest();
-    let total = store.since_start();
-    let view = |slot: &Slot, seconds: Option<u32>| -> Report {
-        view::report(&Window { slot, seconds }, now, newest, options)
-    };
     if json {
         let mut text = view::json_summary(store, windows, now, options, None);
         text.push('\n');
         return text;
     }
+    let newest = store.newest();
+    let view = |slot: &Slot, seconds: Option<u32>| -> Report {
+        view::report(&Window { slot, seconds }, now, newest, options)
+    };
     let shortest = windows[0];
     let (mut report, title) = if last {
-        (view(&total, None), "Live: since start".to_string())
+        (
+            view(&store.since_start(), None),
+            "Live: since start".to_string(),
+        )
     } else {
         (
             view(&store.window(now, shortest), Some(shortest)),
@@ -452,9 +454,9 @@ fn summary(
         },
     );
     if !last {
+        let (requests, lines) = store.totals();
         text.push_str(&format!(
-            "  since start: {} requests, {} lines\n",
-            total.requests, total.lines
+            "  since start: {requests} requests, {lines} lines\n"
         ));
     }
     text.push('\n');

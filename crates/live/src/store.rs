@@ -10,6 +10,10 @@ pub struct Store {
     seconds: Windowed<Slot>,
     /// The newest second a line had (UTC), for the follow lag.
     newest: Option<i64>,
+    /// Requests and lines since the start: counted as slots come, so a
+    /// view that shows only these need not merge every slot.
+    requests: u64,
+    lines: u64,
 }
 
 impl Store {
@@ -18,6 +22,8 @@ impl Store {
         Store {
             seconds: Windowed::new(span_seconds),
             newest: None,
+            requests: 0,
+            lines: 0,
         }
     }
 
@@ -31,12 +37,20 @@ impl Store {
         if slot.requests > 0 {
             self.newest = Some(self.newest.map_or(second, |n| n.max(second)));
         }
+        self.requests += slot.requests;
+        self.lines += slot.lines;
         self.seconds.add(second, slot);
     }
 
     /// The last `seconds` seconds up to `now` (UTC), merged.
     pub fn window(&self, now: i64, seconds: u32) -> Slot {
         self.seconds.last(now, seconds).unwrap_or_default()
+    }
+
+    /// Requests and lines since the start (what [`Store::since_start`]
+    /// would count, without merging).
+    pub fn totals(&self) -> (u64, u64) {
+        (self.requests, self.lines)
     }
 
     /// Everything since the start.

@@ -11,6 +11,7 @@ use std::time::Duration;
 use haplog_analyze::traffic::SlowRequest;
 use haplog_report::escape::inert;
 use haplog_report::model::Stamp;
+use haplog_report::render::clip;
 use haplog_report::termination;
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -238,7 +239,6 @@ impl Tui {
             slot.terminations.iter().map(|(k, n)| (*k, *n)).collect();
         states.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         let failed = slot.servers.values().map(|f| f.failed).sum();
-        let total = store.since_start();
         Screen {
             title: self.title.clone(),
             at: Stamp {
@@ -254,7 +254,7 @@ impl Tui {
             lines: slot.lines,
             unparsed: slot.unparsed(),
             lag: store.newest().map(|n| (now - n).max(0)),
-            since_start: total.requests,
+            since_start: store.totals().0,
             servers,
             states,
             urls: slot
@@ -448,7 +448,7 @@ fn render(frame: &mut Frame<'_>, s: &Screen, c: &Choices, windows: &[u32]) {
             format!(
                 "{} {n} {}",
                 String::from_utf8_lossy(&st),
-                short(&termination::explain(st), 40)
+                clip(termination::explain(st), Some(40))
             )
         });
         let fail_style = if r.failed_share.unwrap_or(0.0) >= 5.0 {
@@ -637,16 +637,6 @@ fn render(frame: &mut Frame<'_>, s: &Screen, c: &Choices, windows: &[u32]) {
                 .block(Block::default().borders(Borders::ALL).title(" Help ")),
             popup,
         );
-    }
-}
-
-fn short(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(n - 1).collect();
-        t.push('…');
-        t
     }
 }
 

@@ -146,7 +146,7 @@ fn text_table(out: &mut String, t: &Table, style: Style) {
 
 /// A text cell cut to `width` characters, ending in `…` (on a terminal,
 /// where a URL of 3000 bytes would wrap the table away); whole without one.
-fn clip(s: String, width: Option<usize>) -> String {
+pub fn clip(s: String, width: Option<usize>) -> String {
     let Some(width) = width.filter(|&w| w > 1) else {
         return s;
     };
