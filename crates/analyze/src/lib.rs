@@ -12,6 +12,7 @@ pub use merge::{merge_all, Merge};
 pub use window::Windowed;
 pub mod filter;
 pub mod request;
+pub mod slices;
 pub mod spec;
 pub mod traffic;
 

@@ -14,6 +14,7 @@ use crate::filter::Filter;
 use crate::histogram::Histogram;
 use crate::keyed::Keyed;
 use crate::request::{ReadOptions, Request};
+use crate::slices::Slices;
 
 /// Where a line is in the whole input: (chunk sequence number, line index
 /// in the chunk). Ordering by it is ordering by input position, whatever
@@ -48,6 +49,9 @@ pub struct Group {
     /// Termination states other than `--` (an abnormal end), by count in
     /// the order first seen: few per group, and none on most requests.
     pub abnormal: Vec<([u8; 2], u64)>,
+    /// Requests over time (see [`Config::server_slices`]); empty unless
+    /// asked for.
+    pub slices: Slices,
 }
 
 #[inline(always)]
@@ -121,6 +125,7 @@ impl Group {
         for &(state, n) in &o.abnormal {
             self.abnormal_state(state, n);
         }
+        self.slices.merge(&o.slices);
     }
 }
 
@@ -403,6 +408,9 @@ pub struct Config {
     /// termination state together ([`TrafficStats::combinations`]): the
     /// label sets of a Prometheus counter.
     pub combinations: bool,
+    /// Count each server's requests, failures and total times per time
+    /// slice ([`Group::slices`]): charts of latency over time.
+    pub server_slices: bool,
 }
 
 impl Default for Config {
@@ -416,6 +424,7 @@ impl Default for Config {
             recent_failed: 0,
             clients: true,
             combinations: false,
+            server_slices: false,
         }
     }
 }
@@ -786,11 +795,13 @@ impl<'c> Collector<'c> {
         let stats = &mut self.stats;
         let failed = r.failed();
         stats.requests += 1;
+        let mut dated_second = None;
         match r.time {
             Some(t) => {
                 stats.first = earliest(stats.first, Some(t), config.filter.offset_minutes);
                 stats.last = latest(stats.last, Some(t), config.filter.offset_minutes);
                 let second = t.local_ms.div_euclid(1000);
+                dated_second = Some(second);
                 match &mut self.second {
                     Some((s, figures)) if *s == second => figures.add(r, failed),
                     current => {
@@ -824,11 +835,14 @@ impl<'c> Collector<'c> {
             }
         }
         stats.frontends.entry(r.frontend).add(r, failed);
-        stats
-            .servers
-            .entry(r.backend)
-            .entry(r.server)
-            .add(r, failed);
+        let server = stats.servers.entry(r.backend).entry(r.server);
+        server.add(r, failed);
+        if config.server_slices {
+            if let Some(second) = dated_second {
+                let tt = r.tt.filter(|&t| t >= 0).map(|t| t as u64);
+                server.slices.add(second, tt, failed);
+            }
+        }
 
         // A request without a path (`<BADREQ>`, a cut line) is counted
         // under the request as logged; TCP connections have neither.

@@ -4,11 +4,15 @@ use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
+use haplog_analyze::TrafficStats;
 use haplog_analyze::{Config, ReadOptions};
 use haplog_engine::{default_threads, InputSpec};
 use haplog_report::escape::{inert, CsvStyle};
+use haplog_report::model::Report;
 use haplog_report::render::{self, Style};
-use haplog_report::traffic::{build, nothing_kept, Interval, ReportOptions, SectionName, UrlSort};
+use haplog_report::traffic::{
+    build, format_time, nothing_kept, Interval, ReportOptions, SectionName, UrlSort,
+};
 
 use crate::common::{resolve_inputs, write_failed, FilterArgs, FormatArgs};
 use crate::progress::Progress;
@@ -99,6 +103,13 @@ pub struct ReportArgs {
     #[arg(long, help_heading = "Output")]
     markdown: bool,
 
+    /// Write one self-contained HTML page to FILE (`-`: standard output):
+    /// the findings, every table (click a heading to sort), and charts of
+    /// rates, latency percentiles over time per backend and server, and
+    /// latency distributions. Opens offline; light, dark and print
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["json", "csv", "markdown"], help_heading = "Output")]
+    html: Option<PathBuf>,
+
     /// Colour in text output
     #[arg(
         long,
@@ -161,7 +172,7 @@ fn run_inner(args: ReportArgs) -> Result<i32, String> {
         .map_or(0, |d| d.as_millis() as i64);
     let (filter, filter_words) = args.filters.spec().build(now)?;
     let formats = args.format.formats("report", args.quiet)?;
-    let (inputs, _names) = resolve_inputs(&args.files)?;
+    let (inputs, names) = resolve_inputs(&args.files)?;
     let threads = args
         .threads
         .map_or_else(default_threads, |n| n as usize)
@@ -177,6 +188,7 @@ fn run_inner(args: ReportArgs) -> Result<i32, String> {
         },
         slowest: args.top,
         keep_query: args.query,
+        server_slices: args.html.is_some(),
         ..Config::default()
     };
     let total_bytes = inputs
@@ -204,10 +216,36 @@ fn run_inner(args: ReportArgs) -> Result<i32, String> {
         interval: args.interval,
         url_sort: args.url_sort,
         filters: filter_words,
+        charts: args.html.is_some(),
     };
     let report = build(&stats, &options);
     let sections = &report.sections;
     let empty = nothing_kept(&stats, &config.filter, &options.filters);
+    if let Some(path) = &args.html {
+        let page = html_page(&report, &names, &stats, empty.as_deref());
+        let written = if path.as_os_str() == "-" {
+            let mut stdout = io::stdout().lock();
+            stdout
+                .write_all(page.as_bytes())
+                .and_then(|()| stdout.flush())
+        } else {
+            std::fs::write(path, page.as_bytes())
+        };
+        if let Err(e) = written {
+            if path.as_os_str() == "-" {
+                return write_failed(e);
+            }
+            return Err(format!("{}: cannot write the page ({e})", path.display()));
+        }
+        if !args.quiet && path.as_os_str() != "-" {
+            eprintln!(
+                "haplog report: wrote {} ({} KB)",
+                path.display(),
+                page.len().div_ceil(1024)
+            );
+        }
+        return Ok(finish(&args, &stats, &outcome.input_errors));
+    }
     let out = if args.json {
         render::json(&report)
     } else if args.csv {
@@ -239,6 +277,12 @@ fn run_inner(args: ReportArgs) -> Result<i32, String> {
     if let Err(e) = stdout.write_all(&out).and_then(|()| stdout.flush()) {
         return write_failed(e);
     }
+    Ok(finish(&args, &stats, &outcome.input_errors))
+}
+
+/// What is left to say on stderr once the report is out, and the exit
+/// code: 2 when an input could not be read whole.
+fn finish(args: &ReportArgs, stats: &TrafficStats, input_errors: &[impl std::fmt::Display]) -> i32 {
     let unparsed = stats.kinds[haplog_format::Kind::Unparsed.index()];
     if unparsed > 0 && !args.quiet {
         eprintln!(
@@ -246,14 +290,47 @@ fn run_inner(args: ReportArgs) -> Result<i32, String> {
             stats.lines
         );
     }
-    for e in &outcome.input_errors {
+    for e in input_errors {
         eprintln!("haplog report: {e}");
     }
-    Ok(if outcome.input_errors.is_empty() {
+    if input_errors.is_empty() {
         0
     } else {
         2
-    })
+    }
+}
+
+/// The HTML page: the inputs and the span under the title; a line saying
+/// why nothing is shown when the filters kept nothing.
+fn html_page(
+    report: &Report,
+    names: &[String],
+    stats: &TrafficStats,
+    empty: Option<&str>,
+) -> String {
+    let inputs = match names {
+        [] => "standard input".to_string(),
+        [one] if one == "-" => "standard input".to_string(),
+        [one] => one.clone(),
+        [first, rest @ ..] => format!("{first} and {} more", rest.len()),
+    };
+    let mut subtitle = format!("{inputs}: {} lines", stats.lines);
+    if let (Some(first), Some(last)) = (&stats.first, &stats.last) {
+        subtitle.push_str(&format!(
+            ", {} to {}",
+            format_time(first),
+            format_time(last)
+        ));
+    }
+    if let Some(why) = empty {
+        subtitle.push_str(&format!(". {why}"));
+    }
+    haplog_report::page::report_page(
+        report,
+        "HAProxy log report",
+        &subtitle,
+        &format!("haplog {} report", env!("CARGO_PKG_VERSION")),
+    )
 }
 
 /// The terminal's width in columns, if standard output is one.

@@ -128,6 +128,9 @@ pub struct Page {
     title: String,
     subtitle: Option<String>,
     sections: Vec<(String, String, String)>,
+    /// One inline script, allowed by its hash: the policy lets nothing
+    /// else run, so text that slipped into markup still could not.
+    script: Option<&'static str>,
 }
 
 impl Page {
@@ -143,6 +146,12 @@ impl Page {
         self
     }
 
+    /// The page's one script (a constant of the program, never data).
+    pub fn script(&mut self, script: &'static str) -> &mut Page {
+        self.script = Some(script);
+        self
+    }
+
     /// A section: `id` is its anchor, `body` HTML already escaped.
     pub fn section(&mut self, id: &str, heading: &str, body: String) -> &mut Page {
         self.sections
@@ -151,8 +160,18 @@ impl Page {
     }
 
     pub fn render(&self, footer: &str) -> String {
+        let scripts = match self.script {
+            Some(script) => {
+                use sha2::Digest as _;
+                format!(
+                    "; script-src 'sha256-{}'",
+                    base64(&sha2::Sha256::digest(script.as_bytes()))
+                )
+            }
+            None => String::new(),
+        };
         let mut out = format!(
-            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<header>\n<h1>{}</h1>\n",
+            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:{scripts}\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<header>\n<h1>{}</h1>\n",
             escape(&self.title),
             escape(&self.title)
         );
@@ -172,11 +191,11 @@ impl Page {
                 escape(heading)
             );
         }
-        let _ = write!(
-            out,
-            "</main>\n<footer>{}</footer>\n</body>\n</html>\n",
-            escape(footer)
-        );
+        let _ = write!(out, "</main>\n<footer>{}</footer>\n", escape(footer));
+        if let Some(script) = self.script {
+            let _ = writeln!(out, "<script>{script}</script>");
+        }
+        out.push_str("</body>\n</html>\n");
         out
     }
 }
@@ -196,8 +215,26 @@ pre { background: var(--card); padding: .8rem; overflow-x: auto; border-radius: 
 .tags span { display: inline-block; background: var(--card); border: 1px solid var(--line); border-radius: 4px; padding: .1rem .45rem; margin: 0 .4rem .4rem 0; }
 .bad { color: var(--bad); font-weight: 600; } .good { font-weight: 600; }
 .button { display: inline-block; border: 1px solid var(--line); border-radius: 6px; padding: .3rem .8rem; margin-right: .5rem; color: var(--fg); text-decoration: none; background: var(--card); }
+.facts { display: flex; flex-wrap: wrap; gap: .4rem 1.6rem; margin: .4rem 0 1rem; } .facts div { min-width: 9rem; } .facts dt { color: var(--muted); font-size: .85rem; } .facts dd { margin: 0; font-weight: 600; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
+h3 { font-size: 1rem; margin: 1.2rem 0 .3rem; }
+.scroll { overflow-x: auto; }
+td.bad { color: var(--bad); font-weight: 600; }
+tr.group td { border-top: 2px solid var(--line); }
+th.num { text-align: right; }
+th button { font: inherit; font-weight: 600; color: inherit; background: none; border: 0; padding: 0; cursor: pointer; }
+th[aria-sort=ascending] button::after { content: ' \\25B2'; font-size: .7em; } th[aria-sort=descending] button::after { content: ' \\25BC'; font-size: .7em; }
+ol.findings { padding-left: 1.4rem; } ol.findings li { margin: .35rem 0; } .rule { display: inline-block; font-size: .8rem; color: var(--bad); border: 1px solid var(--bad); border-radius: 4px; padding: 0 .35rem; margin-right: .3rem; }
+.note, .none { color: var(--muted); font-size: .9rem; }
+figure.chart-box { margin: .6rem 0 1.2rem; } figcaption { font-weight: 600; margin-bottom: .2rem; } figcaption .unit { color: var(--muted); font-weight: 400; }
+.chart.line { width: 100%; height: auto; max-width: 900px; } .chart .grid { stroke: var(--line); stroke-width: 1; } .chart .tick { fill: var(--muted); font-size: 11px; }
+.chart .series polyline { fill: none; stroke-width: 1.6; stroke-linejoin: round; } .chart .series.dashed polyline { stroke-dasharray: 5 3; stroke-width: 1.2; }
+.legend { list-style: none; padding: 0; margin: .2rem 0 0; display: flex; flex-wrap: wrap; gap: .2rem 1rem; font-size: .85rem; } .swatch { display: inline-block; width: 1.2rem; height: 0; border-top: 3px solid; vertical-align: middle; margin-right: .35rem; } .swatch.dashed { border-top-style: dashed; }
+.s0 { --c: #1f77b4; } .s1 { --c: #d62728; } .s2 { --c: #2ca02c; } .s3 { --c: #9467bd; } .s4 { --c: #ff7f0e; } .s5 { --c: #17becf; } .s6 { --c: #8c564b; } .s7 { --c: #e377c2; }
+@media (prefers-color-scheme: dark) { .s0 { --c: #5fa8e8; } .s1 { --c: #ff6b6b; } .s2 { --c: #6ad66a; } .s3 { --c: #c3a3f0; } .s4 { --c: #ffb25b; } .s5 { --c: #5fe0ef; } .s6 { --c: #c9a08f; } .s7 { --c: #f5a3dc; } }
+.series polyline { stroke: var(--c); } .series circle { fill: var(--c); } .swatch { border-color: var(--c); }
+details { margin: .4rem 0 1rem; } summary { cursor: pointer; color: var(--muted); }
 footer { color: var(--muted); margin-top: 2rem; border-top: 1px solid var(--line); padding-top: .6rem; font-size: .9rem; }
-@media print { nav, .button { display: none; } body { max-width: none; } section { break-inside: avoid; } }
+@media print { :root { color-scheme: light; --fg: #000; --bg: #fff; --muted: #444; --line: #bbb; } nav, .button, summary { display: none; } body { max-width: none; padding: 0; } figure, table { break-inside: avoid; } th button::after { content: none !important; } .scroll { overflow: visible; } }
 ";
 
 #[cfg(test)]

@@ -249,6 +249,20 @@ impl Serialize for Value {
     }
 }
 
+/// Whether a value in the column keyed `key` is a bad sign, shown in red
+/// on a terminal and on a page: a failed share of 5 % or more, a queued
+/// share of 1 % or more, a 5xx status, a termination state that is not
+/// `--`.
+pub fn is_bad(key: &str, value: &Value) -> bool {
+    match (key, value) {
+        ("failed_share", Value::Percent(p)) => *p >= 5.0,
+        ("queued_share", Value::Percent(p)) => *p >= 1.0,
+        ("status", Value::Int(code)) => *code >= 500,
+        ("state", Value::Text(state)) => state != "--",
+        _ => false,
+    }
+}
+
 /// A column: its JSON/CSV key and its heading in text.
 #[derive(Clone, Debug)]
 pub struct Column {

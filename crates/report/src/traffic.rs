@@ -159,6 +159,11 @@ pub struct ReportOptions {
     pub url_sort: UrlSort,
     /// The filters in words, for the overview; empty when none is set.
     pub filters: Vec<String>,
+    /// The data of charts too: each backend's and server's requests and
+    /// total-time percentiles over time, and their latency distribution
+    /// (needs [`haplog_analyze::Config::server_slices`]). An HTML page
+    /// draws them; text has no use for them.
+    pub charts: bool,
 }
 
 impl Default for ReportOptions {
@@ -169,6 +174,7 @@ impl Default for ReportOptions {
             interval: Interval::Auto,
             url_sort: UrlSort::Requests,
             filters: Vec::new(),
+            charts: false,
         }
     }
 }
@@ -187,8 +193,8 @@ pub fn build(stats: &TrafficStats, options: &ReportOptions) -> Report {
             SectionName::Status => status(stats),
             SectionName::Termination => terminations(stats),
             SectionName::Frontends => frontends(stats),
-            SectionName::Backends => backends(stats),
-            SectionName::Servers => servers(stats),
+            SectionName::Backends => backends(stats, options),
+            SectionName::Servers => servers(stats, options),
             SectionName::Urls => urls(stats, options),
             SectionName::Clients => clients(stats, options),
             SectionName::Slow => slow(stats, options),
@@ -571,17 +577,20 @@ fn frontends(stats: &TrafficStats) -> Section {
     s
 }
 
-fn backends(stats: &TrafficStats) -> Section {
+fn backends(stats: &TrafficStats, options: &ReportOptions) -> Section {
     let mut s = Section::new("backends", "Backends");
     let totals = stats.backend_totals();
     let mut groups: Vec<(String, &Group)> = totals.iter().map(|(k, g)| (lossy(k), g)).collect();
     groups.sort_by(|a, b| a.0.cmp(&b.0));
     group_tables(&mut s, "backend", &groups, stats.requests);
     queue_table(&mut s, "backend", &groups);
+    if options.charts {
+        chart_tables(&mut s, "backend", &groups);
+    }
     s
 }
 
-fn servers(stats: &TrafficStats) -> Section {
+fn servers(stats: &TrafficStats, options: &ReportOptions) -> Section {
     let mut s = Section::new("servers", "Servers");
     // halog -srv's order: `backend/server` by bytes.
     let mut keyed: Vec<(Vec<u8>, &Group, u64)> = Vec::new();
@@ -621,7 +630,93 @@ fn servers(stats: &TrafficStats) -> Section {
     }
     s.tables.push(timers);
     queue_table(&mut s, "server", &groups);
+    s.tables.push(abnormal_table(&groups));
+    if options.charts {
+        chart_tables(&mut s, "server", &groups);
+    }
     s
+}
+
+/// Each group's abnormal termination states, most frequent first, with
+/// their share of the group's requests and their meaning.
+fn abnormal_table(groups: &[(String, &Group)]) -> Table {
+    let mut c = columns(&["server", "state", "requests", "of server", "meaning"]);
+    c[3].key = "server_share";
+    let mut t = Table::new("states", c)
+        .grouped()
+        .titled("Abnormal termination states by server");
+    for (name, g) in groups {
+        let mut states = g.abnormal.clone();
+        states.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        for (state, n) in states {
+            t.push(vec![
+                Value::text(name.as_str()),
+                Value::bytes(&state),
+                Value::count(n),
+                Value::share(n, g.requests),
+                Value::Text(termination::explain(state)),
+            ]);
+        }
+    }
+    t
+}
+
+/// Quantiles of a latency distribution chart (0 is the minimum, 1 the
+/// maximum).
+const DISTRIBUTION: &[f64] = &[
+    0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.975, 0.99, 0.995, 0.999,
+    0.9999, 1.0,
+];
+
+/// A chart's data, as long tables (one row per group and point):
+/// `over_time`, each group's requests, failures and total-time
+/// percentiles per time slice (the same slices for every group), and
+/// `distribution`, its total time at each of [`DISTRIBUTION`]'s quantiles.
+fn chart_tables(s: &mut Section, name: &'static str, groups: &[(String, &Group)]) {
+    let width = groups
+        .iter()
+        .map(|(_, g)| g.slices.width())
+        .max()
+        .unwrap_or(1);
+    let mut c = columns(&[
+        name, "start", "requests", "failed", "tt_p50", "tt_p90", "tt_p99", "tt_max",
+    ]);
+    c[1].title = "start";
+    let mut over_time = Table::new("over_time", c).grouped().titled(format!(
+        "Over time, per {width} s: requests, failed, Tt (ms)"
+    ));
+    for (n, g) in groups {
+        for (start, slice) in g.slices.widened(width).slices() {
+            let q = |p: f64| Value::millis(slice.tt_quantile(p));
+            over_time.push(vec![
+                Value::text(n.as_str()),
+                Value::second(*start),
+                Value::count(slice.requests),
+                Value::count(slice.failed),
+                q(0.5),
+                q(0.9),
+                q(0.99),
+                q(1.0),
+            ]);
+        }
+    }
+    s.tables.push(over_time);
+    let mut distribution = Table::new("distribution", columns(&[name, "percentile", "tt"]))
+        .grouped()
+        .titled("Tt distribution (ms)");
+    for (n, g) in groups {
+        if g.tt.count() == 0 {
+            continue;
+        }
+        for &q in DISTRIBUTION {
+            distribution.push(vec![
+                Value::text(n.as_str()),
+                Value::Number(q * 100.0),
+                Value::millis(g.tt.quantile(q)),
+            ]);
+        }
+    }
+    s.tables.push(distribution);
 }
 
 fn mean(t: &Timing) -> Value {
@@ -957,12 +1052,33 @@ fn queue(stats: &TrafficStats, overall: &Group, options: &ReportOptions) -> Sect
     s
 }
 
+/// A chart's interval: the roundest width that draws the span in at most
+/// 300 points.
+fn chart_width(span_ms: i64) -> i64 {
+    const WIDTHS: &[i64] = &[
+        1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21_600, 43_200, 86_400,
+    ];
+    let span = span_ms / 1000 + 1;
+    WIDTHS
+        .iter()
+        .copied()
+        .find(|w| span / w <= 300)
+        .unwrap_or(604_800)
+}
+
 fn timeline(stats: &TrafficStats, options: &ReportOptions) -> Section {
-    let width = options.interval.seconds(span_ms(stats).unwrap_or(0));
+    let span = span_ms(stats).unwrap_or(0);
+    let width = if options.charts && options.interval == Interval::Auto {
+        chart_width(span)
+    } else {
+        options.interval.seconds(span)
+    };
     let unit = match width {
-        1 => "second",
-        60 => "minute",
-        _ => "hour",
+        1 => "second".to_string(),
+        60 => "minute".to_string(),
+        3600 => "hour".to_string(),
+        w if w % 60 == 0 => format!("{} minutes", w / 60),
+        w => format!("{w} seconds"),
     };
     let mut s = Section::new("timeline", format!("Timeline (per {unit})"));
     s.fact("interval_seconds", "interval (s)", Value::Int(width));

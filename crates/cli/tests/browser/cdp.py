@@ -99,6 +99,8 @@ def main():
     ap.add_argument("--eval", default="document.title")
     ap.add_argument("--timeout", type=float, default=20)
     ap.add_argument("--screenshot")
+    ap.add_argument("--full-page", action="store_true", help="the screenshot holds the whole page")
+    ap.add_argument("--dark", action="store_true", help="prefers-color-scheme: dark")
     ap.add_argument("--width", type=int, default=1280)
     ap.add_argument("--height", type=int, default=900)
     args = ap.parse_args()
@@ -150,6 +152,8 @@ def main():
 
         for domain in ("Runtime", "Log", "Network", "Page"):
             call(domain + ".enable")
+        if args.dark:
+            call("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
         call("Page.navigate", {"url": args.url})
         deadline = time.time() + args.timeout
         held = False
@@ -161,7 +165,12 @@ def main():
             time.sleep(0.2)
         value = call("Runtime.evaluate", {"expression": args.eval, "returnByValue": True})
         if args.screenshot:
-            shot = call("Page.captureScreenshot", {"format": "png"})
+            params = {"format": "png"}
+            if args.full_page:
+                size = call("Page.getLayoutMetrics")["cssContentSize"]
+                params["captureBeyondViewport"] = True
+                params["clip"] = {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}
+            shot = call("Page.captureScreenshot", params)
             with open(args.screenshot, "wb") as f:
                 f.write(base64.b64decode(shot["data"]))
         print(json.dumps({

@@ -280,7 +280,7 @@ fn markdown_and_csv_show_the_same_numbers() {
     assert!(csv.starts_with("# servers.requests\nserver,requests,share,backend_share,"));
     assert!(csv.contains("\nbe_app/app1,17,"), "{csv}");
     let blocks: Vec<&str> = csv.split("\n\n").collect();
-    assert_eq!(blocks.len(), 3, "requests, timers, queues");
+    assert_eq!(blocks.len(), 4, "requests, timers, queues, states");
 }
 
 /// The traffic records of a log, as `haplog cat` gives them.
@@ -1046,4 +1046,35 @@ fn findings_rules_each_trigger_on_their_case() {
         .as_str()
         .unwrap()
         .starts_with("5 requests to backend be found no server available (<NOSRV>): 5 SC:"));
+}
+
+/// The abnormal states of each server, against a count of `haplog cat`'s
+/// records.
+#[test]
+fn abnormal_states_by_server_match_the_records() {
+    for log in ["httplog.log", "tcplog.log", "json.log"] {
+        let j = report_json(&["--section", "servers", log]);
+        let mut got: BTreeMap<(String, String), u64> = BTreeMap::new();
+        for row in j["servers"]["states"].as_array().unwrap() {
+            let key = (
+                row["server"].as_str().unwrap().to_string(),
+                row["state"].as_str().unwrap().to_string(),
+            );
+            got.insert(key, row["requests"].as_u64().unwrap());
+        }
+        let mut want: BTreeMap<(String, String), u64> = BTreeMap::new();
+        for r in records(log) {
+            let state = &r["termination_state"].as_str().unwrap_or("")[..2];
+            if state != "--" {
+                let server = format!(
+                    "{}/{}",
+                    r["backend"].as_str().unwrap(),
+                    r["server"].as_str().unwrap()
+                );
+                *want.entry((server, state.to_string())).or_default() += 1;
+            }
+        }
+        assert!(!want.is_empty(), "{log}");
+        assert_eq!(got, want, "{log}");
+    }
 }
