@@ -19,4 +19,5 @@ mod load_grpcio;
 #[cfg(feature = "load")]
 mod load_haproxy;
 mod report;
+mod report_html;
 mod support;
