@@ -104,6 +104,15 @@ impl Group {
         }
     }
 
+    /// The most frequent abnormal state and its count (ties: the first
+    /// in byte order).
+    pub fn top_abnormal(&self) -> Option<([u8; 2], u64)> {
+        self.abnormal
+            .iter()
+            .copied()
+            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+    }
+
     pub fn merge(&mut self, o: &Group) {
         self.requests += o.requests;
         for (a, b) in self.status_classes.iter_mut().zip(o.status_classes) {

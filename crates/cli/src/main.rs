@@ -14,6 +14,7 @@ mod hla_cmd;
 mod live_cmd;
 #[cfg(feature = "load")]
 mod load_cmd;
+mod pager;
 mod progress;
 mod report_cmd;
 #[cfg(feature = "load")]

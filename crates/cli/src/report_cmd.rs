@@ -11,7 +11,7 @@ use haplog_report::escape::{inert, CsvStyle};
 use haplog_report::model::Report;
 use haplog_report::render::{self, Style};
 use haplog_report::traffic::{
-    build, format_time, nothing_kept, Interval, ReportOptions, SectionName, UrlSort,
+    build, format_time, nothing_kept, summary, Interval, ReportOptions, SectionName, UrlSort,
 };
 
 use crate::common::{resolve_inputs, write_failed, FilterArgs, FormatArgs};
@@ -19,7 +19,13 @@ use crate::progress::Progress;
 
 /// Where the time went and why requests failed: a report of HAProxy logs.
 ///
-/// Sections (all by default; pick with --section):
+/// On a terminal the report opens with its findings (failing or slow
+/// servers, requests with no server, queues, a jump in failures), then a
+/// summary that fits a screen; --full shows every table, --section the
+/// sections named in full, --html a page with charts to open or share.
+/// Text taller than the terminal goes through PAGER (less by default).
+///
+/// Sections (all with --full, --json, --csv, --markdown, --html):
 ///   findings     the answer first: failing and slow servers, no server
 ///   overview     lines by kind, unparsed lines, time span, request rate
 ///   status       requests by status code and class
@@ -39,6 +45,7 @@ use crate::progress::Progress;
 /// Examples:
 ///
 ///   haplog report /var/log/haproxy.log
+///   haplog report --html report.html /var/log/haproxy.log
 ///   haplog report --section servers,termination --since 15m access.log
 ///   haplog report --status 5xx --backend api --json access.log.*.gz
 ///   haplog report --slow 1s --section slow,urls --top 20 access.log
@@ -109,6 +116,16 @@ pub struct ReportArgs {
     /// latency distributions. Opens offline; light, dark and print
     #[arg(long, value_name = "FILE", conflicts_with_all = ["json", "csv", "markdown"], help_heading = "Output")]
     html: Option<PathBuf>,
+
+    /// Every table of every section in text (the default is a summary that
+    /// fits a screen; --section shows the sections named in full)
+    #[arg(long, help_heading = "Output")]
+    full: bool,
+
+    /// Write straight to the terminal, never through a pager (PAGER, else
+    /// less, pages text taller than the terminal)
+    #[arg(long, help_heading = "Output")]
+    no_pager: bool,
 
     /// Colour in text output
     #[arg(
@@ -270,11 +287,20 @@ fn run_inner(args: ReportArgs) -> Result<i32, String> {
         };
         // Cells are cut on a terminal only, so a long URL does not wrap the
         // table away; a file or a pipe gets every byte.
-        let cell_width = tty.then(terminal_width).flatten().map(|w| (w / 2).max(24));
-        render::text(sections, Style { color, cell_width }).into_bytes()
+        let cell_width = tty
+            .then(crate::pager::terminal_size)
+            .flatten()
+            .map(|(w, _)| (w / 2).max(24));
+        let shown = if args.full || !args.section.is_empty() {
+            report
+        } else {
+            summary(&stats, &options)
+        };
+        render::text(&shown.sections, Style { color, cell_width }).into_bytes()
     };
-    let mut stdout = io::stdout().lock();
-    if let Err(e) = stdout.write_all(&out).and_then(|()| stdout.flush()) {
+    // Text for people may be paged; data for programs never is.
+    let people = !(args.json || args.csv);
+    if let Err(e) = crate::pager::write(&out, people && !args.no_pager) {
         return write_failed(e);
     }
     Ok(finish(&args, &stats, &outcome.input_errors))
@@ -331,12 +357,4 @@ fn html_page(
         &subtitle,
         &format!("haplog {} report", env!("CARGO_PKG_VERSION")),
     )
-}
-
-/// The terminal's width in columns, if standard output is one.
-fn terminal_width() -> Option<usize> {
-    // SAFETY: TIOCGWINSZ fills a winsize; a zeroed one is a valid start.
-    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
-    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
-    (ok && size.ws_col > 0).then_some(usize::from(size.ws_col))
 }

@@ -60,11 +60,7 @@ fn lossy(b: &[u8]) -> String {
 
 /// The most frequent abnormal state of a group, in words.
 fn why(g: &Group) -> Option<String> {
-    let (state, n) = g
-        .abnormal
-        .iter()
-        .copied()
-        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))?;
+    let (state, n) = g.top_abnormal()?;
     let who = if n == g.failed {
         "all of them".to_string()
     } else {

@@ -194,7 +194,8 @@ impl Value {
         match self {
             Value::Count(n) | Value::Bytes(n) => n.to_string(),
             Value::Int(n) => n.to_string(),
-            Value::Millis(f) if tenths || f.abs() >= 1e15 => format!("{f:.1}"),
+            Value::Millis(f) if f.abs() >= HUMAN_MS => human_duration(*f),
+            Value::Millis(f) if tenths => format!("{f:.1}"),
             Value::Millis(f) => format!("{f:.0}"),
             Value::Seconds(f) => format!("{f:.3}"),
             Value::Rate(f) => format!("{f:.2}"),
@@ -246,6 +247,30 @@ impl Serialize for Value {
             Value::Text(t) => s.serialize_str(t),
             _ => s.serialize_none(),
         }
+    }
+}
+
+/// Durations from this many milliseconds on are shown with their units
+/// (`12.5s`, `9m40.5s`): a column of timers in ms reads badly at 580541.
+const HUMAN_MS: f64 = 10_000.0;
+
+/// `12.5s`, `9m40.5s`, `2h03m10s`, `3d04h` (to a tenth of a second below
+/// an hour).
+fn human_duration(ms: f64) -> String {
+    if !ms.is_finite() {
+        return format!("{ms}");
+    }
+    let sign = if ms < 0.0 { "-" } else { "" };
+    let tenths = (ms.abs() / 100.0).round() as u64;
+    let (s, t) = (tenths / 10, tenths % 10);
+    if s < 60 {
+        format!("{sign}{s}.{t}s")
+    } else if s < 3600 {
+        format!("{sign}{}m{:02}.{t}s", s / 60, s % 60)
+    } else if s < 86_400 {
+        format!("{sign}{}h{:02}m{:02}s", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{sign}{}d{:02}h", s / 86_400, s / 3600 % 24)
     }
 }
 
@@ -564,6 +589,18 @@ mod tests {
         assert_eq!(serde_json::to_string(&v).unwrap(), "66.66666666666667");
         assert_eq!(Value::Millis(12.0).display(true), "12");
         assert_eq!(Value::Millis(12.25).display(true), "12.2");
+        for (ms, shown) in [
+            (9_999.0, "9999"),
+            (10_000.0, "10.0s"),
+            (580_541.0, "9m40.5s"),
+            (3_599_960.0, "1h00m00s"),
+            (7_390_000.0, "2h03m10s"),
+            (277_200_000.0, "3d05h"),
+        ] {
+            assert_eq!(Value::Millis(ms).display(true), shown);
+        }
+        // Programs get the number.
+        assert_eq!(Value::Millis(580_541.0).data().unwrap(), "580541");
         assert_eq!(serde_json::to_string(&Value::Rate(2.5)).unwrap(), "2.5");
         assert_eq!(serde_json::to_string(&Value::Millis(12.0)).unwrap(), "12");
         assert_eq!(

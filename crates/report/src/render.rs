@@ -8,7 +8,7 @@ use std::io;
 use serde::Serialize;
 
 use crate::escape::{csv_shown, inert, markdown_cell, CsvStyle};
-use crate::model::{Report, Section, Table, Value};
+use crate::model::{is_bad, Report, Section, Table, Value};
 
 /// Styling for text on a terminal.
 #[derive(Clone, Copy, Debug, Default)]
@@ -112,17 +112,26 @@ fn text_table(out: &mut String, t: &Table, style: Style) {
         .collect();
     // A column is right-aligned when all its values are numbers (or none).
     let numeric = t.numeric_columns();
-    let line = |cells: &[String]| {
+    // Bad signs in red on a terminal (`is_bad`): the padding is counted
+    // on the plain cell, the colour wraps it.
+    let line = |cells: &[String], values: Option<&[Value]>| {
         let mut s = String::from(" ");
         let last = cells.len() - 1;
         for (c, cell) in cells.iter().enumerate() {
             let pad = widths[c].saturating_sub(cell.chars().count());
+            let bad = style.color
+                && values.is_some_and(|v| !cell.is_empty() && is_bad(t.columns[c].key, &v[c]));
+            let shown = if bad {
+                std::borrow::Cow::Owned(format!("\x1b[31m{cell}\x1b[0m"))
+            } else {
+                std::borrow::Cow::Borrowed(cell.as_str())
+            };
             s.push(' ');
             if numeric[c] {
                 s.extend(std::iter::repeat_n(' ', pad));
-                s.push_str(cell);
+                s.push_str(&shown);
             } else {
-                s.push_str(cell);
+                s.push_str(&shown);
                 if c != last {
                     s.extend(std::iter::repeat_n(' ', pad));
                 }
@@ -135,9 +144,9 @@ fn text_table(out: &mut String, t: &Table, style: Style) {
         s
     };
     let titles: Vec<String> = t.columns.iter().map(|c| c.title.to_string()).collect();
-    let _ = writeln!(out, "{}", style.header_row(&line(&titles)));
-    for row in &cells {
-        let _ = writeln!(out, "{}", line(row));
+    let _ = writeln!(out, "{}", style.header_row(&line(&titles, None)));
+    for (row, values) in cells.iter().zip(&t.rows) {
+        let _ = writeln!(out, "{}", line(row, Some(values)));
     }
     if t.more > 0 {
         let _ = writeln!(out, "  … and {} more", t.more);
@@ -413,5 +422,25 @@ mod tests {
             "# servers.facts\nkey,value\ntotal,3\n\n# servers.rows\nserver,requests,share\nbe/a,2,66.66666666666667\nbe/b|c,1,\n\n# servers.minutes\nstart,requests\n1970-01-01T00:01:00,3\n"
         );
         assert!(markdown(&sections).contains("| be/b\\|c | 1 | - |"));
+    }
+
+    #[test]
+    fn bad_signs_are_red_on_a_terminal_only() {
+        let mut s = Section::new("servers", "Servers");
+        let mut t = Table::new("rows", columns(&["server", "failed_share"]));
+        t.push(vec![Value::text("be/a"), Value::Percent(50.0)]);
+        t.push(vec![Value::text("be/b"), Value::Percent(1.0)]);
+        s.tables.push(t);
+        let colour = Style {
+            color: true,
+            cell_width: None,
+        };
+        let shown = text(&[s.clone()], colour);
+        assert!(
+            shown.contains("  be/a           \x1b[31m50.0%\x1b[0m\n"),
+            "{shown:?}"
+        );
+        assert!(shown.contains("  be/b            1.0%\n"), "{shown:?}");
+        assert!(!text(&[s], Style::default()).contains('\x1b'));
     }
 }

@@ -208,6 +208,129 @@ pub fn build(stats: &TrafficStats, options: &ReportOptions) -> Report {
     }
 }
 
+/// Sections of the text report's default summary, each shown in full by
+/// `--section`.
+pub const MORE_SECTIONS: &str =
+    "frontends, backends, servers, urls, clients, slow, queue, timeline";
+
+/// The text report's default: what fits a screen. The findings; the
+/// overview's main figures; the status classes; the five most frequent
+/// termination states; and one line per server (most failures first)
+/// with its failures, total-time percentiles and top abnormal state.
+/// The full report ([`build`]) is one flag away.
+pub fn summary(stats: &TrafficStats, options: &ReportOptions) -> Report {
+    const OVERVIEW: &[&str] = &[
+        "lines",
+        "unparsed_lines",
+        "requests",
+        "excluded_requests",
+        "filters",
+        "failed",
+        "failed_share",
+        "first",
+        "last",
+        "requests_per_second",
+        "incomplete_requests",
+        "undated_requests",
+    ];
+    let overall = stats.overall();
+    let mut sections = vec![crate::findings::section(stats)];
+
+    let full = overview(stats, &overall, options);
+    let mut o = Section::new("overview", "Overview");
+    for (key, label, value) in full.facts {
+        let skip = key == "unparsed_lines" && value == Value::Count(0);
+        if OVERVIEW.contains(&key) && !skip {
+            o.fact(key, label, value);
+        }
+    }
+    o.fact(
+        "tt_p50",
+        "total time p50",
+        Value::millis(overall.tt.quantile(0.5)),
+    );
+    o.fact(
+        "tt_p99",
+        "total time p99",
+        Value::millis(overall.tt.quantile(0.99)),
+    );
+    sections.push(o);
+
+    let mut st = Section::new("status", "Status classes");
+    st.tables.extend(
+        status(stats)
+            .tables
+            .into_iter()
+            .filter(|t| t.key == "classes")
+            .map(|mut t| {
+                t.title = None;
+                t
+            }),
+    );
+    sections.push(st);
+
+    let mut term = terminations(stats);
+    for t in &mut term.tables {
+        t.more = t.rows.len().saturating_sub(5) as u64;
+        t.rows.truncate(5);
+    }
+    sections.push(term);
+
+    let mut servers = Section::new("servers", "Servers (most failures first)");
+    let mut c = columns(&[
+        "server",
+        "requests",
+        "failed",
+        "failed%",
+        "Tt p50",
+        "Tt p99",
+        "Tt max",
+        "top state",
+    ]);
+    c[3].key = "failed_share";
+    c[7].key = "state";
+    let mut t = Table::new("summary", c);
+    let mut rows: Vec<(String, &Group)> = stats
+        .servers
+        .iter()
+        .flat_map(|(backend, servers)| {
+            servers
+                .iter()
+                .map(move |(server, g)| (format!("{}/{}", lossy(backend), lossy(server)), g))
+        })
+        .collect();
+    sort_top(&mut rows, options.top, |a, b| {
+        b.1.failed
+            .cmp(&a.1.failed)
+            .then(b.1.requests.cmp(&a.1.requests))
+            .then(a.0.cmp(&b.0))
+    });
+    t.more = rows.len().saturating_sub(options.top) as u64;
+    for (name, g) in rows.iter().take(options.top) {
+        t.push(vec![
+            Value::text(name.as_str()),
+            Value::count(g.requests),
+            Value::count(g.failed),
+            Value::share(g.failed, g.requests),
+            Value::millis(g.tt.quantile(0.5)),
+            Value::millis(g.tt.quantile(0.99)),
+            Value::millis(g.tt.max()),
+            g.top_abnormal().map_or(Value::text("--"), |(state, n)| {
+                Value::text(format!("{} {n}", String::from_utf8_lossy(&state)))
+            }),
+        ]);
+    }
+    servers.tables.push(t);
+    servers.notes.push(format!(
+        "A summary: --full shows every table, --section NAME one section in full ({MORE_SECTIONS})."
+    ));
+    sections.push(servers);
+    Report {
+        schema_version: SCHEMA_VERSION,
+        sections,
+    }
+}
+
 /// A date of the log's clock: `2024-05-01 12:00:00.250`, and its zone
 /// when the log gave one.
 pub fn format_time(t: &LogTime) -> String {

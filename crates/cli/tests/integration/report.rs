@@ -221,6 +221,7 @@ fn text_reports_of_the_real_corpus() {
         let out = haplog(
             &[
                 "report",
+                "--full",
                 "--top",
                 "5",
                 "--utc-offset",
@@ -236,6 +237,23 @@ fn text_reports_of_the_real_corpus() {
             format!("report_text_{log}"),
             String::from_utf8(out.stdout).unwrap()
         );
+    }
+}
+
+/// The default text: a summary that opens with the findings, then the
+/// overview's figures, status classes, the top states and one line per
+/// server, most failures first.
+#[test]
+fn text_summaries_of_the_real_corpus() {
+    for log in ["httplog.log", "tcplog.log", "json.log"] {
+        let out = haplog(
+            &["report", "--utc-offset", "UTC", "--color", "never", log],
+            &[],
+        );
+        assert_eq!(out.status.code(), Some(0), "{log}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.lines().count() <= 60, "{log}: {text}");
+        insta::assert_snapshot!(format!("report_summary_{log}"), text);
     }
 }
 
@@ -745,6 +763,52 @@ fn text_cells_are_cut_on_a_terminal_only() {
         tty.lines().all(|l| l.chars().count() <= 100 + 30),
         "lines fit about the width"
     );
+}
+
+/// On a terminal shorter than the text, the report goes through PAGER
+/// (with LESS=FRX unless set); never with --no-pager, on a taller
+/// terminal, or in a pipe.
+#[test]
+fn text_taller_than_the_terminal_goes_through_the_pager() {
+    let dir = tempdir("pager");
+    let paged = dir.join("paged.txt");
+    let pager = format!("tee {} >/dev/null; echo PAGED LESS=$LESS", paged.display());
+    let on_terminal = |rows: u32, extra: &str| {
+        let _ = fs::remove_file(&paged);
+        let command = format!(
+            "stty rows {rows} cols 120; {} report --color never {extra} httplog.log",
+            crate::support::HAPLOG
+        );
+        let out = Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .current_dir(corpus())
+            .env("PAGER", &pager)
+            .env_remove("LESS")
+            .env_remove("HAPLOG_PAGER")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")
+    };
+    let piped = haplog(
+        &["report", "--color", "never", "httplog.log"],
+        &[("PAGER", pager.as_str())],
+    );
+    let piped = String::from_utf8(piped.stdout).unwrap();
+    assert!(!piped.contains("PAGED") && piped.starts_with("FINDINGS"));
+
+    let mut direct = String::new();
+    for (rows, extra) in [(20, "--no-pager"), (200, "")] {
+        direct = on_terminal(rows, extra);
+        assert!(!direct.contains("PAGED"), "{rows} {extra}: {direct}");
+        assert!(direct.starts_with("FINDINGS"), "{rows} {extra}: {direct}");
+        assert!(!paged.exists());
+    }
+
+    let shown = on_terminal(20, "");
+    assert!(shown.contains("PAGED LESS=FRX"), "{shown}");
+    assert!(!shown.contains("FINDINGS"), "the pager showed it: {shown}");
+    // The pager got what the terminal would have shown.
+    assert_eq!(fs::read_to_string(&paged).unwrap(), direct);
 }
 
 /// docs/report.md's failure rule, computed here from each record's
