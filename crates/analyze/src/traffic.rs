@@ -52,6 +52,9 @@ pub struct Group {
     /// Requests over time (see [`Config::server_slices`]); empty unless
     /// asked for.
     pub slices: Slices,
+    /// The first and last second (of the log's clock) of a failed dated
+    /// request: since when a server fails.
+    pub failed_span: Option<(i64, i64)>,
 }
 
 #[inline(always)]
@@ -135,6 +138,16 @@ impl Group {
             self.abnormal_state(state, n);
         }
         self.slices.merge(&o.slices);
+        if let Some((first, last)) = o.failed_span {
+            self.failed_between(first, last);
+        }
+    }
+
+    fn failed_between(&mut self, first: i64, last: i64) {
+        self.failed_span = Some(match self.failed_span {
+            Some((a, b)) => (a.min(first), b.max(last)),
+            None => (first, last),
+        });
     }
 }
 
@@ -846,6 +859,11 @@ impl<'c> Collector<'c> {
         stats.frontends.entry(r.frontend).add(r, failed);
         let server = stats.servers.entry(r.backend).entry(r.server);
         server.add(r, failed);
+        if failed {
+            if let Some(second) = dated_second {
+                server.failed_between(second, second);
+            }
+        }
         if config.server_slices {
             if let Some(second) = dated_second {
                 let tt = r.tt.filter(|&t| t >= 0).map(|t| t as u64);

@@ -73,6 +73,17 @@ fn why(g: &Group) -> Option<String> {
     ))
 }
 
+/// When a group's failures happened: ` at T` or ` from T to U` (the
+/// log's clock, to the second); nothing for undated lines.
+fn period(g: &Group) -> String {
+    let at = |s: i64| crate::model::Value::second(s).display(true);
+    match g.failed_span {
+        Some((first, last)) if first == last => format!(" at {}", at(first)),
+        Some((first, last)) => format!(" from {} to {}", at(first), at(last)),
+        None => String::new(),
+    }
+}
+
 fn percent(part: u64, whole: u64) -> f64 {
     part as f64 * 100.0 / whole.max(1) as f64
 }
@@ -111,9 +122,10 @@ pub fn findings(stats: &TrafficStats) -> Vec<Finding> {
                         subject,
                         requests: n,
                         text: format!(
-                            "{n} request{} to backend {} found no server available (<NOSRV>): {}",
+                            "{n} request{} to backend {} found no server available (<NOSRV>){}: {}",
                             if n == 1 { "" } else { "s" },
                             lossy(backend),
+                            period(g),
                             why.join("; ")
                         ),
                     });
@@ -122,10 +134,11 @@ pub fn findings(stats: &TrafficStats) -> Vec<Finding> {
             }
             if g.requests >= MIN_REQUESTS && g.failed as f64 >= FAILING_SHARE * g.requests as f64 {
                 let mut text = format!(
-                    "{subject} failed {} of its {} requests ({:.0}%)",
+                    "{subject} failed {} of its {} requests ({:.0}%){}",
                     g.failed,
                     g.requests,
-                    percent(g.failed, g.requests)
+                    percent(g.failed, g.requests),
+                    period(g)
                 );
                 if let Some(why) = why(g) {
                     text.push_str(&format!("; {why}"));

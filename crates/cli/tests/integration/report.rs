@@ -1061,7 +1061,8 @@ fn findings_rules_each_trigger_on_their_case() {
     let mut failing = healthy.clone();
     for n in 0..12 {
         let (status, state) = if n < 10 { (503, "sC--") } else { (200, "----") };
-        failing.push_str(&finding_line(100 + n, "s4", 5, status, state));
+        // One a second: the finding says since when.
+        failing.push_str(&finding_line(1001 * n + 100, "s4", 5, status, state));
     }
     let (found, text) = findings_of("findings-failing", &failing);
     assert_eq!(found.len(), 1, "{found:?}");
@@ -1069,7 +1070,7 @@ fn findings_rules_each_trigger_on_their_case() {
     assert_eq!(found[0]["subject"], "be/s4");
     assert!(
         text.starts_with(
-            "FINDINGS\n  - be/s4 failed 10 of its 12 requests (83%); all of them ended sC: "
+            "FINDINGS\n  - be/s4 failed 10 of its 12 requests (83%) from 2026-11-24 15:54:00 to 2026-11-24 15:54:09; all of them ended sC: "
         ),
         "{text}"
     );
@@ -1100,7 +1101,7 @@ fn findings_rules_each_trigger_on_their_case() {
     // Five requests found no server: HAProxy logs <NOSRV> and SC.
     let mut nosrv = healthy.clone();
     for n in 0..5 {
-        nosrv.push_str(&finding_line(200 + n, "<NOSRV>", 0, 503, "SC--"));
+        nosrv.push_str(&finding_line(2001 * n + 200, "<NOSRV>", 0, 503, "SC--"));
     }
     let (found, _) = findings_of("findings-nosrv", &nosrv);
     assert_eq!(found.len(), 1, "{found:?}");
@@ -1109,7 +1110,7 @@ fn findings_rules_each_trigger_on_their_case() {
     assert!(found[0]["finding"]
         .as_str()
         .unwrap()
-        .starts_with("5 requests to backend be found no server available (<NOSRV>): 5 SC:"));
+        .starts_with("5 requests to backend be found no server available (<NOSRV>) from 2026-11-24 15:54:00 to 2026-11-24 15:54:08: 5 SC:"));
 }
 
 /// The abnormal states of each server, against a count of `haplog cat`'s
