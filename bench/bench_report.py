@@ -12,6 +12,9 @@
    that tool running its 15 non-print commands (what the report covers).
    Goal: at least 100x faster. The tool is installed into target/bench/
    hla-venv when it is not there (bench_hla.py does the same).
+3. The HTML page (`--html`, charts included) of the 2M-line log against
+   the full text report of the same log, in the same runs. Goals: at most
+   1.2x the text's time, and a page under 2 MB.
 
 Runs are interleaved; the machine is shared, so medians are quoted.
 """
@@ -47,7 +50,7 @@ def main():
     ap.add_argument("--halog", default="/usr/sbin/halog")
     args = ap.parse_args()
     env = dict(os.environ, TZ="UTC", LANG="C.UTF-8")
-    report = [args.haplog, "report", "-q"]
+    report = [args.haplog, "report", "-q", "--full"]
 
     path = bench_halog.generated_log(2_000_000, 1)
     halog, two, one = [], [], []
@@ -58,6 +61,15 @@ def main():
     h, r2, r1 = statistics.median(halog), statistics.median(two), statistics.median(one)
     print("2M lines: halog -srv -H %.3f s; haplog report %.3f s on 2 threads (%.2fx halog), "
           "%.3f s on 1 thread (%.2fx)" % (h, r2, r2 / h, r1, r1 / h))
+
+    page = os.path.join(ROOT, "target", "bench", "report-2M.html")
+    text, html = [], []
+    for _ in range(args.runs):
+        text.append(timed(report + [path], dict(env, HAPLOG_THREADS="2")))
+        html.append(timed([args.haplog, "report", "-q", "--html", page, path], dict(env, HAPLOG_THREADS="2")))
+    t, w = statistics.median(text), statistics.median(html)
+    print("2M lines, 2 threads: text report %.3f s; HTML page %.3f s (%.2fx the text), %d KB"
+          % (t, w, w / t, os.path.getsize(page) // 1024))
 
     if args.skip_hla:
         return

@@ -55,8 +55,20 @@ document.querySelectorAll("table.sortable").forEach(function (table) {
 pub fn report_page(report: &Report, title: &str, subtitle: &str, footer: &str) -> String {
     let mut page = Page::new(title);
     page.subtitle(subtitle).script(SORT_SCRIPT);
+    // The timeline's rates also go under the findings: the answer, then
+    // the picture, before any table.
+    let timeline = report
+        .sections
+        .iter()
+        .find(|s| s.key == "timeline")
+        .and_then(|s| s.series.first());
     for s in &report.sections {
-        let body = section_body(s);
+        let mut body = section_body(s);
+        if s.key == "findings" {
+            if let Some(series) = timeline {
+                rates_chart(&mut body, series);
+            }
+        }
         page.section(s.key, &s.title, body);
     }
     page.render(footer)
@@ -221,29 +233,63 @@ fn bars(t: &Table) -> String {
     bar_chart(&title, &bars)
 }
 
-/// The timeline: requests and failures per second, then mean and
-/// largest total time.
-fn series_charts(out: &mut String, series: &Series) {
-    let width = series.interval_seconds.max(1) as f64;
-    let line = |key: &str, name: &str, colour: usize, per_second: bool| -> Option<Line> {
-        let values = series.line(key)?;
-        let points = series
-            .starts
-            .iter()
-            .zip(values)
-            .map(|(&start, v)| {
-                (
-                    start as f64,
-                    v.map(|v| if per_second { v / width } else { v }),
-                )
-            })
-            .collect();
-        Some(Line::new(name, colour, points))
-    };
+/// Points of slices `width` seconds wide, by start. A slice without
+/// requests has no row: a count falls to zero there (`counts`), any
+/// other value has a gap.
+fn with_gaps(slices: Vec<(i64, Option<f64>)>, width: i64, counts: bool) -> Vec<(f64, Option<f64>)> {
+    let empty = counts.then_some(0.0);
+    let mut points = Vec::with_capacity(slices.len());
+    let mut previous: Option<i64> = None;
+    for (start, v) in slices {
+        if let Some(p) = previous.filter(|&p| start - p > width) {
+            points.push(((p + width) as f64, empty));
+            if start - p > 2 * width {
+                points.push(((start - width) as f64, empty));
+            }
+        }
+        previous = Some(start);
+        points.push((start as f64, v));
+    }
+    points
+}
+
+/// A line of a series' column, per second when `per_second` (a count
+/// over the interval).
+fn series_line(
+    series: &Series,
+    key: &str,
+    name: &str,
+    colour: usize,
+    per_second: bool,
+) -> Option<Line> {
+    let width = series.interval_seconds.max(1);
+    let values = series.line(key)?;
+    let slices = series
+        .starts
+        .iter()
+        .zip(values)
+        .map(|(&start, v)| {
+            let v = if per_second {
+                v.map(|v| v / width as f64)
+            } else {
+                v
+            };
+            (start, v)
+        })
+        .collect();
+    Some(Line::new(
+        name,
+        colour,
+        with_gaps(slices, width, per_second),
+    ))
+}
+
+/// Requests, failures and 5xx per second over the log's span.
+fn rates_chart(out: &mut String, series: &Series) {
     let rates: Vec<Line> = [
-        line("requests", "requests", 0, true),
-        line("failed", "failed", 1, true),
-        line("status_5xx", "5xx", 2, true),
+        series_line(series, "requests", "requests", 0, true),
+        series_line(series, "failed", "failed", 1, true),
+        series_line(series, "status_5xx", "5xx", 2, true),
     ]
     .into_iter()
     .flatten()
@@ -257,6 +303,15 @@ fn series_charts(out: &mut String, series: &Series) {
             lines: rates,
         }));
     }
+}
+
+/// The timeline: requests and failures per second, then mean and
+/// largest total time.
+fn series_charts(out: &mut String, series: &Series) {
+    let line = |key: &str, name: &str, colour: usize, per_second: bool| {
+        series_line(series, key, name, colour, per_second)
+    };
+    rates_chart(out, series);
     let times: Vec<Line> = [
         line("avg_tt", "mean Tt", 0, false),
         line("max_tt", "max Tt", 3, false),
@@ -328,26 +383,40 @@ fn over_time_charts(out: &mut String, section: &str, t: &Table) {
     ) else {
         return;
     };
-    let charts = charts_by_backend(section, by_group(t));
+    // Every group's slices are as wide: the closest two starts say how.
+    let groups = by_group(t);
+    let width = groups
+        .iter()
+        .flat_map(|(_, rows)| {
+            rows.windows(2)
+                .filter_map(|w| match (&w[0][start], &w[1][start]) {
+                    (Value::Time(a), Value::Time(b)) => Some((b.local_ms - a.local_ms) / 1000),
+                    _ => None,
+                })
+        })
+        .filter(|&d| d > 0)
+        .min()
+        .unwrap_or(1);
+    let charts = charts_by_backend(section, groups);
     let shown = charts.len().min(MAX_BACKEND_CHARTS);
     for (backend, groups) in charts.into_iter().take(MAX_BACKEND_CHARTS) {
         let of = backend
             .as_deref()
             .map_or(String::new(), |b| format!(", backend {b}"));
-        let line = |name: String, colour: usize, rows: &[&Vec<Value>], col: usize| {
-            let points = rows
+        let line = |name: String, colour: usize, rows: &[&Vec<Value>], col: usize, counts| {
+            let slices = rows
                 .iter()
                 .filter_map(|r| match &r[start] {
-                    Value::Time(s) => Some(((s.local_ms / 1000) as f64, r[col].as_f64())),
+                    Value::Time(s) => Some((s.local_ms / 1000, r[col].as_f64())),
                     _ => None,
                 })
                 .collect();
-            Line::new(name, colour, points)
+            Line::new(name, colour, with_gaps(slices, width, counts))
         };
         let mut latency = Vec::new();
         for (i, (name, rows)) in groups.iter().enumerate() {
-            latency.push(line(format!("{name} p99"), i, rows, p99));
-            latency.push(line(format!("{name} p50"), i, rows, p50).dashed());
+            latency.push(line(format!("{name} p99"), i, rows, p99, false));
+            latency.push(line(format!("{name} p50"), i, rows, p50, false).dashed());
         }
         out.push_str(&line_chart(&LineChart {
             title: format!("Total time p50 and p99 over time{of}"),
@@ -358,8 +427,8 @@ fn over_time_charts(out: &mut String, section: &str, t: &Table) {
         }));
         let mut counts = Vec::new();
         for (i, (name, rows)) in groups.iter().enumerate() {
-            counts.push(line(format!("{name} requests"), i, rows, requests));
-            counts.push(line(format!("{name} failed"), i, rows, failed).dashed());
+            counts.push(line(format!("{name} requests"), i, rows, requests, true));
+            counts.push(line(format!("{name} failed"), i, rows, failed, true).dashed());
         }
         out.push_str(&line_chart(&LineChart {
             title: format!("Requests and failures per slice{of}"),
@@ -412,5 +481,34 @@ fn distribution_charts(out: &mut String, section: &str, t: &Table) {
             log_y: true,
             lines,
         }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_slices_are_zero_counts_or_gaps() {
+        let slices = vec![
+            (0, Some(5.0)),
+            (10, Some(6.0)),
+            (40, Some(7.0)),
+            (50, Some(8.0)),
+        ];
+        assert_eq!(
+            with_gaps(slices.clone(), 10, true),
+            vec![
+                (0.0, Some(5.0)),
+                (10.0, Some(6.0)),
+                (20.0, Some(0.0)),
+                (30.0, Some(0.0)),
+                (40.0, Some(7.0)),
+                (50.0, Some(8.0))
+            ]
+        );
+        let timed = with_gaps(slices, 10, false);
+        assert_eq!(timed[2], (20.0, None));
+        assert_eq!(timed.len(), 6);
     }
 }

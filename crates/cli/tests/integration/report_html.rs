@@ -128,7 +128,8 @@ fn html_report_of_the_corpus_draws_every_section_and_chart() {
         assert!(keys.iter().all(|k| order.contains(k)), "{log}: {keys:?}");
         assert_eq!(seen["sections"], serde_json::json!(order), "{log}");
 
-        // Charts: two of the timeline; per backend section two over time
+        // Charts: the rates under the findings; two of the timeline; per
+        // backend section two over time
         // and one distribution; per backend of the servers the same three.
         let servers = json["servers"]["requests"].as_array().unwrap();
         let mut backends: Vec<&str> = servers
@@ -139,7 +140,7 @@ fn html_report_of_the_corpus_draws_every_section_and_chart() {
         let figures = seen["figures"].as_array().unwrap();
         assert_eq!(
             figures.len(),
-            2 + 3 + 3 * backends.len().min(12),
+            3 + 3 + 3 * backends.len().min(12),
             "{log}: {figures:?}"
         );
         for f in figures {
