@@ -28,7 +28,19 @@ pub struct Serve {
 }
 
 /// The web view's page: no external resource.
-pub const PAGE: &str = include_str!("web/page.html");
+const PAGE: &str = include_str!("web/page.html");
+
+/// The live page with the style every haplog page shares put in.
+pub fn page() -> &'static str {
+    static SHARED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SHARED.get_or_init(|| {
+        PAGE.replacen(
+            "/* haplog-style: the shared style goes here; the rules below are the live view's own. */",
+            haplog_report::html::STYLE,
+            1,
+        )
+    })
+}
 
 /// The page's script, which inserts every log value as text.
 pub const SCRIPT: &str = include_str!("web/app.js");
@@ -107,7 +119,7 @@ fn handle(mut stream: TcpStream, asks: &Sender<Ask>, serve: Serve) -> io::Result
                 "200 OK",
                 "text/html; charset=utf-8",
                 &[("Content-Security-Policy", PAGE_POLICY)],
-                PAGE.as_bytes(),
+                page().as_bytes(),
             )
         }
         b"/app.js" if serve.web => {
@@ -194,4 +206,19 @@ fn respond_with(
     stream.write_all(b"\r\n")?;
     stream.write_all(body)?;
     stream.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_live_page_wears_the_shared_style() {
+        let page = page();
+        assert!(page.contains(haplog_report::html::STYLE));
+        assert!(!page.contains("haplog-style"));
+        // Its lines take the shared palette, as the report page's do.
+        assert!(SCRIPT.contains("\"series-line \" + colour"));
+        assert!(haplog_report::html::STYLE.contains("polyline.series-line"));
+    }
 }

@@ -200,7 +200,11 @@ impl Page {
     }
 }
 
-const STYLE: &str = "
+/// The style every haplog page shares (the report page, `haplog load -O
+/// html` and the live view): colours for light, dark and print, tables,
+/// facts, charts and their palette (`s0`…`s7`, a line's colour as
+/// `--c`).
+pub const STYLE: &str = "
 :root { color-scheme: light dark; --fg: #1d232a; --bg: #ffffff; --muted: #5b6672; --line: #d8dee4; --bar: #2a7f9e; --bad: #b3261e; --card: #f6f8fa; }
 @media (prefers-color-scheme: dark) { :root { --fg: #e6e9ec; --bg: #14181c; --muted: #9aa5b1; --line: #2e363e; --bar: #4fb3d9; --bad: #ff8a80; --card: #1c2228; } }
 body { font: 15px/1.45 system-ui, -apple-system, 'Segoe UI', sans-serif; color: var(--fg); background: var(--bg); margin: 0 auto; max-width: 1080px; padding: 1.5rem; }
@@ -231,7 +235,8 @@ figure.chart-box { margin: .6rem 0 1.2rem; } figcaption { font-weight: 600; marg
 .legend { list-style: none; padding: 0; margin: .2rem 0 0; display: flex; flex-wrap: wrap; gap: .2rem 1rem; font-size: .85rem; } .swatch { display: inline-block; width: 1.2rem; height: 0; border-top: 3px solid; vertical-align: middle; margin-right: .35rem; } .swatch.dashed { border-top-style: dashed; }
 .s0 { --c: #1f77b4; } .s1 { --c: #d62728; } .s2 { --c: #2ca02c; } .s3 { --c: #9467bd; } .s4 { --c: #ff7f0e; } .s5 { --c: #17becf; } .s6 { --c: #8c564b; } .s7 { --c: #e377c2; }
 @media (prefers-color-scheme: dark) { .s0 { --c: #5fa8e8; } .s1 { --c: #ff6b6b; } .s2 { --c: #6ad66a; } .s3 { --c: #c3a3f0; } .s4 { --c: #ffb25b; } .s5 { --c: #5fe0ef; } .s6 { --c: #c9a08f; } .s7 { --c: #f5a3dc; } }
-.series polyline { stroke: var(--c); } .series circle { fill: var(--c); } .swatch { border-color: var(--c); }
+.series polyline, polyline.series-line { stroke: var(--c); } .series circle { fill: var(--c); } .swatch { border-color: var(--c); }
+polyline.series-line { fill: none; stroke-width: 2; }
 details { margin: .4rem 0 1rem; } summary { cursor: pointer; color: var(--muted); }
 footer { color: var(--muted); margin-top: 2rem; border-top: 1px solid var(--line); padding-top: .6rem; font-size: .9rem; }
 @media print { :root { color-scheme: light; --fg: #000; --bg: #fff; --muted: #444; --line: #bbb; } nav, .button, summary { display: none; } body { max-width: none; padding: 0; } figure, table { break-inside: avoid; } th button::after { content: none !important; } .scroll { overflow: visible; } }

@@ -4,7 +4,8 @@
 window.addEventListener("error", function (e) {
   document.body.dataset.errors = (document.body.dataset.errors || "") + e.message + ";";
 });
-var COLORS = ["#2f6fdf", "#e8590c", "#2b8a3e", "#ae3ec9", "#c92a2a", "#1098ad", "#f08c00", "#5c940d", "#862e9c", "#495057"];
+// Colours are the shared palette's classes s0…s7 (the page's style).
+var PALETTE = 8;
 var chosen = null;
 var last = null;
 var updates = 0;
@@ -65,7 +66,7 @@ function chart(id, series, key, start) {
   axis.textContent = String(max);
   svg.appendChild(axis);
   names.forEach(function (n, i) {
-    var color = COLORS[i % COLORS.length];
+    var colour = "s" + (i % PALETTE);
     var points = [];
     series[n][key].forEach(function (v, x) {
       if (v === null) return;
@@ -75,15 +76,11 @@ function chart(id, series, key, start) {
     });
     var line = document.createElementNS(ns, "polyline");
     line.setAttribute("points", points.join(" "));
-    line.setAttribute("fill", "none");
-    line.setAttribute("stroke", color);
-    line.setAttribute("stroke-width", "2");
+    line.setAttribute("class", "series-line " + colour);
     line.setAttribute("vector-effect", "non-scaling-stroke");
     line.setAttribute("data-server", n);
     svg.appendChild(line);
-    var swatch = el("i");
-    swatch.style.background = color;
-    legend.appendChild(swatch);
+    legend.appendChild(el("span", null, "swatch " + colour));
     legend.appendChild(document.createTextNode(n));
   });
   svg.dataset.lines = String(names.length);
