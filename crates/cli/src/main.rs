@@ -8,6 +8,8 @@ use clap::{Parser, Subcommand};
 
 mod cat_cmd;
 mod common;
+#[cfg(feature = "export")]
+mod export_cmd;
 mod halog_cmd;
 mod hla_cmd;
 #[cfg(feature = "live")]
@@ -34,8 +36,9 @@ mod testserver_cmd;
 /// number of workers.
 ///
 /// `haplog report LOG` is the report after a load test; `haplog live LOG`
-/// watches a log as it grows; `haplog load` takes ghz's command line
-/// (`haplog load --help`).
+/// watches a log as it grows; `haplog export` writes Parquet for ClickHouse,
+/// DuckDB and Spark; `haplog load` takes ghz's command line (`haplog load
+/// --help`).
 #[derive(Parser)]
 #[command(name = "haplog", version, about, long_about, verbatim_doc_comment)]
 pub(crate) struct Cli {
@@ -57,6 +60,10 @@ enum Command {
     },
     Report(Box<report_cmd::ReportArgs>),
     Cat(cat_cmd::CatArgs),
+    #[cfg(feature = "export")]
+    Export(Box<export_cmd::ExportArgs>),
+    #[cfg(feature = "export")]
+    Schema(export_cmd::SchemaArgs),
     Hla(hla_cmd::HlaArgs),
     #[cfg(feature = "live")]
     Live(Box<live_cmd::LiveArgs>),
@@ -133,6 +140,10 @@ fn run_subcommand(args_os: Vec<OsString>) -> i32 {
         Command::Halog { args } => halog_cmd::main(args),
         Command::Report(args) => report_cmd::run(*args),
         Command::Cat(args) => cat_cmd::run(args),
+        #[cfg(feature = "export")]
+        Command::Export(args) => export_cmd::run(*args),
+        #[cfg(feature = "export")]
+        Command::Schema(args) => export_cmd::run_schema(args),
         Command::Hla(args) => hla_cmd::run(args),
         #[cfg(feature = "live")]
         Command::Live(args) => live_cmd::run(*args),

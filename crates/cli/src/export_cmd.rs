@@ -1,0 +1,198 @@
+//! `haplog export` (Parquet files of the log's lines) and `haplog schema`
+//! (the table definition an engine loads them into).
+
+use std::path::PathBuf;
+
+use clap::Args;
+use haplog_engine::{default_threads, InputSpec};
+use haplog_export::schema::{ddl, Engine};
+use haplog_export::{export, other_path, ExportOptions};
+
+use crate::common::{resolve_inputs, FormatArgs};
+use crate::progress::Progress;
+
+/// Write the log's lines as Parquet, for ClickHouse, DuckDB and Spark.
+///
+/// One row per line in haplog's schema (docs/export.md): HAProxy's field
+/// names, timers as integers with NULL where HAProxy logged -1, `ts` in UTC
+/// microseconds, captures as lists, zstd. Traffic lines go to OUT; the
+/// other lines (errors, server states, health checks, unparsed lines) to
+/// OUT's `.other.parquet` sibling, or nowhere with --traffic-only.
+///
+/// Examples:
+///
+///   haplog export --parquet requests.parquet /var/log/haproxy.log*
+///   duckdb -c "SELECT server, count(*) FROM 'requests.parquet' GROUP BY 1"
+///   haplog schema --clickhouse | clickhouse-client
+///   clickhouse-client -q 'INSERT INTO haproxy FORMAT Parquet' < requests.parquet
+#[derive(Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct ExportArgs {
+    /// Log files (plain, .gz or .zst; patterns like 'haproxy.log*'); none,
+    /// or `-`, reads standard input
+    #[arg(value_name = "FILE")]
+    files: Vec<PathBuf>,
+
+    /// The Parquet file of the traffic lines
+    #[arg(long, value_name = "OUT", required = true)]
+    parquet: PathBuf,
+
+    /// Leave out the lines that are not traffic (no .other.parquet file)
+    #[arg(long)]
+    traffic_only: bool,
+
+    /// The zone of log dates written without one (HAProxy's %tr): local
+    /// (the default), UTC, or an offset like +0200
+    #[arg(long, value_name = "ZONE", default_value = "local")]
+    utc_offset: String,
+
+    /// zstd's compression level, 1 (fastest) to 22 (smallest)
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..=22))]
+    zstd_level: i32,
+
+    /// No progress line and no summary on stderr
+    #[arg(short, long)]
+    quiet: bool,
+
+    #[command(flatten)]
+    format: FormatArgs,
+
+    /// Worker threads (default: HAPLOG_THREADS, else the number of CPUs)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    threads: Option<u32>,
+}
+
+pub fn run(args: ExportArgs) -> i32 {
+    match run_inner(args) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("haplog export: {message}");
+            2
+        }
+    }
+}
+
+fn run_inner(args: ExportArgs) -> Result<i32, String> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let offset_minutes = haplog_analyze::spec::parse_offset(&args.utc_offset, now)?;
+    let formats = args.format.formats("export", args.quiet)?;
+    let (inputs, names) = resolve_inputs(&args.files)?;
+    let threads = args
+        .threads
+        .map_or_else(default_threads, |n| n as usize)
+        .max(1);
+    let other = (!args.traffic_only).then(|| other_path(&args.parquet));
+    let options = ExportOptions {
+        other: other.clone(),
+        offset_minutes,
+        zstd_level: args.zstd_level,
+        ..ExportOptions::new(args.parquet.clone())
+    };
+    let total_bytes = inputs
+        .iter()
+        .map(|i| match i {
+            InputSpec::Path(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+            InputSpec::Stdin => None,
+        })
+        .sum::<Option<u64>>();
+    let progress = Progress::start("haplog export", total_bytes, !args.quiet);
+    let reading = args.format.reading(&formats);
+    let outcome = export(&reading, inputs, &names, threads, &options, |bytes| {
+        progress.add(bytes)
+    });
+    progress.finish();
+    let exported = outcome.map_err(|e| e.to_string())?;
+    if !args.quiet {
+        let mut line = format!(
+            "haplog export: {} lines read; {} rows to {}",
+            exported.lines(),
+            exported.traffic_rows,
+            args.parquet.display()
+        );
+        match &other {
+            Some(path) if exported.other_rows > 0 => {
+                line.push_str(&format!(
+                    ", {} to {}",
+                    exported.other_rows,
+                    path.display()
+                ));
+            }
+            Some(_) => line.push_str(" (no other lines)"),
+            None => line.push_str(" (other lines left out)"),
+        }
+        eprintln!("{line}");
+    }
+    for e in &exported.input_errors {
+        eprintln!("haplog export: {e}");
+    }
+    Ok(if exported.input_errors.is_empty() {
+        0
+    } else {
+        2
+    })
+}
+
+/// Print the table definition that loads haplog's Parquet files.
+///
+/// The columns are those of `haplog export --parquet` (docs/export.md).
+///
+/// Examples:
+///
+///   haplog schema --clickhouse | clickhouse-client --multiquery
+///   haplog schema --duckdb --table requests
+#[derive(Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct SchemaArgs {
+    /// ClickHouse: a MergeTree partitioned by day, ordered by backend,
+    /// server and time, LowCardinality names
+    #[arg(long, group = "engine")]
+    clickhouse: bool,
+
+    /// DuckDB
+    #[arg(long, group = "engine")]
+    duckdb: bool,
+
+    /// Spark SQL, over Parquet
+    #[arg(long, group = "engine")]
+    spark: bool,
+
+    /// The table's name
+    #[arg(long, value_name = "NAME", default_value = "haproxy")]
+    table: String,
+}
+
+pub fn run_schema(args: SchemaArgs) -> i32 {
+    let engine = if args.duckdb {
+        Engine::DuckDb
+    } else if args.spark {
+        Engine::Spark
+    } else if args.clickhouse {
+        Engine::ClickHouse
+    } else {
+        eprintln!("haplog schema: name an engine: --clickhouse, --duckdb or --spark");
+        return 2;
+    };
+    if !args
+        .table
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+        || args.table.is_empty()
+    {
+        eprintln!(
+            "haplog schema: --table `{}`: use letters, digits, `_` and `.`",
+            args.table
+        );
+        return 2;
+    }
+    let text = ddl(engine, &args.table);
+    let mut stdout = std::io::stdout().lock();
+    match std::io::Write::write_all(&mut stdout, text.as_bytes()) {
+        Ok(()) => 0,
+        Err(e) => crate::common::write_failed(e).unwrap_or_else(|m| {
+            eprintln!("haplog schema: {m}");
+            2
+        }),
+    }
+}
