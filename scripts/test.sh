@@ -4,7 +4,7 @@
 # whose /usr/sbin/halog is the reference the differential test runs against
 # and whose /usr/sbin/haproxy carries the end-to-end `haplog load` and
 # `haplog live --syslog` tests, Debian's logrotate, tmux and chromium for the live view's tests,
-# and Python's grpcio in a virtual environment under target/. The fuzz targets
+# and Python's grpcio, DuckDB and chDB in virtual environments under target/. The fuzz targets
 # are checked with nightly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +34,15 @@ if ! "$venv/bin/python" -c 'import grpc, grpc_reflection, prometheus_client' 2>/
     echo "test.sh: installing grpcio and prometheus_client into $venv" >&2
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q 'grpcio==1.85.3' 'grpcio-reflection==1.85.1' 'prometheus_client==0.26.0'
+fi
+
+# DuckDB and chDB (embedded ClickHouse): the engines that read back what
+# `haplog export --parquet` writes (crates/cli/tests/integration/export.rs).
+export_venv=target/export-venv
+if ! "$export_venv/bin/python" -c 'import duckdb, chdb' 2>/dev/null; then
+    echo "test.sh: installing duckdb and chdb into $export_venv" >&2
+    python3 -m venv "$export_venv"
+    "$export_venv/bin/pip" install -q 'duckdb==2.0.1' 'chdb==4.4.0'
 fi
 
 cargo fmt --all -- --check

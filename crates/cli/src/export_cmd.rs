@@ -113,11 +113,7 @@ fn run_inner(args: ExportArgs) -> Result<i32, String> {
         );
         match &other {
             Some(path) if exported.other_rows > 0 => {
-                line.push_str(&format!(
-                    ", {} to {}",
-                    exported.other_rows,
-                    path.display()
-                ));
+                line.push_str(&format!(", {} to {}", exported.other_rows, path.display()));
             }
             Some(_) => line.push_str(" (no other lines)"),
             None => line.push_str(" (other lines left out)"),

@@ -18,9 +18,14 @@ use arrow_schema::SchemaRef;
 use haplog_engine::{run_ordered, Chunk, Chunker, InputError, InputSpec};
 use haplog_format::Kind;
 use haplog_pipeline::Reading;
-use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
+use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowRowGroupWriterFactory};
+use parquet::arrow::{add_encoded_arrow_schema_to_metadata, ArrowSchemaConverter};
+use parquet::basic::{Compression, Encoding, ZstdLevel};
+use parquet::errors::ParquetError;
+use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::types::ColumnPath;
 
 use crate::rows::{Origin, Rows};
 
@@ -92,62 +97,120 @@ fn has_row(kind: Kind) -> bool {
     !matches!(kind, Kind::Blank | Kind::Partial)
 }
 
-/// A Parquet file being written; made when its first rows come.
+/// A Parquet file being written: the rows of each chunk, encoded by the
+/// worker that read it, become one row group, appended in input order.
 struct Output {
     path: PathBuf,
-    writer: Option<ArrowWriter<File>>,
+    writer: SerializedFileWriter<File>,
+    rows: u64,
 }
 
 impl Output {
-    fn write(
-        &mut self,
-        batch: &arrow_array::RecordBatch,
+    fn create(
+        path: &Path,
         schema: &SchemaRef,
         properties: &WriterProperties,
-    ) -> Result<(), ExportError> {
-        if self.writer.is_none() {
-            let file = File::create(&self.path).map_err(|source| ExportError::Create {
-                path: self.path.clone(),
-                source,
-            })?;
-            let writer = ArrowWriter::try_new(file, schema.clone(), Some(properties.clone()))
-                .map_err(|source| self.failed(source))?;
-            self.writer = Some(writer);
-        }
-        if let Some(w) = self.writer.as_mut() {
-            w.write(batch).map_err(|source| ExportError::Write {
-                path: self.path.clone(),
-                source,
-            })?;
-        }
-        Ok(())
+    ) -> Result<Output, ExportError> {
+        let file = File::create(path).map_err(|source| ExportError::Create {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let failed = |source| ExportError::Write {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut properties = properties.clone();
+        // The Arrow schema goes in the metadata, as ArrowWriter puts it:
+        // Arrow readers get the same types back.
+        add_encoded_arrow_schema_to_metadata(schema, &mut properties);
+        let parquet_schema = ArrowSchemaConverter::new()
+            .with_coerce_types(properties.coerce_types())
+            .convert(schema)
+            .map_err(failed)?;
+        let writer =
+            SerializedFileWriter::new(file, parquet_schema.root_schema_ptr(), Arc::new(properties))
+                .map_err(failed)?;
+        Ok(Output {
+            path: path.to_path_buf(),
+            writer,
+            rows: 0,
+        })
     }
 
-    fn failed(&self, source: parquet::errors::ParquetError) -> ExportError {
+    fn failed(&self, source: ParquetError) -> ExportError {
         ExportError::Write {
             path: self.path.clone(),
             source,
         }
     }
 
-    fn close(self) -> Result<(), ExportError> {
-        if let Some(w) = self.writer {
-            w.close().map_err(|source| ExportError::Write {
-                path: self.path,
-                source,
-            })?;
+    /// Appends one encoded row group.
+    fn append(&mut self, group: RowGroup) -> Result<(), ExportError> {
+        let path = &self.path;
+        let failed = |source| ExportError::Write {
+            path: path.clone(),
+            source,
+        };
+        let mut row_group = self.writer.next_row_group().map_err(failed)?;
+        for chunk in group.columns {
+            chunk.append_to_row_group(&mut row_group).map_err(failed)?;
         }
+        row_group.close().map_err(failed)?;
+        self.rows += group.rows;
         Ok(())
     }
+
+    fn close(self) -> Result<u64, ExportError> {
+        let rows = self.rows;
+        let path = self.path;
+        self.writer
+            .close()
+            .map_err(|source| ExportError::Write { path, source })?;
+        Ok(rows)
+    }
+}
+
+/// A chunk's rows, encoded: a row group's column chunks.
+struct RowGroup {
+    rows: u64,
+    columns: Vec<ArrowColumnChunk>,
+}
+
+/// Encodes `rows` as a row group, on the worker's thread: the encoding
+/// and the compression are most of an export's work.
+fn encode(rows: &mut Rows, factory: &ArrowRowGroupWriterFactory) -> Result<RowGroup, ParquetError> {
+    let count = rows.len() as u64;
+    let batch = rows.finish();
+    let mut writers = factory.create_column_writers(0)?;
+    let mut next = writers.iter_mut();
+    for (field, array) in batch.schema().fields().iter().zip(batch.columns()) {
+        for leaf in compute_leaves(field, array)? {
+            if let Some(w) = next.next() {
+                w.write(&leaf)?;
+            }
+        }
+    }
+    let columns = writers
+        .into_iter()
+        .map(|w| w.close())
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(RowGroup {
+        rows: count,
+        columns,
+    })
 }
 
 /// What one chunk gives the ordered writer.
 struct ChunkRows {
     /// Bytes of input the chunk held (progress).
     bytes: u64,
-    traffic: Option<arrow_array::RecordBatch>,
-    other: Option<arrow_array::RecordBatch>,
+    traffic: Option<Result<RowGroup, ParquetError>>,
+    other: Option<Result<RowGroup, ParquetError>>,
 }
+
+/// Chunks of this many bytes make row groups of about 80,000 lines: big
+/// enough for readers to scan well, small enough to keep memory bounded.
+const EXPORT_CHUNK: usize = 16 << 20;
 
 /// Writes the rows of `inputs` (named `names` in the `file` column).
 pub fn export(
@@ -165,34 +228,26 @@ pub fn export(
         kinds: [u64; Kind::ALL.len()],
     }
     let schema: SchemaRef = Arc::new(schema::arrow_schema());
-    let properties = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(
-            ZstdLevel::try_new(options.zstd_level).unwrap_or_default(),
-        ))
-        .set_max_row_group_row_count(Some(options.row_group_rows))
-        .set_key_value_metadata(Some(vec![parquet::file::metadata::KeyValue::new(
-            "haplog.schema_version".to_string(),
-            schema::SCHEMA_VERSION.to_string(),
-        )]))
-        .build();
-    let chunker = Chunker::new(
-        inputs,
-        haplog_engine::ChunkConfig {
-            count_lines: true,
-            ..reading.chunk_config()
-        },
-    );
-    let keep_other = options.other.is_some();
-    let mut traffic = Output {
-        path: options.traffic.clone(),
-        writer: None,
+    let properties = writer_properties(options);
+    let mut chunks = haplog_engine::ChunkConfig {
+        count_lines: true,
+        ..reading.chunk_config()
     };
-    let mut other = Output {
-        path: options.other.clone().unwrap_or_default(),
-        writer: None,
+    if std::env::var_os("HAPLOG_CHUNK_BYTES").is_none() {
+        chunks.mapped_chunk = EXPORT_CHUNK;
+        chunks.stream_chunk = EXPORT_CHUNK / 2;
+    }
+    let chunker = Chunker::new(inputs, chunks);
+    let mut traffic = Output::create(&options.traffic, &schema, &properties)?;
+    let mut other = match &options.other {
+        Some(path) => Some(Output::create(path, &schema, &properties)?),
+        None => None,
     };
+    let traffic_columns = ArrowRowGroupWriterFactory::new(&traffic.writer, schema.clone());
+    let other_columns = other
+        .as_ref()
+        .map(|o| ArrowRowGroupWriterFactory::new(&o.writer, schema.clone()));
     let mut first_error: Option<ExportError> = None;
-    let (mut traffic_rows, mut other_rows) = (0u64, 0u64);
     let outcome = run_ordered(
         chunker,
         threads,
@@ -210,6 +265,7 @@ pub fn export(
                 other,
                 kinds,
             } = w;
+            let keep_other = other_columns.is_some();
             parser.for_each_line(chunk.input, chunk, |index, record| {
                 kinds[record.kind.index()] += 1;
                 let origin = Origin {
@@ -224,20 +280,23 @@ pub fn export(
             });
             ChunkRows {
                 bytes: chunk.len() as u64,
-                traffic: (!traffic.is_empty()).then(|| traffic.finish()),
-                other: (!other.is_empty()).then(|| other.finish()),
+                traffic: (!traffic.is_empty()).then(|| encode(traffic, &traffic_columns)),
+                other: match &other_columns {
+                    Some(f) if !other.is_empty() => Some(encode(other, f)),
+                    _ => None,
+                },
             }
         },
         |rows: ChunkRows| {
             let bytes = rows.bytes;
             let step = || -> Result<(), ExportError> {
-                if let Some(batch) = rows.traffic {
-                    traffic_rows += batch.num_rows() as u64;
-                    traffic.write(&batch, &schema, &properties)?;
+                if let Some(group) = rows.traffic {
+                    let group = group.map_err(|e| traffic.failed(e))?;
+                    traffic.append(group)?;
                 }
-                if let Some(batch) = rows.other {
-                    other_rows += batch.num_rows() as u64;
-                    other.write(&batch, &schema, &properties)?;
+                if let (Some(group), Some(out)) = (rows.other, other.as_mut()) {
+                    let group = group.map_err(|e| out.failed(e))?;
+                    out.append(group)?;
                 }
                 Ok(())
             };
@@ -256,8 +315,19 @@ pub fn export(
     if let Some(e) = first_error {
         return Err(e);
     }
-    traffic.close()?;
-    other.close()?;
+    let traffic_rows = traffic.close()?;
+    let other_rows = match other {
+        Some(out) => {
+            let path = out.path.clone();
+            let rows = out.close()?;
+            if rows == 0 {
+                // No other line: no file holding none.
+                let _ = std::fs::remove_file(path);
+            }
+            rows
+        }
+        None => 0,
+    };
     let mut kinds = [0u64; Kind::ALL.len()];
     for w in &outcome.states {
         for (a, b) in kinds.iter_mut().zip(w.kinds) {
@@ -270,6 +340,31 @@ pub fn export(
         other_rows,
         input_errors: outcome.input_errors,
     })
+}
+
+/// zstd, the schema's version in the metadata, dictionaries only where
+/// values repeat, and deltas for the columns that grow line by line.
+fn writer_properties(options: &ExportOptions) -> WriterProperties {
+    let mut properties = WriterProperties::builder();
+    for c in schema::COLUMNS {
+        let path = ColumnPath::from(c.name);
+        if schema::plain(c.source) {
+            properties = properties.set_column_dictionary_enabled(path.clone(), false);
+        }
+        if matches!(c.source, schema::Source::Line | schema::Source::Time) {
+            properties = properties.set_column_encoding(path, Encoding::DELTA_BINARY_PACKED);
+        }
+    }
+    properties
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(options.zstd_level).unwrap_or_default(),
+        ))
+        .set_max_row_group_row_count(Some(options.row_group_rows))
+        .set_key_value_metadata(Some(vec![KeyValue::new(
+            "haplog.schema_version".to_string(),
+            schema::SCHEMA_VERSION.to_string(),
+        )]))
+        .build()
 }
 
 /// `OUT.parquet` → `OUT.other.parquet`: where the other lines go by

@@ -31,7 +31,11 @@ fn absent(v: &[u8]) -> bool {
 
 /// Text for a Parquet string: bytes that are not UTF-8 become U+FFFD.
 fn text(v: &[u8]) -> std::borrow::Cow<'_, str> {
-    String::from_utf8_lossy(v)
+    // Most log bytes are ASCII: the check alone, then the slow way.
+    match std::str::from_utf8(v) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(v),
+    }
 }
 
 /// Where a row comes from.
@@ -139,9 +143,9 @@ impl Rows {
                         .and_then(parse_number)
                         .and_then(|n| i32::try_from(n).ok()),
                 ),
-                (Source::Redispatched, Builder::Bool(b)) => b.append_option(
-                    get(Field::Retries).map(|v| v.first() == Some(&b'+')),
-                ),
+                (Source::Redispatched, Builder::Bool(b)) => {
+                    b.append_option(get(Field::Retries).map(|v| v.first() == Some(&b'+')))
+                }
                 (Source::Captures(f), Builder::List(b)) => match get(f) {
                     Some(block) => {
                         let inner = block.strip_prefix(b"{").unwrap_or(block);
@@ -157,15 +161,13 @@ impl Rows {
                 (Source::Method, Builder::Text(b)) => {
                     b.append_option((has_request && !method.is_empty()).then(|| text(method)))
                 }
-                (Source::Uri, Builder::Text(b)) => {
-                    b.append_option((has_request && !uri.is_empty()).then(|| text(uri)))
-                }
                 (Source::Authority, Builder::Text(b)) => {
                     b.append_option(authority.filter(|_| has_request).map(text))
                 }
                 (Source::Path, Builder::Text(b)) => b.append_option(
                     get(Field::Path)
-                        .or((has_request && method != b"CONNECT" && !path.is_empty()).then_some(path))
+                        .or((has_request && method != b"CONNECT" && !path.is_empty())
+                            .then_some(path))
                         .map(text),
                 ),
                 (Source::Query, Builder::Text(b)) => b.append_option(

@@ -51,13 +51,21 @@ pub enum Source {
     /// A part of the request: the format's own field, else the request
     /// line's part.
     Method,
-    Uri,
     Path,
     Query,
     Authority,
     Version,
     /// The text of a line that is not traffic.
     Message,
+}
+
+/// Columns whose values are mostly different (dictionaries of them cost
+/// time and save nothing) or that grow line by line (stored as deltas).
+pub fn plain(source: Source) -> bool {
+    matches!(
+        source,
+        Source::Text(Field::Request) | Source::Text(Field::UniqueId) | Source::Line | Source::Time
+    )
 }
 
 /// A column's Arrow type, by its source.
@@ -139,7 +147,6 @@ pub const COLUMNS: &[Column] = &[
     column("captured_response_headers", Source::Captures(Field::CapturedResponseHeaders), "%hs: the captured response headers"),
     column("request", Source::Text(Field::Request), "%r: the request line as logged"),
     column("method", Source::Method, "the request's method"),
-    column("uri", Source::Uri, "the request's target as sent"),
     column("authority", Source::Authority, "the authority of an absolute URI (HTTP/2, gRPC)"),
     column("path", Source::Path, "the target's path (a gRPC call's /package.Service/Method)"),
     column("query", Source::Query, "the target's query string, without `?`"),
@@ -158,11 +165,23 @@ pub const COLUMNS: &[Column] = &[
 pub fn arrow_schema() -> Schema {
     let fields: Vec<ArrowField> = COLUMNS
         .iter()
-        .map(|c| ArrowField::new(c.name, data_type(c.source), !matches!(c.source, Source::File | Source::Line | Source::Kind | Source::Truncated | Source::Incomplete)))
+        .map(|c| {
+            ArrowField::new(
+                c.name,
+                data_type(c.source),
+                !matches!(
+                    c.source,
+                    Source::File
+                        | Source::Line
+                        | Source::Kind
+                        | Source::Truncated
+                        | Source::Incomplete
+                ),
+            )
+        })
         .collect();
     Schema::new(fields).with_metadata(
-        arrow_schema::Metadata::default()
-            .with("haplog.schema_version", SCHEMA_VERSION.to_string()),
+        arrow_schema::Metadata::default().with("haplog.schema_version", SCHEMA_VERSION.to_string()),
     )
 }
 
@@ -271,9 +290,9 @@ mod tests {
     #[test]
     fn names_are_unique_and_snake_case() {
         let mut names: Vec<&str> = COLUMNS.iter().map(|c| c.name).collect();
-        assert!(names
-            .iter()
-            .all(|n| n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')));
+        assert!(names.iter().all(|n| n
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')));
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), COLUMNS.len());

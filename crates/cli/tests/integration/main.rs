@@ -4,6 +4,8 @@
 mod cat;
 mod envelopes;
 mod escapes;
+#[cfg(feature = "export")]
+mod export;
 mod faults;
 mod halog_diff;
 mod halog_golden;

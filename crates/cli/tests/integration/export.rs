@@ -1,0 +1,304 @@
+//! `haplog export --parquet` read back by two engines of other makers:
+//! DuckDB and ClickHouse (chDB, loaded through `haplog schema
+//! --clickhouse`'s table). docs/sql.md's queries over the files give the
+//! figures of `haplog report --json` on the same logs.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn corpus() -> PathBuf {
+    root().join("testdata/real")
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("export-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The venv scripts/test.sh fills with DuckDB and chDB.
+fn python() -> PathBuf {
+    let python = root().join("target/export-venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: scripts/test.sh installs DuckDB and chDB there",
+        python.display()
+    );
+    python
+}
+
+/// A log of the generator in bench/, made once.
+fn generated_log() -> &'static Path {
+    static LOG: OnceLock<PathBuf> = OnceLock::new();
+    LOG.get_or_init(|| {
+        let dir = tempdir("generated");
+        let log = dir.join("generated.log");
+        let out = Command::new("python3")
+            .arg(root().join("bench/gen_haproxy_log.py"))
+            .args(["--lines", "20000", "--seed", "7", "--rate", "40", "-o"])
+            .arg(&log)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        log
+    })
+}
+
+/// Exports `log` into `dir`; the traffic file's path and the summary.
+fn export(log: &Path, dir: &Path) -> (PathBuf, String) {
+    let parquet = dir.join("traffic.parquet");
+    let out = crate::support::haplog()
+        .args(["export", "--utc-offset", "UTC", "--parquet"])
+        .arg(&parquet)
+        .arg(log)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (parquet, String::from_utf8(out.stderr).unwrap())
+}
+
+/// docs/sql.md's queries for `engine` over `parquet`, by sql_check.py.
+fn engine(engine: &str, parquet: &Path, dir: &Path) -> Value {
+    let mut command = Command::new(python());
+    command
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/export/sql_check.py"))
+        .arg(engine)
+        .arg(parquet)
+        .arg(root().join("docs/sql.md"));
+    if engine == "clickhouse" {
+        let ddl = crate::support::run_ok(crate::support::haplog().args(["schema", "--clickhouse"]))
+            .stdout;
+        let path = dir.join("haproxy.sql");
+        std::fs::write(&path, ddl).unwrap();
+        command.arg(path);
+    }
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{engine}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A count as either engine writes it (ClickHouse quotes 64-bit ones).
+fn count(v: &Value) -> u64 {
+    v.as_u64()
+        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        .unwrap_or_else(|| panic!("not a count: {v}"))
+}
+
+fn number(v: &Value) -> Option<f64> {
+    v.as_f64()
+        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+}
+
+/// Rows of a report table or a query as `key → value`.
+fn by(rows: &Value, key: impl Fn(&Value) -> String, value: &str) -> BTreeMap<String, u64> {
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (key(r), count(&r[value])))
+        .collect()
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "null".to_string(),
+        other => other.to_string(),
+    }
+}
+
+#[test]
+fn duckdb_and_clickhouse_give_the_reports_figures() {
+    let mut logs: Vec<PathBuf> = [
+        "httplog.log",
+        "tcplog.log",
+        "json.log",
+        "httpslog.log",
+        "rfc5424.log",
+        "custom.log",
+    ]
+    .iter()
+    .map(|l| corpus().join(l))
+    .collect();
+    logs.push(generated_log().to_path_buf());
+    for log in &logs {
+        let name = log.file_name().unwrap().to_string_lossy().into_owned();
+        let dir = tempdir(&name);
+        let (parquet, summary) = export(log, &dir);
+        let report = crate::support::json_of(
+            crate::support::haplog()
+                .args([
+                    "report",
+                    "--json",
+                    "-q",
+                    "--utc-offset",
+                    "UTC",
+                    "--interval",
+                    "minute",
+                    "--top",
+                    "1000000",
+                ])
+                .arg(log),
+        );
+        // Every line is a row of one file or the other, or a blank line.
+        let requests = report["overview"]["requests"].as_u64().unwrap();
+        assert!(
+            summary.contains(&format!("; {requests} rows to ")),
+            "{name}: {summary}"
+        );
+        let servers = by(
+            &report["servers"]["requests"],
+            |r| text(&r["server"]),
+            "requests",
+        );
+        let failed = by(
+            &report["servers"]["requests"],
+            |r| text(&r["server"]),
+            "failed",
+        );
+        let codes: BTreeMap<String, u64> = report["status"]["codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| !r["status"].is_null())
+            .map(|r| (text(&r["status"]), count(&r["requests"])))
+            .collect();
+        let states = by(
+            &report["termination"]["states"],
+            |r| text(&r["state"]),
+            "requests",
+        );
+        let minutes = by(
+            &report["timeline"]["rows"],
+            |r| text(&r["start"]),
+            "requests",
+        );
+        // The report's Tt and Tr percentiles, by server.
+        let mut timers: BTreeMap<(String, String), (Option<f64>, Option<f64>)> = BTreeMap::new();
+        for r in report["servers"]["timers"].as_array().unwrap() {
+            timers.insert(
+                (text(&r["server"]), text(&r["timer"])),
+                (number(&r["p50"]), number(&r["p99"])),
+            );
+        }
+
+        for which in ["duckdb", "clickhouse"] {
+            let got = engine(which, &parquet, &dir);
+            let q = &got["queries"];
+            let key = |r: &Value| format!("{}/{}", text(&r["backend"]), text(&r["server"]));
+            assert_eq!(
+                by(&q["servers"], key, "requests"),
+                servers,
+                "{name} {which}"
+            );
+            assert_eq!(by(&q["servers"], key, "failed"), failed, "{name} {which}");
+            assert_eq!(
+                by(&q["status"], |r| text(&r["status"]), "requests"),
+                codes,
+                "{name} {which}"
+            );
+            assert_eq!(
+                by(&q["termination"], |r| text(&r["state"]), "requests"),
+                states,
+                "{name} {which}"
+            );
+            assert_eq!(
+                by(&q["minutes"], |r| text(&r["minute"]), "requests"),
+                minutes,
+                "{name} {which}"
+            );
+            // Percentiles: the engine's within one rank of the exact
+            // nearest-rank value; the report's within 0.1 % of it.
+            for row in q["servers"].as_array().unwrap() {
+                let server = key(row);
+                let exact = &got["exact"][&server];
+                for (column, timer, p) in [
+                    ("tt_p50", "Tt", 0),
+                    ("tt_p99", "Tt", 1),
+                    ("tr_p50", "Tr", 0),
+                    ("tr_p99", "Tr", 1),
+                ] {
+                    let ranks = &exact[column];
+                    let engine_value = number(&row[column]);
+                    let ours = timers
+                        .get(&(server.clone(), timer.to_string()))
+                        .and_then(|t| if p == 0 { t.0 } else { t.1 });
+                    if ranks.is_null() {
+                        assert_eq!(engine_value, None, "{name} {which} {server} {column}");
+                        assert_eq!(ours, None, "{name} {server} {column}");
+                        continue;
+                    }
+                    let (lo, mid, hi) = (
+                        number(&ranks[0]).unwrap(),
+                        number(&ranks[1]).unwrap(),
+                        number(&ranks[2]).unwrap(),
+                    );
+                    let v = engine_value.unwrap();
+                    assert!(
+                        (lo..=hi).contains(&v),
+                        "{name} {which} {server} {column}: {v} not in [{lo}, {hi}]"
+                    );
+                    let ours = ours.unwrap();
+                    assert!(
+                        ours <= mid && mid - ours <= mid * 0.001,
+                        "{name} {server} {column}: report {ours}, exact {mid}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// `haplog schema` names every engine's types, and a bad table name or
+/// no engine is a one-line error.
+#[test]
+fn schema_prints_each_engines_table() {
+    let ch = String::from_utf8(
+        crate::support::run_ok(crate::support::haplog().args(["schema", "--clickhouse"])).stdout,
+    )
+    .unwrap();
+    assert!(ch.starts_with("CREATE TABLE haproxy ("), "{ch}");
+    assert!(ch.contains("ENGINE = MergeTree") && ch.contains("ORDER BY (backend, server, ts)"));
+    let duck = String::from_utf8(
+        crate::support::run_ok(crate::support::haplog().args([
+            "schema",
+            "--duckdb",
+            "--table",
+            "logs.requests",
+        ]))
+        .stdout,
+    )
+    .unwrap();
+    assert!(duck.starts_with("CREATE TABLE logs.requests ("), "{duck}");
+    assert!(duck.contains("ts") && duck.contains("TIMESTAMPTZ"));
+    for args in [
+        &["schema"][..],
+        &["schema", "--duckdb", "--table", "x; DROP TABLE y"],
+        &["schema", "--duckdb", "--spark"],
+    ] {
+        let out = crate::support::haplog().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    }
+}
