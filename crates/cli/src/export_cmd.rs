@@ -154,12 +154,19 @@ pub struct SchemaArgs {
     #[arg(long, group = "engine")]
     spark: bool,
 
+    /// The columns as a Markdown table: name, type, NULL, meaning
+    #[arg(long, group = "engine")]
+    markdown: bool,
+
     /// The table's name
     #[arg(long, value_name = "NAME", default_value = "haproxy")]
     table: String,
 }
 
 pub fn run_schema(args: SchemaArgs) -> i32 {
+    if args.markdown {
+        return print(&haplog_export::schema::markdown());
+    }
     let engine = if args.duckdb {
         Engine::DuckDb
     } else if args.spark {
@@ -167,7 +174,9 @@ pub fn run_schema(args: SchemaArgs) -> i32 {
     } else if args.clickhouse {
         Engine::ClickHouse
     } else {
-        eprintln!("haplog schema: name an engine: --clickhouse, --duckdb or --spark");
+        eprintln!(
+            "haplog schema: name an engine: --clickhouse, --duckdb or --spark (or --markdown)"
+        );
         return 2;
     };
     if !args
@@ -182,7 +191,10 @@ pub fn run_schema(args: SchemaArgs) -> i32 {
         );
         return 2;
     }
-    let text = ddl(engine, &args.table);
+    print(&ddl(engine, &args.table))
+}
+
+fn print(text: &str) -> i32 {
     let mut stdout = std::io::stdout().lock();
     match std::io::Write::write_all(&mut stdout, text.as_bytes()) {
         Ok(()) => 0,

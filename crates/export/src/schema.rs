@@ -283,6 +283,30 @@ pub fn ddl(engine: Engine, table: &str) -> String {
     out
 }
 
+/// The columns as a Markdown table (docs/export.md holds it): name,
+/// Parquet/Arrow type, whether it may be NULL, meaning.
+pub fn markdown() -> String {
+    let schema = arrow_schema();
+    let mut out = String::from("| column | type | NULL | meaning |\n|---|---|---|---|\n");
+    for (c, f) in COLUMNS.iter().zip(schema.fields()) {
+        let ty = match f.data_type() {
+            DataType::Timestamp(..) => "timestamp (µs, UTC)".to_string(),
+            DataType::Int32 => "int32".to_string(),
+            DataType::Int64 => "int64".to_string(),
+            DataType::Boolean => "boolean".to_string(),
+            DataType::List(_) => "list of string".to_string(),
+            _ => "string".to_string(),
+        };
+        let null = if f.is_nullable() { "yes" } else { "no" };
+        out.push_str(&format!(
+            "| `{}` | {ty} | {null} | {} |\n",
+            c.name,
+            c.doc.replace('|', "\\|")
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,6 +320,18 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), COLUMNS.len());
+    }
+
+    #[test]
+    fn docs_export_md_lists_the_columns_as_written() {
+        let doc = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/export.md"),
+        )
+        .unwrap();
+        assert!(
+            doc.contains(&markdown()),
+            "docs/export.md's column table is not `haplog schema --markdown`'s"
+        );
     }
 
     #[test]
