@@ -23,7 +23,7 @@ use parquet::arrow::{add_encoded_arrow_schema_to_metadata, ArrowSchemaConverter}
 use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::errors::ParquetError;
 use parquet::file::metadata::KeyValue;
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 
@@ -356,6 +356,9 @@ fn writer_properties(options: &ExportOptions) -> WriterProperties {
         }
     }
     properties
+        // Row-group statistics let engines skip row groups; page-level
+        // ones cost a comparison per value and skip little more here.
+        .set_statistics_enabled(EnabledStatistics::Chunk)
         .set_compression(Compression::ZSTD(
             ZstdLevel::try_new(options.zstd_level).unwrap_or_default(),
         ))

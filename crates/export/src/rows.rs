@@ -1,6 +1,7 @@
 //! Rows of [`COLUMNS`] built from parsed lines, one Arrow builder per
 //! column, turned into a record batch per chunk of input.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use arrow_array::builder::{
@@ -24,16 +25,79 @@ enum Builder {
     List(ListBuilder<StringBuilder>),
 }
 
+/// One row's value of a column.
+enum Cell<'a> {
+    Null,
+    Text(Cow<'a, str>),
+    Int(i32),
+    Long(i64),
+    Bool(bool),
+    /// Microseconds since the epoch, UTC.
+    Time(i64),
+    /// A `{a|b}` block's values.
+    List(&'a [u8]),
+}
+
+/// A column's builder and the NULLs owed to it: most columns of a line
+/// are absent (a format has a third of them), and a run of NULLs goes in
+/// at once when a value comes, or at the end.
+struct Column {
+    builder: Builder,
+    nulls: usize,
+}
+
+impl Column {
+    #[inline]
+    fn put(&mut self, cell: Cell<'_>) {
+        if let Cell::Null = cell {
+            self.nulls += 1;
+            return;
+        }
+        self.flush();
+        match (&mut self.builder, cell) {
+            (Builder::Text(b), Cell::Text(v)) => b.append_value(v),
+            (Builder::Int(b), Cell::Int(v)) => b.append_value(v),
+            (Builder::Long(b), Cell::Long(v)) => b.append_value(v),
+            (Builder::Bool(b), Cell::Bool(v)) => b.append_value(v),
+            (Builder::Time(b), Cell::Time(v)) => b.append_value(v),
+            (Builder::List(b), Cell::List(block)) => {
+                let inner = block.strip_prefix(b"{").unwrap_or(block);
+                let inner = inner.strip_suffix(b"}").unwrap_or(inner);
+                for value in inner.split(|&b| b == b'|') {
+                    b.values()
+                        .append_option((!value.is_empty()).then(|| text(value)));
+                }
+                b.append(true);
+            }
+            // A cell of another type than its column's: never made (both
+            // come from the same table), and NULL if it were.
+            (b, _) => append_nulls(b, 1),
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.nulls > 0 {
+            append_nulls(&mut self.builder, self.nulls);
+            self.nulls = 0;
+        }
+    }
+}
+
 /// Absent values: HAProxy writes `-`, quoted formats `""`.
 fn absent(v: &[u8]) -> bool {
     v.is_empty() || v == b"-"
 }
 
+/// Text, or NULL.
+fn opt_text(v: Option<&[u8]>) -> Cell<'_> {
+    v.map_or(Cell::Null, |v| Cell::Text(text(v)))
+}
+
 /// Text for a Parquet string: bytes that are not UTF-8 become U+FFFD.
-fn text(v: &[u8]) -> std::borrow::Cow<'_, str> {
+fn text(v: &[u8]) -> Cow<'_, str> {
     // Most log bytes are ASCII: the check alone, then the slow way.
     match std::str::from_utf8(v) {
-        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Ok(s) => Cow::Borrowed(s),
         Err(_) => String::from_utf8_lossy(v),
     }
 }
@@ -47,7 +111,7 @@ pub struct Origin<'a> {
 /// Rows being built.
 pub struct Rows {
     schema: SchemaRef,
-    builders: Vec<Builder>,
+    columns: Vec<Column>,
     dates: DateCache,
     /// The zone of dates written without one, in minutes east of UTC.
     offset_minutes: i32,
@@ -56,7 +120,7 @@ pub struct Rows {
 
 impl Rows {
     pub fn new(schema: SchemaRef, offset_minutes: i32) -> Rows {
-        let builders = COLUMNS
+        let columns = COLUMNS
             .iter()
             .map(|c| match c.source {
                 Source::Line | Source::Long(_) => Builder::Long(Int64Builder::new()),
@@ -72,10 +136,11 @@ impl Rows {
                 Source::Captures(_) => Builder::List(ListBuilder::new(StringBuilder::new())),
                 _ => Builder::Text(StringBuilder::new()),
             })
+            .map(|builder| Column { builder, nulls: 0 })
             .collect();
         Rows {
             schema,
-            builders,
+            columns,
             dates: DateCache::default(),
             offset_minutes,
             rows: 0,
@@ -101,91 +166,54 @@ impl Rows {
         let uri = get(Field::Uri).unwrap_or(line_uri);
         let (authority, path, query) = target_parts(method, uri);
         let has_request = !request.is_empty() || get(Field::Method).is_some();
-        for (c, b) in COLUMNS.iter().zip(&mut self.builders) {
-            match (c.source, b) {
-                (Source::File, Builder::Text(b)) => b.append_value(origin.file),
-                (Source::Line, Builder::Long(b)) => b.append_value(origin.line as i64),
-                (Source::Kind, Builder::Text(b)) => b.append_value(r.kind.name()),
-                (Source::Format, Builder::Text(b)) => b.append_option(r.format_name()),
-                (Source::Time, Builder::Time(b)) => {
-                    let date = get(Field::RequestDate)
-                        .or_else(|| get(Field::AcceptDate))
-                        .and_then(|v| self.dates.parse(v));
-                    b.append_option(date.map(|t| t.utc_ms(self.offset_minutes) * 1000));
+        let int = |v: Option<i64>| {
+            v.and_then(|n| i32::try_from(n).ok())
+                .map_or(Cell::Null, Cell::Int)
+        };
+        for (c, column) in COLUMNS.iter().zip(&mut self.columns) {
+            let cell = match c.source {
+                Source::File => Cell::Text(Cow::Borrowed(origin.file)),
+                Source::Line => Cell::Long(origin.line as i64),
+                Source::Kind => Cell::Text(Cow::Borrowed(r.kind.name())),
+                Source::Format => r
+                    .format_name()
+                    .map_or(Cell::Null, |f| Cell::Text(Cow::Borrowed(f))),
+                Source::Time => get(Field::RequestDate)
+                    .or_else(|| get(Field::AcceptDate))
+                    .and_then(|v| self.dates.parse(v))
+                    .map_or(Cell::Null, |t| {
+                        Cell::Time(t.utc_ms(self.offset_minutes) * 1000)
+                    }),
+                Source::Host => opt_text(r.header.host),
+                Source::Tag => opt_text(r.header.tag),
+                Source::Pid => int(r.header.pid.and_then(parse_number)),
+                Source::Truncated => Cell::Bool(r.truncated),
+                Source::Incomplete => Cell::Bool(r.incomplete()),
+                Source::Text(f) => opt_text(get(f)),
+                Source::Timer(f) => int(get(f).and_then(parse_number).filter(|&n| n >= 0)),
+                Source::Int(f) => int(get(f).and_then(parse_number)),
+                Source::Long(f) => get(f).and_then(parse_number).map_or(Cell::Null, Cell::Long),
+                Source::Retries => int(get(Field::Retries).and_then(parse_number)),
+                Source::Redispatched => {
+                    get(Field::Retries).map_or(Cell::Null, |v| Cell::Bool(v.first() == Some(&b'+')))
                 }
-                (Source::Host, Builder::Text(b)) => b.append_option(r.header.host.map(text)),
-                (Source::Tag, Builder::Text(b)) => b.append_option(r.header.tag.map(text)),
-                (Source::Pid, Builder::Int(b)) => b.append_option(
-                    r.header
-                        .pid
-                        .and_then(parse_number)
-                        .and_then(|n| i32::try_from(n).ok()),
-                ),
-                (Source::Truncated, Builder::Bool(b)) => b.append_value(r.truncated),
-                (Source::Incomplete, Builder::Bool(b)) => b.append_value(r.incomplete()),
-                (Source::Text(f), Builder::Text(b)) => b.append_option(get(f).map(text)),
-                (Source::Timer(f), Builder::Int(b)) => b.append_option(
-                    get(f)
-                        .and_then(parse_number)
-                        .filter(|&n| n >= 0)
-                        .and_then(|n| i32::try_from(n).ok()),
-                ),
-                (Source::Int(f), Builder::Int(b)) => b.append_option(
-                    get(f)
-                        .and_then(parse_number)
-                        .and_then(|n| i32::try_from(n).ok()),
-                ),
-                (Source::Long(f), Builder::Long(b)) => {
-                    b.append_option(get(f).and_then(parse_number))
+                Source::Captures(f) => get(f).map_or(Cell::Null, Cell::List),
+                Source::Method => opt_text((has_request && !method.is_empty()).then_some(method)),
+                Source::Authority => opt_text(authority.filter(|_| has_request)),
+                Source::Path => {
+                    opt_text(get(Field::Path).or(
+                        (has_request && method != b"CONNECT" && !path.is_empty()).then_some(path),
+                    ))
                 }
-                (Source::Retries, Builder::Int(b)) => b.append_option(
-                    get(Field::Retries)
-                        .and_then(parse_number)
-                        .and_then(|n| i32::try_from(n).ok()),
-                ),
-                (Source::Redispatched, Builder::Bool(b)) => {
-                    b.append_option(get(Field::Retries).map(|v| v.first() == Some(&b'+')))
+                Source::Query => opt_text(get(Field::Query).or(query.filter(|_| has_request))),
+                Source::Version => {
+                    opt_text(get(Field::Version).or(line_version.filter(|_| has_request)))
                 }
-                (Source::Captures(f), Builder::List(b)) => match get(f) {
-                    Some(block) => {
-                        let inner = block.strip_prefix(b"{").unwrap_or(block);
-                        let inner = inner.strip_suffix(b"}").unwrap_or(inner);
-                        for value in inner.split(|&b| b == b'|') {
-                            b.values()
-                                .append_option((!value.is_empty()).then(|| text(value)));
-                        }
-                        b.append(true);
-                    }
-                    None => b.append(false),
-                },
-                (Source::Method, Builder::Text(b)) => {
-                    b.append_option((has_request && !method.is_empty()).then(|| text(method)))
-                }
-                (Source::Authority, Builder::Text(b)) => {
-                    b.append_option(authority.filter(|_| has_request).map(text))
-                }
-                (Source::Path, Builder::Text(b)) => b.append_option(
-                    get(Field::Path)
-                        .or((has_request && method != b"CONNECT" && !path.is_empty())
-                            .then_some(path))
-                        .map(text),
+                Source::Message => opt_text(
+                    (r.format_name().is_none() && !r.message.is_empty()).then_some(r.message),
                 ),
-                (Source::Query, Builder::Text(b)) => b.append_option(
-                    get(Field::Query)
-                        .or(query.filter(|_| has_request))
-                        .map(text),
-                ),
-                (Source::Version, Builder::Text(b)) => b.append_option(
-                    get(Field::Version)
-                        .or(line_version.filter(|_| has_request))
-                        .map(text),
-                ),
-                (Source::Message, Builder::Text(b)) => b.append_option(
-                    (r.format_name().is_none() && !r.message.is_empty()).then(|| text(r.message)),
-                ),
-                // The builders are made from the same table: never reached.
-                (_, b) => append_null(b),
-            }
+            };
+            column.put(cell);
         }
     }
 
@@ -193,10 +221,11 @@ impl Rows {
     pub fn finish(&mut self) -> RecordBatch {
         self.rows = 0;
         let columns: Vec<ArrayRef> = self
-            .builders
+            .columns
             .iter_mut()
-            .map(|b| -> ArrayRef {
-                match b {
+            .map(|c| -> ArrayRef {
+                c.flush();
+                match &mut c.builder {
                     Builder::Text(b) => Arc::new(b.finish()),
                     Builder::Int(b) => Arc::new(b.finish()),
                     Builder::Long(b) => Arc::new(b.finish()),
@@ -212,13 +241,13 @@ impl Rows {
     }
 }
 
-fn append_null(b: &mut Builder) {
+fn append_nulls(b: &mut Builder, n: usize) {
     match b {
-        Builder::Text(b) => b.append_null(),
-        Builder::Int(b) => b.append_null(),
-        Builder::Long(b) => b.append_null(),
-        Builder::Bool(b) => b.append_null(),
-        Builder::Time(b) => b.append_null(),
-        Builder::List(b) => b.append(false),
+        Builder::Text(b) => b.append_nulls(n),
+        Builder::Int(b) => b.append_nulls(n),
+        Builder::Long(b) => b.append_nulls(n),
+        Builder::Bool(b) => b.append_nulls(n),
+        Builder::Time(b) => b.append_nulls(n),
+        Builder::List(b) => b.append_nulls(n),
     }
 }
