@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use haplog_engine::{default_threads, InputSpec};
 use haplog_export::schema::{ddl, Engine};
-use haplog_export::{export, other_path, ExportOptions};
+use haplog_export::{export, other_path, ExportOptions, PartitionBy};
 
 use crate::common::{resolve_inputs, FormatArgs};
 use crate::progress::Progress;
@@ -18,10 +18,12 @@ use crate::progress::Progress;
 /// microseconds, captures as lists, zstd. Traffic lines go to OUT; the
 /// other lines (errors, server states, health checks, unparsed lines) to
 /// OUT's `.other.parquet` sibling, or nowhere with --traffic-only.
+/// --partition date,host writes a Hive-style dataset instead.
 ///
 /// Examples:
 ///
 ///   haplog export --parquet requests.parquet /var/log/haproxy.log*
+///   haplog export --partition date,host --parquet logs/ lb1.log.gz lb2.log.gz
 ///   duckdb -c "SELECT server, count(*) FROM 'requests.parquet' GROUP BY 1"
 ///   haplog schema --clickhouse | clickhouse-client
 ///   clickhouse-client -q 'INSERT INTO haproxy FORMAT Parquet' < requests.parquet
@@ -40,6 +42,13 @@ pub struct ExportArgs {
     /// Leave out the lines that are not traffic (no .other.parquet file)
     #[arg(long)]
     traffic_only: bool,
+
+    /// Write a Hive-style dataset: OUT is a directory of
+    /// date=2024-05-01/host=lb1/part-N.parquet files (keys: date, the UTC
+    /// day of `ts`; host, the syslog host), the other lines under
+    /// OUT/_other/. A second export into OUT adds files beside the first
+    #[arg(long, value_name = "KEYS", value_delimiter = ',', value_parser = parse_partition)]
+    partition: Vec<PartitionBy>,
 
     /// The zone of log dates written without one (HAProxy's %tr): local
     /// (the default), UTC, or an offset like +0200
@@ -60,6 +69,11 @@ pub struct ExportArgs {
     /// Worker threads (default: HAPLOG_THREADS, else the number of CPUs)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     threads: Option<u32>,
+}
+
+fn parse_partition(s: &str) -> Result<PartitionBy, String> {
+    PartitionBy::parse(s.trim())
+        .ok_or_else(|| "partition by date or host (or both: date,host)".to_string())
 }
 
 pub fn run(args: ExportArgs) -> i32 {
@@ -83,11 +97,27 @@ fn run_inner(args: ExportArgs) -> Result<i32, String> {
         .threads
         .map_or_else(default_threads, |n| n as usize)
         .max(1);
-    let other = (!args.traffic_only).then(|| other_path(&args.parquet));
+    let mut keys = args.partition.clone();
+    keys.dedup();
+    if keys.len() != args.partition.len() || (keys.len() == 2 && keys[0] == keys[1]) {
+        return Err("--partition: name each key once (date, host)".to_string());
+    }
+    if !keys.is_empty() && args.parquet.is_file() {
+        return Err(format!(
+            "--parquet {}: a file; with --partition it names a directory",
+            args.parquet.display()
+        ));
+    }
+    let other = match (args.traffic_only, keys.is_empty()) {
+        (true, _) => None,
+        (false, true) => Some(other_path(&args.parquet)),
+        (false, false) => Some(args.parquet.join("_other")),
+    };
     let options = ExportOptions {
         other: other.clone(),
         offset_minutes,
         zstd_level: args.zstd_level,
+        partition: keys.clone(),
         ..ExportOptions::new(args.parquet.clone())
     };
     let total_bytes = inputs
@@ -111,6 +141,9 @@ fn run_inner(args: ExportArgs) -> Result<i32, String> {
             exported.traffic_rows,
             args.parquet.display()
         );
+        if !keys.is_empty() {
+            line.push_str(&format!(" ({} files)", exported.files.len()));
+        }
         match &other {
             Some(path) if exported.other_rows > 0 => {
                 line.push_str(&format!(", {} to {}", exported.other_rows, path.display()));

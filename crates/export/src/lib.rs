@@ -29,6 +29,8 @@ use parquet::schema::types::ColumnPath;
 
 use crate::rows::{Origin, Rows};
 
+pub use crate::schema::SCHEMA_VERSION;
+
 /// What to write, and how.
 #[derive(Clone, Debug)]
 pub struct ExportOptions {
@@ -42,6 +44,29 @@ pub struct ExportOptions {
     pub row_group_rows: usize,
     /// zstd's level (1–22).
     pub zstd_level: i32,
+    /// Hive-style partitions: `traffic` is then a directory of
+    /// `date=2024-05-01/host=lb1/part-N.parquet` files, and the other
+    /// lines go under its `_other/` (which readers of the dataset skip).
+    pub partition: Vec<PartitionBy>,
+}
+
+/// A partition key of `--partition`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PartitionBy {
+    /// The UTC day of `ts`: `date=2024-05-01`.
+    Date,
+    /// The syslog header's host: `host=lb1`.
+    Host,
+}
+
+impl PartitionBy {
+    pub fn parse(s: &str) -> Option<PartitionBy> {
+        match s {
+            "date" => Some(PartitionBy::Date),
+            "host" => Some(PartitionBy::Host),
+            _ => None,
+        }
+    }
 }
 
 impl ExportOptions {
@@ -52,6 +77,7 @@ impl ExportOptions {
             offset_minutes: 0,
             row_group_rows: 1 << 20,
             zstd_level: 3,
+            partition: Vec::new(),
         }
     }
 }
@@ -72,9 +98,11 @@ pub enum ExportError {
 pub struct Exported {
     /// Lines read, by [`Kind::index`].
     pub kinds: [u64; Kind::ALL.len()],
-    /// Rows written to each file.
+    /// Rows written to the traffic files and to the others.
     pub traffic_rows: u64,
     pub other_rows: u64,
+    /// The files written.
+    pub files: Vec<PathBuf>,
     /// Inputs that could not be read whole (the rows before the fault are
     /// written).
     pub input_errors: Vec<InputError>,
@@ -200,12 +228,12 @@ fn encode(rows: &mut Rows, factory: &ArrowRowGroupWriterFactory) -> Result<RowGr
     })
 }
 
-/// What one chunk gives the ordered writer.
+/// What one chunk gives the ordered writer: its row groups, by file
+/// (`None` for the other lines) and partition.
 struct ChunkRows {
     /// Bytes of input the chunk held (progress).
     bytes: u64,
-    traffic: Option<Result<RowGroup, ParquetError>>,
-    other: Option<Result<RowGroup, ParquetError>>,
+    groups: Vec<(bool, String, Result<RowGroup, ParquetError>)>,
 }
 
 /// Chunks of this many bytes make row groups of about 80,000 lines: big
@@ -223,8 +251,9 @@ pub fn export(
 ) -> Result<Exported, ExportError> {
     struct Worker<'f> {
         parser: haplog_format::LineParser<'f>,
-        traffic: Rows,
-        other: Rows,
+        /// Rows by (traffic or not, partition).
+        rows: Vec<(bool, String, Rows)>,
+        keys: Rows,
         kinds: [u64; Kind::ALL.len()],
     }
     let schema: SchemaRef = Arc::new(schema::arrow_schema());
@@ -238,63 +267,118 @@ pub fn export(
         chunks.stream_chunk = EXPORT_CHUNK / 2;
     }
     let chunker = Chunker::new(inputs, chunks);
-    let mut traffic = Output::create(&options.traffic, &schema, &properties)?;
-    let mut other = match &options.other {
-        Some(path) => Some(Output::create(path, &schema, &properties)?),
-        None => None,
-    };
-    let traffic_columns = ArrowRowGroupWriterFactory::new(&traffic.writer, schema.clone());
-    let other_columns = other
-        .as_ref()
-        .map(|o| ArrowRowGroupWriterFactory::new(&o.writer, schema.clone()));
+    let partitioned = !options.partition.is_empty();
+    if partitioned {
+        std::fs::create_dir_all(&options.traffic).map_err(|source| ExportError::Create {
+            path: options.traffic.clone(),
+            source,
+        })?;
+    }
+    let keep_other = options.other.is_some();
+    // Every file has the same schema and properties: one factory, of a
+    // file in memory, makes the column writers of all.
+    let template = SerializedFileWriter::new(
+        Vec::new(),
+        ArrowSchemaConverter::new()
+            .convert(&schema)
+            .map_err(|source| ExportError::Write {
+                path: options.traffic.clone(),
+                source,
+            })?
+            .root_schema_ptr(),
+        Arc::new(properties.clone()),
+    )
+    .map_err(|source| ExportError::Write {
+        path: options.traffic.clone(),
+        source,
+    })?;
+    let columns = ArrowRowGroupWriterFactory::new(&template, schema.clone());
+    let mut outputs: Vec<((bool, String), Output)> = Vec::new();
+    if !partitioned {
+        // The traffic file exists even when no line is traffic.
+        outputs.push((
+            (true, String::new()),
+            Output::create(&options.traffic, &schema, &properties)?,
+        ));
+    }
     let mut first_error: Option<ExportError> = None;
     let outcome = run_ordered(
         chunker,
         threads,
         || Worker {
             parser: reading.parser(),
-            traffic: Rows::new(schema.clone(), options.offset_minutes),
-            other: Rows::new(schema.clone(), options.offset_minutes),
+            rows: Vec::new(),
+            keys: Rows::new(schema.clone(), options.offset_minutes),
             kinds: [0; Kind::ALL.len()],
         },
         |w, chunk: &Chunk| {
             let file = &names[chunk.input];
             let Worker {
                 parser,
-                traffic,
-                other,
+                rows,
+                keys,
                 kinds,
             } = w;
-            let keep_other = other_columns.is_some();
+            let mut key = String::new();
             parser.for_each_line(chunk.input, chunk, |index, record| {
                 kinds[record.kind.index()] += 1;
+                let traffic = is_traffic(record.kind);
+                let wanted = traffic || (keep_other && has_row(record.kind));
+                if !wanted {
+                    return;
+                }
+                key.clear();
+                if partitioned {
+                    keys.partition(record, &options.partition, &mut key);
+                }
+                let at = match rows.iter().position(|(t, k, _)| *t == traffic && *k == key) {
+                    Some(at) => at,
+                    None => {
+                        rows.push((
+                            traffic,
+                            key.clone(),
+                            Rows::new(schema.clone(), options.offset_minutes),
+                        ));
+                        rows.len() - 1
+                    }
+                };
                 let origin = Origin {
                     file,
                     line: chunk.first_line + index,
                 };
-                if is_traffic(record.kind) {
-                    traffic.push(&origin, record);
-                } else if keep_other && has_row(record.kind) {
-                    other.push(&origin, record);
-                }
+                rows[at].2.push(&origin, record);
             });
+            let groups = rows
+                .iter_mut()
+                .filter(|(_, _, r)| !r.is_empty())
+                .map(|(traffic, key, r)| (*traffic, key.clone(), encode(r, &columns)))
+                .collect();
+            // A partition seen once need not keep its builders.
+            rows.retain_mut(|(_, _, r)| r.take_touched());
             ChunkRows {
                 bytes: chunk.len() as u64,
-                traffic: (!traffic.is_empty()).then(|| encode(traffic, &traffic_columns)),
-                other: match &other_columns {
-                    Some(f) if !other.is_empty() => Some(encode(other, f)),
-                    _ => None,
-                },
+                groups,
             }
         },
-        |rows: ChunkRows| {
-            let bytes = rows.bytes;
+        |chunk: ChunkRows| {
+            let bytes = chunk.bytes;
             let step = || -> Result<(), ExportError> {
-                if let Some(group) = rows.traffic {
-                    let group = group.map_err(|e| traffic.failed(e))?;
-                    traffic.append(group)?;
-                }
-                if let (Some(group), Some(out)) = (rows.other, other.as_mut()) {
+                for (traffic, key, group) in chunk.groups {
+                    let at = match outputs
+                        .iter()
+                        .position(|((t, k), _)| *t == traffic && *k == key)
+                    {
+                        Some(at) => at,
+                        None => {
+                            let path = partition_file(options, traffic, &key)?;
+                            outputs.push((
+                                (traffic, key),
+                                Output::create(&path, &schema, &properties)?,
+                            ));
+                            outputs.len() - 1
+                        }
+                    };
+                    let out = &mut outputs[at].1;
                     let group = group.map_err(|e| out.failed(e))?;
                     out.append(group)?;
                 }
@@ -315,19 +399,16 @@ pub fn export(
     if let Some(e) = first_error {
         return Err(e);
     }
-    let traffic_rows = traffic.close()?;
-    let other_rows = match other {
-        Some(out) => {
-            let path = out.path.clone();
-            let rows = out.close()?;
-            if rows == 0 {
-                // No other line: no file holding none.
-                let _ = std::fs::remove_file(path);
-            }
-            rows
+    let (mut traffic_rows, mut other_rows, mut files) = (0, 0, Vec::new());
+    for ((traffic, _), out) in outputs {
+        files.push(out.path.clone());
+        let rows = out.close()?;
+        if traffic {
+            traffic_rows += rows;
+        } else {
+            other_rows += rows;
         }
-        None => 0,
-    };
+    }
     let mut kinds = [0u64; Kind::ALL.len()];
     for w in &outcome.states {
         for (a, b) in kinds.iter_mut().zip(w.kinds) {
@@ -338,8 +419,43 @@ pub fn export(
         kinds,
         traffic_rows,
         other_rows,
+        files,
         input_errors: outcome.input_errors,
     })
+}
+
+/// Where the rows of a partition go: `OUT` or its other-lines file
+/// without partitions; else `OUT/[_other/]KEY/part-N.parquet`, N the first
+/// number free (a second export into a dataset adds to it).
+fn partition_file(
+    options: &ExportOptions,
+    traffic: bool,
+    key: &str,
+) -> Result<PathBuf, ExportError> {
+    if options.partition.is_empty() {
+        return Ok(if traffic {
+            options.traffic.clone()
+        } else {
+            options.other.clone().unwrap_or_default()
+        });
+    }
+    let mut dir = options.traffic.clone();
+    if !traffic {
+        dir.push("_other");
+    }
+    dir.push(key);
+    std::fs::create_dir_all(&dir).map_err(|source| ExportError::Create {
+        path: dir.clone(),
+        source,
+    })?;
+    let mut n = 0;
+    loop {
+        let path = dir.join(format!("part-{n}.parquet"));
+        if !path.exists() {
+            return Ok(path);
+        }
+        n += 1;
+    }
 }
 
 /// zstd, the schema's version in the metadata, dictionaries only where

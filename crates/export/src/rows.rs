@@ -116,6 +116,8 @@ pub struct Rows {
     /// The zone of dates written without one, in minutes east of UTC.
     offset_minutes: i32,
     rows: usize,
+    /// Rows were pushed since the last chunk's batch.
+    touched: bool,
 }
 
 impl Rows {
@@ -144,6 +146,7 @@ impl Rows {
             dates: DateCache::default(),
             offset_minutes,
             rows: 0,
+            touched: false,
         }
     }
 
@@ -158,6 +161,7 @@ impl Rows {
     /// Appends the row of one line.
     pub fn push(&mut self, origin: &Origin<'_>, r: &Record<'_, '_>) {
         self.rows += 1;
+        self.touched = true;
         let get = |f: Field| r.get(f).filter(|v| !absent(v));
         // The request line's parts, for formats without fields of their own.
         let request = get(Field::Request).unwrap_or_default();
@@ -184,7 +188,7 @@ impl Rows {
                     .map_or(Cell::Null, |t| {
                         Cell::Time(t.utc_ms(self.offset_minutes) * 1000)
                     }),
-                Source::Host => opt_text(r.header.host),
+                Source::Host => opt_text(r.header.host.filter(|h| !absent(h))),
                 Source::Tag => opt_text(r.header.tag),
                 Source::Pid => int(r.header.pid.and_then(parse_number)),
                 Source::Truncated => Cell::Bool(r.truncated),
@@ -214,6 +218,61 @@ impl Rows {
                 ),
             };
             column.put(cell);
+        }
+    }
+
+    /// Whether rows came since the last call: a partition the last chunk
+    /// had keeps its builders for the next one, others are let go.
+    pub fn take_touched(&mut self) -> bool {
+        std::mem::take(&mut self.touched)
+    }
+
+    /// The partition of a line: `date=2024-05-01/host=lb1`, each value
+    /// percent-encoded as Hive does (a host is whatever the sender wrote:
+    /// never a path of its own), a missing one `__HIVE_DEFAULT_PARTITION__`.
+    pub fn partition(&mut self, r: &Record<'_, '_>, by: &[crate::PartitionBy], out: &mut String) {
+        const MISSING: &str = "__HIVE_DEFAULT_PARTITION__";
+        for (i, key) in by.iter().enumerate() {
+            if i > 0 {
+                out.push('/');
+            }
+            match key {
+                crate::PartitionBy::Date => {
+                    out.push_str("date=");
+                    let date = r
+                        .get(Field::RequestDate)
+                        .filter(|v| !absent(v))
+                        .or_else(|| r.get(Field::AcceptDate).filter(|v| !absent(v)))
+                        .and_then(|v| self.dates.parse(v));
+                    match date {
+                        Some(t) => {
+                            let days = t.utc_ms(self.offset_minutes).div_euclid(86_400_000);
+                            let (y, m, d) = haplog_format::time::civil_from_days(days);
+                            out.push_str(&format!("{y:04}-{m:02}-{d:02}"));
+                        }
+                        None => out.push_str(MISSING),
+                    }
+                }
+                crate::PartitionBy::Host => {
+                    out.push_str("host=");
+                    match r.header.host.filter(|h| !absent(h)) {
+                        Some(host) => {
+                            for (j, &b) in host.iter().enumerate() {
+                                let plain = b.is_ascii_alphanumeric()
+                                    || b == b'_'
+                                    || b == b'-'
+                                    || (b == b'.' && j > 0);
+                                if plain {
+                                    out.push(b as char);
+                                } else {
+                                    out.push_str(&format!("%{b:02X}"));
+                                }
+                            }
+                        }
+                        None => out.push_str(MISSING),
+                    }
+                }
+            }
         }
     }
 

@@ -302,3 +302,93 @@ fn schema_prints_each_engines_table() {
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
     }
 }
+
+/// `--partition date,host` writes a Hive-style dataset that DuckDB reads
+/// back with the same rows as the single file, each in the directory of
+/// its day and host; a host name from the log cannot leave the dataset.
+#[test]
+fn partitions_hold_the_same_rows_by_day_and_host() {
+    let dir = tempdir("partitions");
+    // Two hosts over two days (UTC), and a host name trying to climb out.
+    let mut log = String::new();
+    for (n, (host, day)) in [("lb1", 24), ("lb2", 24), ("lb1", 25), ("../../x", 25)]
+        .iter()
+        .enumerate()
+    {
+        for i in 0..5 {
+            log.push_str(&format!(
+                "<134>Nov {day} 10:00:0{i} {host} haproxy[1]: 10.0.0.{n}:4000 [{day}/Nov/2026:10:00:0{i}.000] fe be/s1 0/0/1/2/3 200 10 - - ---- 1/1/0/0/0 0/0 \"GET /{n} HTTP/1.1\"\n"
+            ));
+        }
+    }
+    let path = dir.join("two-days.log");
+    std::fs::write(&path, &log).unwrap();
+    let out_dir = dir.join("dataset");
+    for _ in 0..2 {
+        // A second export into the dataset adds files beside the first.
+        crate::support::run_ok(
+            crate::support::haplog()
+                .args([
+                    "export",
+                    "-q",
+                    "--utc-offset",
+                    "UTC",
+                    "--partition",
+                    "date,host",
+                ])
+                .arg("--parquet")
+                .arg(&out_dir)
+                .arg(&path),
+        );
+    }
+    let mut files: Vec<String> = Vec::new();
+    let mut stack = vec![out_dir.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.push(p.strip_prefix(&out_dir).unwrap().display().to_string());
+            }
+        }
+    }
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "date=2026-11-24/host=lb1/part-0.parquet",
+            "date=2026-11-24/host=lb1/part-1.parquet",
+            "date=2026-11-24/host=lb2/part-0.parquet",
+            "date=2026-11-24/host=lb2/part-1.parquet",
+            "date=2026-11-25/host=%2E.%2F..%2Fx/part-0.parquet",
+            "date=2026-11-25/host=%2E.%2F..%2Fx/part-1.parquet",
+            "date=2026-11-25/host=lb1/part-0.parquet",
+            "date=2026-11-25/host=lb1/part-1.parquet",
+        ]
+    );
+    let script = format!(
+        "import duckdb, json\nprint(json.dumps(duckdb.sql(\"SELECT strftime(date, '%Y-%m-%d'), host, count(*), min(strftime(ts AT TIME ZONE 'UTC', '%d')) FROM read_parquet('{}/*/*/*.parquet', hive_partitioning=true) GROUP BY ALL ORDER BY ALL\").fetchall()))",
+        out_dir.display()
+    );
+    let out = Command::new(python())
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        rows,
+        serde_json::json!([
+            ["2026-11-24", "lb1", 10, "24"],
+            ["2026-11-24", "lb2", 10, "24"],
+            // The host as logged: the path's encoding is only the path's.
+            ["2026-11-25", "../../x", 10, "25"],
+            ["2026-11-25", "lb1", 10, "25"],
+        ])
+    );
+}
