@@ -392,3 +392,70 @@ fn partitions_hold_the_same_rows_by_day_and_host() {
         ])
     );
 }
+
+/// A file that cannot be made, a missing input, a doubled key: one line,
+/// exit 2. A damaged .gz keeps the rows read before the damage, says so
+/// and exits 2; lines read = rows of both files (the log has no blank
+/// line).
+#[test]
+fn export_errors_are_one_line_and_damaged_input_keeps_its_rows() {
+    let dir = tempdir("errors");
+    let log = corpus().join("httplog.log");
+    for args in [
+        vec!["export", "--parquet", "/nonexistent/dir/x.parquet"],
+        vec!["export", "--parquet", "x.parquet", "missing.log"],
+        vec![
+            "export",
+            "--parquet",
+            "x.parquet",
+            "--partition",
+            "date,date",
+        ],
+        vec!["export", "--parquet", "x.parquet", "--partition", "week"],
+    ] {
+        let out = crate::support::haplog()
+            .args(&args)
+            .arg(&log)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &std::fs::read(&log).unwrap()).unwrap();
+    let gz = gz.finish().unwrap();
+    let damaged = dir.join("damaged.log.gz");
+    std::fs::write(&damaged, &gz[..gz.len() / 2]).unwrap();
+    let parquet = dir.join("damaged.parquet");
+    let out = crate::support::haplog()
+        .args(["export", "--parquet"])
+        .arg(&parquet)
+        .arg(&damaged)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("truncated or corrupt gzip"), "{err}");
+    let summary = err.lines().next().unwrap();
+    let numbers: Vec<u64> = summary
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    // "N lines read; T rows to …, O to …"
+    assert!(numbers[0] > 0 && numbers[0] < 434, "{summary}");
+    assert_eq!(numbers[0], numbers[1] + numbers[2], "{summary}");
+    let script = format!(
+        "import duckdb\nprint(duckdb.sql(\"SELECT count(*) FROM '{}'\").fetchall()[0][0])",
+        parquet.display()
+    );
+    let rows = Command::new(python())
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(rows.stdout).unwrap().trim(),
+        numbers[1].to_string()
+    );
+}
