@@ -19,10 +19,7 @@ fn corpus() -> PathBuf {
 }
 
 fn tempdir(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("export-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    crate::support::fresh_dir(&format!("export-{name}"))
 }
 
 /// The venv scripts/test.sh fills with DuckDB and chDB.

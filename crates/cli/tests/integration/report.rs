@@ -531,10 +531,7 @@ fn stdin_patterns_and_compressed_files_read_the_same() {
 }
 
 fn tempdir(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("report-{name}"));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
+    crate::support::fresh_dir(&format!("report-{name}"))
 }
 
 #[test]

@@ -14,10 +14,7 @@ fn corpus() -> PathBuf {
 }
 
 fn tempdir(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("report-html-{name}"));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
+    crate::support::fresh_dir(&format!("report-html-{name}"))
 }
 
 /// Writes the page of `log` (and `extra` flags) to `page`.

@@ -59,3 +59,12 @@ pub fn run_ok(command: &mut std::process::Command) -> std::process::Output {
 pub fn json_of(command: &mut std::process::Command) -> serde_json::Value {
     serde_json::from_slice(&run_ok(command).stdout).unwrap()
 }
+
+/// An empty directory of the test's own under the target's temporary
+/// directory (what an earlier run left there is removed first).
+pub fn fresh_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
