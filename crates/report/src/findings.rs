@@ -84,6 +84,16 @@ fn period(g: &Group) -> String {
     }
 }
 
+/// A duration as text shows it: `4984 ms`, `30.0s`, `9m40.5s`.
+fn ms(v: u64) -> String {
+    let shown = crate::model::Value::Millis(v as f64).display(true);
+    if shown.ends_with(|c: char| c.is_ascii_digit()) {
+        format!("{shown} ms")
+    } else {
+        shown
+    }
+}
+
 fn percent(part: u64, whole: u64) -> f64 {
     part as f64 * 100.0 / whole.max(1) as f64
 }
@@ -290,7 +300,7 @@ fn queues(found: &mut Vec<Finding>, stats: &TrafficStats) {
         }
     }
     if let Some(p99) = overall.tw.quantile(0.99) {
-        text.push_str(&format!("; Tw p99 {p99} ms"));
+        text.push_str(&format!("; Tw p99 {}", ms(p99)));
     }
     found.push(Finding {
         rule: "queue",
@@ -328,17 +338,19 @@ fn slow_servers(found: &mut Vec<Finding>, backend: &[u8], servers: &[(&[u8], &Gr
         if !(slow(p50, peer50) || slow(p99, peer99)) {
             continue;
         }
-        let factor = if slow(p50, peer50) {
-            p50 as f64 / peer50.max(1) as f64
+        // The factor of the percentile that tripped the rule, named.
+        let (factor, at) = if slow(p50, peer50) {
+            (p50 as f64 / peer50.max(1) as f64, "")
         } else {
-            p99 as f64 / peer99.max(1) as f64
+            (p99 as f64 / peer99.max(1) as f64, " at p99")
         };
+        let (p50, peer50, p99, peer99) = (ms(p50), ms(peer50), ms(p99), ms(peer99));
         let subject = format!("{}/{}", lossy(backend), lossy(server));
         found.push(Finding {
             rule: "slow-server",
             requests: g.tt.count(),
             text: format!(
-                "{subject} is {factor:.1}x slower than the other servers of {}: Tt p50 {p50} ms against {peer50} ms, p99 {p99} ms against {peer99} ms",
+                "{subject} is {factor:.1}x slower{at} than the other servers of {}: Tt p50 {p50} against {peer50}, p99 {p99} against {peer99}",
                 lossy(backend)
             ),
             subject,
@@ -366,4 +378,16 @@ pub fn section(stats: &TrafficStats) -> Section {
     }
     s.tables.push(t);
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ms;
+
+    #[test]
+    fn durations_read_as_in_the_text() {
+        assert_eq!(ms(4984), "4984 ms");
+        assert_eq!(ms(30_000), "30.0s");
+        assert_eq!(ms(580_541), "9m40.5s");
+    }
 }
