@@ -60,11 +60,19 @@ pub enum Source {
 }
 
 /// Columns whose values are mostly different (dictionaries of them cost
-/// time and save nothing) or that grow line by line (stored as deltas).
+/// time and save nothing: measured on the generated log, client ports
+/// and byte counts are smaller and faster without) or that grow line by
+/// line (stored as deltas).
 pub fn plain(source: Source) -> bool {
     matches!(
         source,
-        Source::Text(Field::Request) | Source::Text(Field::UniqueId) | Source::Line | Source::Time
+        Source::Text(Field::Request)
+            | Source::Text(Field::UniqueId)
+            | Source::Int(Field::ClientPort)
+            | Source::Long(Field::BytesRead)
+            | Source::Long(Field::RequestCounter)
+            | Source::Line
+            | Source::Time
     )
 }
 
