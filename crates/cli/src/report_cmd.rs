@@ -235,7 +235,16 @@ fn run_inner(args: ReportArgs) -> Result<i32, String> {
         filters: filter_words,
         charts: args.html.is_some(),
     };
-    let report = build(&stats, &options);
+    // Text opens with a summary unless every table is asked for; the
+    // summary is built instead of the full report, not beside it.
+    let summarised = !(args.json || args.csv || args.markdown || args.full)
+        && args.html.is_none()
+        && args.section.is_empty();
+    let report = if summarised {
+        summary(&stats, &options)
+    } else {
+        build(&stats, &options)
+    };
     let sections = &report.sections;
     let empty = nothing_kept(&stats, &config.filter, &options.filters);
     if let Some(path) = &args.html {
@@ -291,12 +300,7 @@ fn run_inner(args: ReportArgs) -> Result<i32, String> {
             .then(crate::pager::terminal_size)
             .flatten()
             .map(|(w, _)| (w / 2).max(24));
-        let shown = if args.full || !args.section.is_empty() {
-            report
-        } else {
-            summary(&stats, &options)
-        };
-        render::text(&shown.sections, Style { color, cell_width }).into_bytes()
+        render::text(sections, Style { color, cell_width }).into_bytes()
     };
     // Text for people may be paged; data for programs never is.
     let people = !(args.json || args.csv);
