@@ -15,10 +15,7 @@
 /// Values kept aside before the buckets are made.
 const FEW: usize = 32;
 
-/// Values below this have a bucket each.
-const EXACT: u64 = 2048;
-/// Buckets per power of two above [`EXACT`].
-const SUB_BUCKETS: u64 = 1024;
+/// 2^10 buckets per power of two: values below 2048 have a bucket each.
 const SUB_BITS: u32 = 10;
 
 #[derive(Clone, Debug)]
@@ -60,29 +57,44 @@ impl Default for Histogram {
     }
 }
 
+/// The bucket of `v` in a log-linear layout of `2^SUB_BITS` buckets per
+/// power of two: values below `2^(SUB_BITS + 1)` have a bucket each, and
+/// above, a value's bucket is its top `SUB_BITS + 1` bits. Shared with
+/// the coarser per-slice histograms of [`crate::slices`].
+#[inline]
+pub(crate) fn log_index<const SUB_BITS: u32>(v: u64) -> usize {
+    let sub_buckets = 1u64 << SUB_BITS;
+    if v < 2 * sub_buckets {
+        return v as usize;
+    }
+    // v has `bits` significant bits (SUB_BITS + 2 or more); keep the top
+    // SUB_BITS + 1 of them: the leading one and SUB_BITS below it.
+    let bits = 64 - v.leading_zeros();
+    let shift = bits - 1 - SUB_BITS;
+    let sub = (v >> shift) - sub_buckets;
+    ((u64::from(shift) + 1) * sub_buckets + sub) as usize
+}
+
+/// The lowest value of bucket `i` of [`log_index`].
+pub(crate) fn log_lowest<const SUB_BITS: u32>(i: usize) -> u64 {
+    let sub_buckets = 1u64 << SUB_BITS;
+    let i = i as u64;
+    if i < 2 * sub_buckets {
+        return i;
+    }
+    let shift = i / sub_buckets - 1;
+    (sub_buckets + i % sub_buckets) << shift
+}
+
 /// The bucket of `v`.
 #[inline]
 fn index(v: u64) -> usize {
-    if v < EXACT {
-        return v as usize;
-    }
-    // v has `bits` significant bits (12 or more); keep the top 11 of them:
-    // the leading one and SUB_BITS below it.
-    let bits = 64 - v.leading_zeros();
-    let shift = bits - 1 - SUB_BITS;
-    let sub = (v >> shift) - SUB_BUCKETS;
-    (EXACT + u64::from(shift - 1) * SUB_BUCKETS + sub) as usize
+    log_index::<SUB_BITS>(v)
 }
 
 /// The lowest value of bucket `i`.
 fn lowest(i: usize) -> u64 {
-    let i = i as u64;
-    if i < EXACT {
-        return i;
-    }
-    let shift = (i - EXACT) / SUB_BUCKETS + 1;
-    let sub = (i - EXACT) % SUB_BUCKETS;
-    (SUB_BUCKETS + sub) << shift
+    log_lowest::<SUB_BITS>(i)
 }
 
 impl Histogram {

@@ -7,6 +7,8 @@
 //! log's span, and two parts of a log merge by widening to the wider of the
 //! two. Charts need a few hundred points, not every second.
 
+use crate::histogram::{log_index, log_lowest};
+
 /// Slice widths in seconds; each divides the next.
 const WIDTHS: &[i64] = &[
     1, 2, 10, 30, 60, 300, 600, 1800, 3600, 7200, 21_600, 43_200, 86_400, 604_800,
@@ -15,34 +17,20 @@ const WIDTHS: &[i64] = &[
 /// Slices a group keeps before it widens them.
 pub const MAX_SLICES: usize = 400;
 
-/// Values below this have a bucket each; above, each power of two has
-/// [`SUB`] buckets, so a bucket is less than 1/16 (6.25 %) of its values
-/// wide: plenty for a chart's line, and small enough to keep per slice.
-const EXACT: u64 = 16;
-const SUB: u64 = 16;
+/// 16 buckets per power of two (values below 32 have a bucket each), so
+/// a bucket is less than 1/16 (6.25 %) of its values wide: plenty for a
+/// chart's line, and small enough to keep per slice.
 const SUB_BITS: u32 = 4;
 
 /// The bucket of `v`.
 #[inline]
 fn index(v: u64) -> usize {
-    if v < EXACT {
-        return v as usize;
-    }
-    let bits = 64 - v.leading_zeros();
-    let shift = bits - 1 - SUB_BITS;
-    let sub = (v >> shift) - SUB;
-    (EXACT + u64::from(shift) * SUB + sub) as usize
+    log_index::<SUB_BITS>(v)
 }
 
 /// The lowest value of bucket `i`.
 fn lowest(i: usize) -> u64 {
-    let i = i as u64;
-    if i < EXACT {
-        return i;
-    }
-    let shift = (i - EXACT) / SUB;
-    let sub = (i - EXACT) % SUB;
-    (SUB + sub) << shift
+    log_lowest::<SUB_BITS>(i)
 }
 
 /// One slice's figures.
