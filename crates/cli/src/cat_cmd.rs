@@ -5,8 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::common::{resolve_inputs, write_failed, FormatArgs};
-use haplog_engine::default_threads;
+use crate::common::{resolve_inputs, thread_count, write_failed, FormatArgs};
 use haplog_format::Kind;
 use haplog_pipeline::records::{records, Layout, RecordsOptions};
 use haplog_report::escape::{inert, CsvStyle};
@@ -98,10 +97,7 @@ pub fn run(args: CatArgs) -> i32 {
 fn run_inner(args: CatArgs) -> Result<i32, String> {
     let formats = args.format.formats("cat", args.quiet)?;
     let (inputs, names) = resolve_inputs(&args.files)?;
-    let threads = args
-        .threads
-        .map_or_else(default_threads, |n| n as usize)
-        .max(1);
+    let threads = thread_count(args.threads);
     let stdout = io::stdout().lock();
     let mut out = BufWriter::with_capacity(1 << 16, stdout);
     let layout = if args.count {

@@ -130,6 +130,25 @@ impl FormatArgs {
     }
 }
 
+/// The inputs' total size, for a progress line; `None` when one is
+/// standard input (or cannot be measured).
+pub fn input_bytes(inputs: &[InputSpec]) -> Option<u64> {
+    inputs
+        .iter()
+        .map(|i| match i {
+            InputSpec::Path(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+            InputSpec::Stdin => None,
+        })
+        .sum()
+}
+
+/// Worker threads: `--threads`, else HAPLOG_THREADS or the CPUs.
+pub fn thread_count(threads: Option<u32>) -> usize {
+    threads
+        .map_or_else(haplog_engine::default_threads, |n| n as usize)
+        .max(1)
+}
+
 /// The inputs named on a command line: `-` or nothing is standard input;
 /// a pattern (`logs/haproxy.log*`) that names no file as it is expands
 /// like a shell glob; each rotated set is read oldest first. Every file

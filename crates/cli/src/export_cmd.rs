@@ -4,11 +4,10 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use haplog_engine::{default_threads, InputSpec};
 use haplog_export::schema::{ddl, Engine};
 use haplog_export::{export, other_path, ExportOptions, PartitionBy};
 
-use crate::common::{resolve_inputs, FormatArgs};
+use crate::common::{input_bytes, resolve_inputs, thread_count, FormatArgs};
 use crate::progress::Progress;
 
 /// Write the log's lines as Parquet, for ClickHouse, DuckDB and Spark.
@@ -93,10 +92,7 @@ fn run_inner(args: ExportArgs) -> Result<i32, String> {
     let offset_minutes = haplog_analyze::spec::parse_offset(&args.utc_offset, now)?;
     let formats = args.format.formats("export", args.quiet)?;
     let (inputs, names) = resolve_inputs(&args.files)?;
-    let threads = args
-        .threads
-        .map_or_else(default_threads, |n| n as usize)
-        .max(1);
+    let threads = thread_count(args.threads);
     let mut keys = args.partition.clone();
     keys.dedup();
     if keys.len() != args.partition.len() || (keys.len() == 2 && keys[0] == keys[1]) {
@@ -120,13 +116,7 @@ fn run_inner(args: ExportArgs) -> Result<i32, String> {
         partition: keys.clone(),
         ..ExportOptions::new(args.parquet.clone())
     };
-    let total_bytes = inputs
-        .iter()
-        .map(|i| match i {
-            InputSpec::Path(p) => std::fs::metadata(p).ok().map(|m| m.len()),
-            InputSpec::Stdin => None,
-        })
-        .sum::<Option<u64>>();
+    let total_bytes = input_bytes(&inputs);
     let progress = Progress::start("haplog export", total_bytes, !args.quiet);
     let reading = args.format.reading(&formats);
     let outcome = export(&reading, inputs, &names, threads, &options, |bytes| {

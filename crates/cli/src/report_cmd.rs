@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use haplog_analyze::TrafficStats;
 use haplog_analyze::{Config, ReadOptions};
-use haplog_engine::{default_threads, InputSpec};
 use haplog_report::escape::{inert, CsvStyle};
 use haplog_report::model::Report;
 use haplog_report::render::{self, Style};
@@ -14,7 +13,9 @@ use haplog_report::traffic::{
     build, format_time, nothing_kept, summary, Interval, ReportOptions, SectionName, UrlSort,
 };
 
-use crate::common::{resolve_inputs, write_failed, FilterArgs, FormatArgs};
+use crate::common::{
+    input_bytes, resolve_inputs, thread_count, write_failed, FilterArgs, FormatArgs,
+};
 use crate::progress::Progress;
 
 /// Where the time went and why requests failed: a report of HAProxy logs.
@@ -190,10 +191,7 @@ fn run_inner(args: ReportArgs) -> Result<i32, String> {
     let (filter, filter_words) = args.filters.spec().build(now)?;
     let formats = args.format.formats("report", args.quiet)?;
     let (inputs, names) = resolve_inputs(&args.files)?;
-    let threads = args
-        .threads
-        .map_or_else(default_threads, |n| n as usize)
-        .max(1);
+    let threads = thread_count(args.threads);
     let config = Config {
         filter,
         read: ReadOptions {
@@ -208,13 +206,7 @@ fn run_inner(args: ReportArgs) -> Result<i32, String> {
         server_slices: args.html.is_some(),
         ..Config::default()
     };
-    let total_bytes = inputs
-        .iter()
-        .map(|i| match i {
-            InputSpec::Path(p) => std::fs::metadata(p).ok().map(|m| m.len()),
-            InputSpec::Stdin => None,
-        })
-        .sum::<Option<u64>>();
+    let total_bytes = input_bytes(&inputs);
     let progress = Progress::start("haplog report", total_bytes, !args.quiet);
     let reading = args.format.reading(&formats);
     let outcome = haplog_pipeline::scan(&reading, inputs, threads, &config, |bytes| {
