@@ -2,7 +2,7 @@
 
 use haplog_format::record::{parse_number, request_parts, target_parts};
 use haplog_format::time::{DateCache, LogTime};
-use haplog_format::{Field, Kind, Record};
+use haplog_format::{Field, Record};
 
 /// The values of one request (or TCP connection) that reports and filters
 /// look at. Absent values are `None` or empty; HAProxy's `-1` (a phase
@@ -82,7 +82,7 @@ impl<'a> Request<'a> {
         dates: &mut DateCache,
         options: &ReadOptions,
     ) -> Option<Request<'a>> {
-        if !matches!(record.kind, Kind::Traffic | Kind::Json) {
+        if !record.kind.is_request() {
             return None;
         }
         let get = |f: Field| record.get(f).filter(|v| !is_absent(v));

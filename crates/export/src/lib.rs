@@ -40,8 +40,6 @@ pub struct ExportOptions {
     pub other: Option<PathBuf>,
     /// The zone of dates written without one, in minutes east of UTC.
     pub offset_minutes: i32,
-    /// Rows per row group (readers parallelise over row groups).
-    pub row_group_rows: usize,
     /// zstd's level (1–22).
     pub zstd_level: i32,
     /// Hive-style partitions: `traffic` is then a directory of
@@ -75,7 +73,6 @@ impl ExportOptions {
             traffic,
             other: None,
             offset_minutes: 0,
-            row_group_rows: 1 << 20,
             zstd_level: 3,
             partition: Vec::new(),
         }
@@ -112,11 +109,6 @@ impl Exported {
     pub fn lines(&self) -> u64 {
         self.kinds.iter().sum()
     }
-}
-
-/// Whether a line's row goes to the traffic file.
-fn is_traffic(kind: Kind) -> bool {
-    matches!(kind, Kind::Traffic | Kind::Json)
 }
 
 /// Lines that hold nothing worth a row: blank lines, and the parts of a
@@ -322,7 +314,7 @@ pub fn export(
             let mut key = String::new();
             parser.for_each_line(chunk.input, chunk, |index, record| {
                 kinds[record.kind.index()] += 1;
-                let traffic = is_traffic(record.kind);
+                let traffic = record.kind.is_request();
                 let wanted = traffic || (keep_other && has_row(record.kind));
                 if !wanted {
                     return;
@@ -478,7 +470,6 @@ fn writer_properties(options: &ExportOptions) -> WriterProperties {
         .set_compression(Compression::ZSTD(
             ZstdLevel::try_new(options.zstd_level).unwrap_or_default(),
         ))
-        .set_max_row_group_row_count(Some(options.row_group_rows))
         .set_key_value_metadata(Some(vec![KeyValue::new(
             "haplog.schema_version".to_string(),
             schema::SCHEMA_VERSION.to_string(),

@@ -10,7 +10,7 @@ use arrow_array::builder::{
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::SchemaRef;
-use haplog_format::record::{parse_number, request_parts, target_parts};
+use haplog_format::record::{is_absent as absent, parse_number, request_parts, target_parts};
 use haplog_format::time::DateCache;
 use haplog_format::{Field, Record};
 
@@ -81,11 +81,6 @@ impl Column {
             self.nulls = 0;
         }
     }
-}
-
-/// Absent values: HAProxy writes `-`, quoted formats `""`.
-fn absent(v: &[u8]) -> bool {
-    v.is_empty() || v == b"-"
 }
 
 /// Text, or NULL.

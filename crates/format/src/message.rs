@@ -44,6 +44,12 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// A line that logs a request or a connection: traffic, or a JSON
+    /// line read by its keys.
+    pub fn is_request(self) -> bool {
+        matches!(self, Kind::Traffic | Kind::Json)
+    }
+
     pub const ALL: [Kind; 14] = [
         Kind::Traffic,
         Kind::Error,

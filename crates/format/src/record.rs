@@ -225,6 +225,13 @@ pub fn target_parts<'a>(
     uri_parts(target)
 }
 
+/// Whether a raw value means "absent": HAProxy prints `-`, or `""` in
+/// quoted formats (whose values come without their quotes: empty).
+#[inline]
+pub fn is_absent(v: &[u8]) -> bool {
+    v.is_empty() || v == b"-"
+}
+
 /// HAProxy's numbers: `[+]-?digits`.
 #[inline]
 pub fn parse_number(v: &[u8]) -> Option<i64> {

@@ -1,7 +1,7 @@
 //! One record per line, as NDJSON or CSV (`haplog cat`).
 
 use haplog_format::field::Shape;
-use haplog_format::record::{parse_number, request_parts, target_parts};
+use haplog_format::record::{is_absent as absent, parse_number, request_parts, target_parts};
 use haplog_format::{Field, Kind, Record};
 
 use crate::escape::{csv_cell, json_string, CsvStyle};
@@ -13,12 +13,6 @@ pub struct Origin<'a> {
     pub file: &'a str,
     /// 1-based line number in that input.
     pub line: u64,
-}
-
-/// Whether a raw value means "absent": HAProxy prints `-`, or `""` in
-/// quoted formats.
-fn absent(v: &[u8]) -> bool {
-    v.is_empty() || v == b"-"
 }
 
 /// Appends one record as a JSON object and a newline.
