@@ -86,13 +86,7 @@ fn engine(engine: &str, parquet: &Path, dir: &Path) -> Value {
         std::fs::write(&path, ddl).unwrap();
         command.arg(path);
     }
-    let out = command.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{engine}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    crate::support::json_of(&mut command)
 }
 
 /// A count as either engine writes it (ClickHouse quotes 64-bit ones).
@@ -368,16 +362,7 @@ fn partitions_hold_the_same_rows_by_day_and_host() {
         "import duckdb, json\nprint(json.dumps(duckdb.sql(\"SELECT strftime(date, '%Y-%m-%d'), host, count(*), min(strftime(ts AT TIME ZONE 'UTC', '%d')) FROM read_parquet('{}/*/*/*.parquet', hive_partitioning=true) GROUP BY ALL ORDER BY ALL\").fetchall()))",
         out_dir.display()
     );
-    let out = Command::new(python())
-        .args(["-c", &script])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = crate::support::json_of(Command::new(python()).args(["-c", &script]));
     assert_eq!(
         rows,
         serde_json::json!([

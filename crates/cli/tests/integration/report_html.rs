@@ -36,19 +36,12 @@ fn write_page(log: &Path, page: &Path, extra: &[&str]) {
 /// Opens `page` in headless Chromium, evaluates `check` and takes a
 /// screenshot; the result of cdp.py, once the page is loaded.
 fn open(page: &Path, check: &str, screenshot: &Path) -> Value {
-    let out = Command::new("python3")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/cdp.py"))
+    let mut cdp = Command::new("python3");
+    cdp.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/cdp.py"))
         .arg(format!("file://{}", page.display()))
         .args(["--eval", check, "--screenshot"])
-        .arg(screenshot)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+        .arg(screenshot);
+    let result = crate::support::json_of(&mut cdp);
     assert_eq!(result["until"], true, "{result}");
     assert_eq!(result["errors"], serde_json::json!([]), "{result}");
     assert_eq!(result["console"], serde_json::json!([]), "{result}");
