@@ -23,21 +23,11 @@ import re
 import statistics
 import subprocess
 import sys
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 import bench_halog  # noqa: E402  (the shared generated log)
-
-
-def timed(argv, env=None, stdin=None):
-    with open(stdin, "rb") if stdin else open(os.devnull, "rb") as inp:
-        t0 = time.perf_counter()
-        p = subprocess.run(argv, stdin=inp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        wall = time.perf_counter() - t0
-    if p.returncode != 0:
-        sys.exit("%s exited with %d" % (" ".join(argv), p.returncode))
-    return wall
+from bench_report import timed  # noqa: E402  (one timed run, as the report bench times it)
 
 
 def spark_check(haplog, log, out_dir):
