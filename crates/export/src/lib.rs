@@ -245,6 +245,8 @@ pub fn export(
         parser: haplog_format::LineParser<'f>,
         /// Rows by (traffic or not, partition).
         rows: Vec<(bool, String, Rows)>,
+        /// The index in `rows` of the last line's rows.
+        last: usize,
         keys: Rows,
         kinds: [u64; Kind::ALL.len()],
     }
@@ -300,6 +302,7 @@ pub fn export(
         || Worker {
             parser: reading.parser(),
             rows: Vec::new(),
+            last: 0,
             keys: Rows::new(schema.clone(), options.offset_minutes),
             kinds: [0; Kind::ALL.len()],
         },
@@ -308,6 +311,7 @@ pub fn export(
             let Worker {
                 parser,
                 rows,
+                last,
                 keys,
                 kinds,
             } = w;
@@ -323,17 +327,25 @@ pub fn export(
                 if partitioned {
                     keys.partition(record, &options.partition, &mut key);
                 }
-                let at = match rows.iter().position(|(t, k, _)| *t == traffic && *k == key) {
-                    Some(at) => at,
-                    None => {
-                        rows.push((
-                            traffic,
-                            key.clone(),
-                            Rows::new(schema.clone(), options.offset_minutes),
-                        ));
-                        rows.len() - 1
-                    }
+                // Consecutive lines mostly share a file and a partition:
+                // the last one's rows first.
+                let same =
+                    |(t, k, _): &(bool, String, Rows)| *t == traffic && (!partitioned || *k == key);
+                let at = match rows.get(*last).filter(|r| same(r)) {
+                    Some(_) => *last,
+                    None => match rows.iter().position(same) {
+                        Some(at) => at,
+                        None => {
+                            rows.push((
+                                traffic,
+                                key.clone(),
+                                Rows::new(schema.clone(), options.offset_minutes),
+                            ));
+                            rows.len() - 1
+                        }
+                    },
                 };
+                *last = at;
                 let origin = Origin {
                     file,
                     line: chunk.first_line + index,
