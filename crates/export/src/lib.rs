@@ -5,6 +5,7 @@
 //! states, health checks, unparsed lines) to a second one, or nowhere.
 //! No command line here: the binary chooses inputs and files.
 
+pub mod chunk;
 pub mod rows;
 pub mod schema;
 
@@ -18,15 +19,15 @@ use arrow_schema::SchemaRef;
 use haplog_engine::{run_ordered, Chunk, Chunker, InputError, InputSpec};
 use haplog_format::Kind;
 use haplog_pipeline::Reading;
-use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowRowGroupWriterFactory};
 use parquet::arrow::{add_encoded_arrow_schema_to_metadata, ArrowSchemaConverter};
-use parquet::basic::{Compression, Encoding, ZstdLevel};
+use parquet::basic::{Compression, ZstdLevel};
 use parquet::errors::ParquetError;
 use parquet::file::metadata::KeyValue;
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
-use parquet::schema::types::ColumnPath;
+use parquet::schema::types::ColumnDescPtr;
 
+use crate::chunk::{EncodedColumn, PageEncoder};
 use crate::rows::{Origin, Rows};
 
 pub use crate::schema::SCHEMA_VERSION;
@@ -172,8 +173,10 @@ impl Output {
             source,
         };
         let mut row_group = self.writer.next_row_group().map_err(failed)?;
-        for chunk in group.columns {
-            chunk.append_to_row_group(&mut row_group).map_err(failed)?;
+        for column in group.columns {
+            row_group
+                .append_column(&column.bytes, column.close)
+                .map_err(failed)?;
         }
         row_group.close().map_err(failed)?;
         self.rows += group.rows;
@@ -193,30 +196,21 @@ impl Output {
 /// A chunk's rows, encoded: a row group's column chunks.
 struct RowGroup {
     rows: u64,
-    columns: Vec<ArrowColumnChunk>,
+    columns: Vec<EncodedColumn>,
 }
 
 /// Encodes `rows` as a row group, on the worker's thread: the encoding
-/// and the compression are most of an export's work.
-fn encode(rows: &mut Rows, factory: &ArrowRowGroupWriterFactory) -> Result<RowGroup, ParquetError> {
+/// and the compression are much of an export's work.
+fn encode(rows: &mut Rows, pages: &mut Option<PageEncoder>) -> Result<RowGroup, ParquetError> {
+    let Some(pages) = pages else {
+        return Err(ParquetError::General(
+            "zstd could not start at this level".to_string(),
+        ));
+    };
     let count = rows.len() as u64;
-    let batch = rows.finish();
-    let mut writers = factory.create_column_writers(0)?;
-    let mut next = writers.iter_mut();
-    for (field, array) in batch.schema().fields().iter().zip(batch.columns()) {
-        for leaf in compute_leaves(field, array)? {
-            if let Some(w) = next.next() {
-                w.write(&leaf)?;
-            }
-        }
-    }
-    let columns = writers
-        .into_iter()
-        .map(|w| w.close())
-        .collect::<Result<Vec<_>, _>>()?;
     Ok(RowGroup {
         rows: count,
-        columns,
+        columns: rows.finish(pages)?,
     })
 }
 
@@ -248,6 +242,8 @@ pub fn export(
         /// The index in `rows` of the last line's rows.
         last: usize,
         keys: Rows,
+        /// `None` if zstd could not start (said when a chunk is encoded).
+        pages: Option<PageEncoder>,
         kinds: [u64; Kind::ALL.len()],
     }
     let schema: SchemaRef = Arc::new(schema::arrow_schema());
@@ -269,24 +265,15 @@ pub fn export(
         })?;
     }
     let keep_other = options.other.is_some();
-    // Every file has the same schema and properties: one factory, of a
-    // file in memory, makes the column writers of all.
-    let template = SerializedFileWriter::new(
-        Vec::new(),
-        ArrowSchemaConverter::new()
-            .convert(&schema)
-            .map_err(|source| ExportError::Write {
-                path: options.traffic.clone(),
-                source,
-            })?
-            .root_schema_ptr(),
-        Arc::new(properties.clone()),
-    )
-    .map_err(|source| ExportError::Write {
-        path: options.traffic.clone(),
-        source,
-    })?;
-    let columns = ArrowRowGroupWriterFactory::new(&template, schema.clone());
+    // The Parquet schema's leaves, one per column of the table.
+    let leaves: Vec<ColumnDescPtr> = ArrowSchemaConverter::new()
+        .convert(&schema)
+        .map_err(|source| ExportError::Write {
+            path: options.traffic.clone(),
+            source,
+        })?
+        .columns()
+        .to_vec();
     let mut outputs: Vec<((bool, String), Output)> = Vec::new();
     if !partitioned {
         // The traffic file exists even when no line is traffic.
@@ -303,7 +290,8 @@ pub fn export(
             parser: reading.parser(),
             rows: Vec::new(),
             last: 0,
-            keys: Rows::new(schema.clone(), options.offset_minutes),
+            keys: Rows::new(&leaves, options.offset_minutes),
+            pages: PageEncoder::new(options.zstd_level).ok(),
             kinds: [0; Kind::ALL.len()],
         },
         |w, chunk: &Chunk| {
@@ -313,6 +301,7 @@ pub fn export(
                 rows,
                 last,
                 keys,
+                pages,
                 kinds,
             } = w;
             let mut key = String::new();
@@ -339,7 +328,7 @@ pub fn export(
                             rows.push((
                                 traffic,
                                 key.clone(),
-                                Rows::new(schema.clone(), options.offset_minutes),
+                                Rows::new(&leaves, options.offset_minutes),
                             ));
                             rows.len() - 1
                         }
@@ -355,7 +344,7 @@ pub fn export(
             let groups = rows
                 .iter_mut()
                 .filter(|(_, _, r)| !r.is_empty())
-                .map(|(traffic, key, r)| (*traffic, key.clone(), encode(r, &columns)))
+                .map(|(traffic, key, r)| (*traffic, key.clone(), encode(r, pages)))
                 .collect();
             // A partition seen once need not keep its builders.
             rows.retain_mut(|(_, _, r)| r.take_touched());
@@ -462,23 +451,10 @@ fn partition_file(
     }
 }
 
-/// zstd, the schema's version in the metadata, dictionaries only where
-/// values repeat, and deltas for the columns that grow line by line.
+/// zstd and the schema's version in the metadata (the pages themselves
+/// are made by [`chunk`]).
 fn writer_properties(options: &ExportOptions) -> WriterProperties {
-    let mut properties = WriterProperties::builder();
-    for c in schema::COLUMNS {
-        let path = ColumnPath::from(c.name);
-        if schema::plain(c.source) {
-            properties = properties.set_column_dictionary_enabled(path.clone(), false);
-        }
-        if matches!(c.source, schema::Source::Line | schema::Source::Time) {
-            properties = properties.set_column_encoding(path, Encoding::DELTA_BINARY_PACKED);
-        }
-    }
-    properties
-        // Row-group statistics let engines skip row groups; page-level
-        // ones cost a comparison per value and skip little more here.
-        .set_statistics_enabled(EnabledStatistics::Chunk)
+    WriterProperties::builder()
         .set_compression(Compression::ZSTD(
             ZstdLevel::try_new(options.zstd_level).unwrap_or_default(),
         ))

@@ -1,99 +1,30 @@
-//! Rows of [`COLUMNS`] built from parsed lines, one Arrow builder per
-//! column, turned into a record batch per chunk of input.
+//! Rows of [`COLUMNS`] built from parsed lines, each value going
+//! straight into its column's chunk ([`crate::chunk`]); a chunk of input's
+//! rows become a row group.
 
-use std::borrow::Cow;
-use std::sync::Arc;
-
-use arrow_array::builder::{
-    BooleanBuilder, Int32Builder, Int64Builder, ListBuilder, StringBuilder,
-    TimestampMicrosecondBuilder,
-};
-use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::SchemaRef;
 use haplog_format::record::{is_absent as absent, parse_number, request_parts, target_parts};
 use haplog_format::time::DateCache;
 use haplog_format::{Field, Record};
+use parquet::errors::Result;
+use parquet::schema::types::ColumnDescPtr;
 
-use crate::schema::{Source, COLUMNS};
+use crate::chunk::{ColumnData, EncodedColumn, PageEncoder, Storage};
+use crate::schema::{plain, Source, COLUMNS};
 
-enum Builder {
-    Text(StringBuilder),
-    Int(Int32Builder),
-    Long(Int64Builder),
-    Bool(BooleanBuilder),
-    Time(TimestampMicrosecondBuilder),
-    List(ListBuilder<StringBuilder>),
-}
-
-/// One row's value of a column.
-enum Cell<'a> {
-    Null,
-    Text(Cow<'a, str>),
-    Int(i32),
-    Long(i64),
-    Bool(bool),
-    /// Microseconds since the epoch, UTC.
-    Time(i64),
-    /// A `{a|b}` block's values.
-    List(&'a [u8]),
-}
-
-/// A column's builder and the NULLs owed to it: most columns of a line
-/// are absent (a format has a third of them), and a run of NULLs goes in
-/// at once when a value comes, or at the end.
-struct Column {
-    builder: Builder,
-    nulls: usize,
-}
-
-impl Column {
-    #[inline]
-    fn put(&mut self, cell: Cell<'_>) {
-        if let Cell::Null = cell {
-            self.nulls += 1;
-            return;
-        }
-        self.flush();
-        match (&mut self.builder, cell) {
-            (Builder::Text(b), Cell::Text(v)) => b.append_value(v),
-            (Builder::Int(b), Cell::Int(v)) => b.append_value(v),
-            (Builder::Long(b), Cell::Long(v)) => b.append_value(v),
-            (Builder::Bool(b), Cell::Bool(v)) => b.append_value(v),
-            (Builder::Time(b), Cell::Time(v)) => b.append_value(v),
-            (Builder::List(b), Cell::List(block)) => {
-                let inner = block.strip_prefix(b"{").unwrap_or(block);
-                let inner = inner.strip_suffix(b"}").unwrap_or(inner);
-                for value in inner.split(|&b| b == b'|') {
-                    b.values()
-                        .append_option((!value.is_empty()).then(|| text(value)));
-                }
-                b.append(true);
+/// How a column of `source` is stored.
+fn storage(source: Source) -> Storage {
+    match source {
+        Source::Line | Source::Time => Storage::DeltaInt,
+        Source::Truncated | Source::Incomplete | Source::Redispatched => Storage::Bool,
+        Source::Pid | Source::Timer(_) | Source::Int(_) | Source::Long(_) | Source::Retries => {
+            if plain(source) {
+                Storage::PlainInt
+            } else {
+                Storage::DictInt
             }
-            // A cell of another type than its column's: never made (both
-            // come from the same table), and NULL if it were.
-            (b, _) => append_nulls(b, 1),
         }
-    }
-
-    fn flush(&mut self) {
-        if self.nulls > 0 {
-            append_nulls(&mut self.builder, self.nulls);
-            self.nulls = 0;
-        }
-    }
-}
-
-/// Text, or NULL.
-fn opt_text(v: Option<&[u8]>) -> Cell<'_> {
-    v.map_or(Cell::Null, |v| Cell::Text(text(v)))
-}
-
-/// Text for a Parquet string: bytes that are not UTF-8 become U+FFFD.
-fn text(v: &[u8]) -> Cow<'_, str> {
-    // Most log bytes are ASCII: the check alone, then the slow way.
-    match std::str::from_utf8(v) {
-        Ok(s) => Cow::Borrowed(s),
-        Err(_) => String::from_utf8_lossy(v),
+        _ if plain(source) => Storage::PlainText,
+        _ => Storage::DictText,
     }
 }
 
@@ -103,10 +34,54 @@ pub struct Origin<'a> {
     pub line: u64,
 }
 
+/// A line's text values, made valid UTF-8 (Parquet strings must be):
+/// a line of ASCII (nearly every one) is checked once, not per value.
+struct Text<'a> {
+    line: &'a [u8],
+    ascii: bool,
+}
+
+impl Text<'_> {
+    #[inline]
+    fn put(&self, column: &mut ColumnData, v: Option<&[u8]>) {
+        match v {
+            None => column.null(),
+            Some(v) if self.ascii && within(self.line, v) => column.text(v),
+            Some(v) => column.text(String::from_utf8_lossy(v).as_bytes()),
+        }
+    }
+
+    /// A `{a|b}` capture block as a list; an empty capture is a NULL
+    /// element.
+    fn list(&self, column: &mut ColumnData, block: Option<&[u8]>) {
+        let Some(block) = block else {
+            column.null();
+            return;
+        };
+        let inner = block.strip_prefix(b"{").unwrap_or(block);
+        let inner = inner.strip_suffix(b"}").unwrap_or(inner);
+        for (i, value) in inner.split(|&b| b == b'|').enumerate() {
+            if value.is_empty() {
+                column.element(i == 0, None);
+            } else if self.ascii && within(self.line, value) {
+                column.element(i == 0, Some(value));
+            } else {
+                column.element(i == 0, Some(String::from_utf8_lossy(value).as_bytes()));
+            }
+        }
+    }
+}
+
+/// Whether `v` lies inside `line` (values from an envelope may not).
+#[inline]
+fn within(line: &[u8], v: &[u8]) -> bool {
+    let range = line.as_ptr_range();
+    range.start <= v.as_ptr() && v.as_ptr_range().end <= range.end
+}
+
 /// Rows being built.
 pub struct Rows {
-    schema: SchemaRef,
-    columns: Vec<Column>,
+    columns: Vec<ColumnData>,
     dates: DateCache,
     /// The zone of dates written without one, in minutes east of UTC.
     offset_minutes: i32,
@@ -116,27 +91,15 @@ pub struct Rows {
 }
 
 impl Rows {
-    pub fn new(schema: SchemaRef, offset_minutes: i32) -> Rows {
+    /// Rows of the columns `leaves` (the Parquet schema's, in
+    /// [`COLUMNS`]' order).
+    pub fn new(leaves: &[ColumnDescPtr], offset_minutes: i32) -> Rows {
         let columns = COLUMNS
             .iter()
-            .map(|c| match c.source {
-                Source::Line | Source::Long(_) => Builder::Long(Int64Builder::new()),
-                Source::Pid | Source::Timer(_) | Source::Int(_) | Source::Retries => {
-                    Builder::Int(Int32Builder::new())
-                }
-                Source::Truncated | Source::Incomplete | Source::Redispatched => {
-                    Builder::Bool(BooleanBuilder::new())
-                }
-                Source::Time => {
-                    Builder::Time(TimestampMicrosecondBuilder::new().with_timezone("UTC"))
-                }
-                Source::Captures(_) => Builder::List(ListBuilder::new(StringBuilder::new())),
-                _ => Builder::Text(StringBuilder::new()),
-            })
-            .map(|builder| Column { builder, nulls: 0 })
+            .zip(leaves)
+            .map(|(c, descr)| ColumnData::new(descr.clone(), storage(c.source)))
             .collect();
         Rows {
-            schema,
             columns,
             dates: DateCache::default(),
             offset_minutes,
@@ -165,54 +128,74 @@ impl Rows {
         let uri = get(Field::Uri).unwrap_or(line_uri);
         let (authority, path, query) = target_parts(method, uri);
         let has_request = !request.is_empty() || get(Field::Method).is_some();
-        let int = |v: Option<i64>| {
-            v.and_then(|n| i32::try_from(n).ok())
-                .map_or(Cell::Null, Cell::Int)
+        let text = Text {
+            line: r.line,
+            ascii: r.line.is_ascii(),
+        };
+        // A number of a 32-bit column: NULL if it does not fit.
+        let int = |column: &mut ColumnData, v: Option<i64>| match v
+            .filter(|&n| i32::try_from(n).is_ok())
+        {
+            Some(n) => column.int(n),
+            None => column.null(),
         };
         for (c, column) in COLUMNS.iter().zip(&mut self.columns) {
-            let cell = match c.source {
-                Source::File => Cell::Text(Cow::Borrowed(origin.file)),
-                Source::Line => Cell::Long(origin.line as i64),
-                Source::Kind => Cell::Text(Cow::Borrowed(r.kind.name())),
-                Source::Format => r
-                    .format_name()
-                    .map_or(Cell::Null, |f| Cell::Text(Cow::Borrowed(f))),
-                Source::Time => get(Field::RequestDate)
+            match c.source {
+                Source::File => column.text(origin.file.as_bytes()),
+                Source::Line => column.int(origin.line as i64),
+                Source::Kind => column.text(r.kind.name().as_bytes()),
+                Source::Format => match r.format_name() {
+                    Some(f) => column.text(f.as_bytes()),
+                    None => column.null(),
+                },
+                Source::Time => match get(Field::RequestDate)
                     .or_else(|| get(Field::AcceptDate))
                     .and_then(|v| self.dates.parse(v))
-                    .map_or(Cell::Null, |t| {
-                        Cell::Time(t.utc_ms(self.offset_minutes) * 1000)
-                    }),
-                Source::Host => opt_text(r.header.host.filter(|h| !absent(h))),
-                Source::Tag => opt_text(r.header.tag),
-                Source::Pid => int(r.header.pid.and_then(parse_number)),
-                Source::Truncated => Cell::Bool(r.truncated),
-                Source::Incomplete => Cell::Bool(r.incomplete()),
-                Source::Text(f) => opt_text(get(f)),
-                Source::Timer(f) => int(get(f).and_then(parse_number).filter(|&n| n >= 0)),
-                Source::Int(f) => int(get(f).and_then(parse_number)),
-                Source::Long(f) => get(f).and_then(parse_number).map_or(Cell::Null, Cell::Long),
-                Source::Retries => int(get(Field::Retries).and_then(parse_number)),
-                Source::Redispatched => {
-                    get(Field::Retries).map_or(Cell::Null, |v| Cell::Bool(v.first() == Some(&b'+')))
+                {
+                    Some(t) => column.int(t.utc_ms(self.offset_minutes) * 1000),
+                    None => column.null(),
+                },
+                Source::Host => text.put(column, r.header.host.filter(|h| !absent(h))),
+                Source::Tag => text.put(column, r.header.tag),
+                Source::Pid => int(column, r.header.pid.and_then(parse_number)),
+                Source::Truncated => column.boolean(r.truncated),
+                Source::Incomplete => column.boolean(r.incomplete()),
+                Source::Text(f) => text.put(column, get(f)),
+                Source::Timer(f) => int(column, get(f).and_then(parse_number).filter(|&n| n >= 0)),
+                Source::Int(f) => int(column, get(f).and_then(parse_number)),
+                Source::Long(f) => match get(f).and_then(parse_number) {
+                    Some(n) => column.int(n),
+                    None => column.null(),
+                },
+                Source::Retries => int(column, get(Field::Retries).and_then(parse_number)),
+                Source::Redispatched => match get(Field::Retries) {
+                    Some(v) => column.boolean(v.first() == Some(&b'+')),
+                    None => column.null(),
+                },
+                Source::Captures(f) => text.list(column, get(f)),
+                Source::Method => text.put(
+                    column,
+                    (has_request && !method.is_empty()).then_some(method),
+                ),
+                Source::Authority => text.put(column, authority.filter(|_| has_request)),
+                Source::Path => text.put(
+                    column,
+                    get(Field::Path)
+                        .or((has_request && method != b"CONNECT" && !path.is_empty())
+                            .then_some(path)),
+                ),
+                Source::Query => {
+                    text.put(column, get(Field::Query).or(query.filter(|_| has_request)))
                 }
-                Source::Captures(f) => get(f).map_or(Cell::Null, Cell::List),
-                Source::Method => opt_text((has_request && !method.is_empty()).then_some(method)),
-                Source::Authority => opt_text(authority.filter(|_| has_request)),
-                Source::Path => {
-                    opt_text(get(Field::Path).or(
-                        (has_request && method != b"CONNECT" && !path.is_empty()).then_some(path),
-                    ))
-                }
-                Source::Query => opt_text(get(Field::Query).or(query.filter(|_| has_request))),
-                Source::Version => {
-                    opt_text(get(Field::Version).or(line_version.filter(|_| has_request)))
-                }
-                Source::Message => opt_text(
+                Source::Version => text.put(
+                    column,
+                    get(Field::Version).or(line_version.filter(|_| has_request)),
+                ),
+                Source::Message => text.put(
+                    column,
                     (r.format_name().is_none() && !r.message.is_empty()).then_some(r.message),
                 ),
-            };
-            column.put(cell);
+            }
         }
     }
 
@@ -271,37 +254,13 @@ impl Rows {
         }
     }
 
-    /// The rows so far as a batch; the builders start over.
-    pub fn finish(&mut self) -> RecordBatch {
-        self.rows = 0;
-        let columns: Vec<ArrayRef> = self
-            .columns
+    /// The rows so far, encoded as a row group's column chunks; the
+    /// columns start over.
+    pub fn finish(&mut self, pages: &mut PageEncoder) -> Result<Vec<EncodedColumn>> {
+        let rows = std::mem::take(&mut self.rows) as u64;
+        self.columns
             .iter_mut()
-            .map(|c| -> ArrayRef {
-                c.flush();
-                match &mut c.builder {
-                    Builder::Text(b) => Arc::new(b.finish()),
-                    Builder::Int(b) => Arc::new(b.finish()),
-                    Builder::Long(b) => Arc::new(b.finish()),
-                    Builder::Bool(b) => Arc::new(b.finish()),
-                    Builder::Time(b) => Arc::new(b.finish()),
-                    Builder::List(b) => Arc::new(b.finish()),
-                }
-            })
-            .collect();
-        // Every column was built from the schema's own table.
-        RecordBatch::try_new(self.schema.clone(), columns)
-            .expect("the columns follow the schema they were made from")
-    }
-}
-
-fn append_nulls(b: &mut Builder, n: usize) {
-    match b {
-        Builder::Text(b) => b.append_nulls(n),
-        Builder::Int(b) => b.append_nulls(n),
-        Builder::Long(b) => b.append_nulls(n),
-        Builder::Bool(b) => b.append_nulls(n),
-        Builder::Time(b) => b.append_nulls(n),
-        Builder::List(b) => b.append_nulls(n),
+            .map(|c| c.finish(rows, pages))
+            .collect()
     }
 }
