@@ -55,7 +55,7 @@ pub struct ExportArgs {
     utc_offset: String,
 
     /// zstd's compression level, 1 (fastest) to 22 (smallest)
-    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..=22))]
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=22))]
     zstd_level: i32,
 
     /// No progress line and no summary on stderr

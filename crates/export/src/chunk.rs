@@ -208,6 +208,9 @@ struct TextDict {
     table: HashTable<u32>,
     ends: Vec<u32>,
     bytes: Vec<u8>,
+    /// The last value's address and length, and its key, for
+    /// [`ColumnData::text_stable`].
+    last: (usize, usize, u32),
 }
 
 fn entry<'d>(ends: &[u32], bytes: &'d [u8], key: u32) -> &'d [u8] {
@@ -217,10 +220,25 @@ fn entry<'d>(ends: &[u32], bytes: &'d [u8], key: u32) -> &'d [u8] {
 }
 
 impl TextDict {
+    /// The key of a value that stays at its address while the chunk is
+    /// built.
+    #[inline]
+    fn stable_key(&mut self, v: &[u8]) -> u32 {
+        let at = (v.as_ptr() as usize, v.len());
+        if (self.last.0, self.last.1) == at && !self.ends.is_empty() {
+            return self.last.2;
+        }
+        let key = self.key(v);
+        self.last = (at.0, at.1, key);
+        key
+    }
+
     #[inline]
     fn key(&mut self, v: &[u8]) -> u32 {
         let hash = HASHER.hash_one(v);
-        let TextDict { table, ends, bytes } = self;
+        let TextDict {
+            table, ends, bytes, ..
+        } = self;
         if let Some(&key) = table.find(hash, |&k| entry(ends, bytes, k) == v) {
             return key;
         }
@@ -247,10 +265,24 @@ impl TextDict {
 }
 
 /// The distinct numbers of a chunk's column.
-#[derive(Default)]
 struct IntDict {
+    /// For numbers below [`SMALL`] (most timers, counts and statuses):
+    /// their key + 1, or 0; one load instead of a hash and a probe.
+    small: Box<[u32; SMALL]>,
     table: HashTable<u32>,
     values: Vec<i64>,
+}
+
+const SMALL: usize = 4096;
+
+impl Default for IntDict {
+    fn default() -> IntDict {
+        IntDict {
+            small: Box::new([0; SMALL]),
+            table: HashTable::new(),
+            values: Vec::new(),
+        }
+    }
 }
 
 /// A multiplicative hash: small numbers (timers, counts) stay apart in
@@ -263,8 +295,15 @@ fn int_hash(v: i64) -> u64 {
 impl IntDict {
     #[inline]
     fn key(&mut self, v: i64) -> u32 {
+        if let Some(slot) = usize::try_from(v).ok().and_then(|i| self.small.get_mut(i)) {
+            if *slot == 0 {
+                self.values.push(v);
+                *slot = self.values.len() as u32;
+            }
+            return *slot - 1;
+        }
         let hash = int_hash(v);
-        let IntDict { table, values } = self;
+        let IntDict { table, values, .. } = self;
         if let Some(&key) = table.find(hash, |&k| values[k as usize] == v) {
             return key;
         }
@@ -275,6 +314,12 @@ impl IntDict {
     }
 
     fn clear(&mut self) {
+        // Only the slots used, not the whole table.
+        for &v in &self.values {
+            if let Some(slot) = usize::try_from(v).ok().and_then(|i| self.small.get_mut(i)) {
+                *slot = 0;
+            }
+        }
         self.table.clear();
         self.values.clear();
     }
@@ -370,6 +415,18 @@ impl ColumnData {
     pub fn text(&mut self, v: &[u8]) {
         self.present();
         self.put_text(v);
+    }
+
+    /// A string that stays at its address while the chunk is built (the
+    /// input's name, the kind, the format: the same `&str` row after row),
+    /// so the last one's key is known by its address.
+    #[inline]
+    pub fn text_stable(&mut self, v: &str) {
+        self.present();
+        match &mut self.values {
+            Values::DictText { dict, keys } => keys.push(dict.stable_key(v.as_bytes())),
+            _ => self.put_text(v.as_bytes()),
+        }
     }
 
     #[inline]
@@ -678,14 +735,58 @@ impl ColumnData {
 fn encode_keys(keys: &[u32], entries: usize, body: &mut Vec<u8>) {
     let width = bits(entries.saturating_sub(1) as u64).max(1);
     body.push(width);
-    let mut encoder = Hybrid::new(width, body);
-    let mut rest = keys;
-    while let Some(&key) = rest.first() {
-        let run = rest.iter().take_while(|&&k| k == key).count();
-        encoder.run(u64::from(key), run);
-        rest = &rest[run..];
+    // By groups of 8 from the start: a group of one key (and the equal
+    // groups after it) is a repeated run, the others are bit-packed. Runs
+    // that do not start on a group are packed: keys rarely repeat much
+    // unless a column is constant, and this keeps the loop simple.
+    let groups: Vec<&[u32]> = keys.chunks(8).collect();
+    let mut packed_from = 0;
+    let mut g = 0;
+    while g < groups.len() {
+        let group = groups[g];
+        let key = group[0];
+        if group.len() == 8 && group.iter().all(|&k| k == key) {
+            let mut end = g + 1;
+            while end < groups.len()
+                && groups[end].len() == 8
+                && groups[end].iter().all(|&k| k == key)
+            {
+                end += 1;
+            }
+            pack_groups(&groups[packed_from..g], width, body);
+            varint(body, (((end - g) * 8) as u64) << 1);
+            let bytes = (width as usize).div_ceil(8);
+            body.extend_from_slice(&key.to_le_bytes()[..bytes]);
+            g = end;
+            packed_from = end;
+        } else {
+            g += 1;
+        }
     }
-    encoder.finish();
+    pack_groups(&groups[packed_from..], width, body);
+}
+
+/// Groups of 8 keys as one bit-packed run (the last group padded).
+fn pack_groups(groups: &[&[u32]], width: u8, out: &mut Vec<u8>) {
+    if groups.is_empty() {
+        return;
+    }
+    varint(out, ((groups.len() as u64) << 1) | 1);
+    let width = u32::from(width);
+    for group in groups {
+        // 8 values of `width` bits make `width` whole bytes.
+        let (mut acc, mut held) = (0u64, 0u32);
+        for i in 0..8 {
+            acc |= u64::from(group.get(i).copied().unwrap_or(0)) << held;
+            held += width;
+            if held >= 32 {
+                out.extend_from_slice(&(acc as u32).to_le_bytes());
+                acc >>= 32;
+                held -= 32;
+            }
+        }
+        out.extend_from_slice(&acc.to_le_bytes()[..(held / 8) as usize]);
+    }
 }
 
 /// A column chunk ready to append to a row group.

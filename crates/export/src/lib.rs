@@ -74,7 +74,7 @@ impl ExportOptions {
             traffic,
             other: None,
             offset_minutes: 0,
-            zstd_level: 3,
+            zstd_level: 1,
             partition: Vec::new(),
         }
     }

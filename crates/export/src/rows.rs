@@ -141,11 +141,11 @@ impl Rows {
         };
         for (c, column) in COLUMNS.iter().zip(&mut self.columns) {
             match c.source {
-                Source::File => column.text(origin.file.as_bytes()),
+                Source::File => column.text_stable(origin.file),
                 Source::Line => column.int(origin.line as i64),
-                Source::Kind => column.text(r.kind.name().as_bytes()),
+                Source::Kind => column.text_stable(r.kind.name()),
                 Source::Format => match r.format_name() {
-                    Some(f) => column.text(f.as_bytes()),
+                    Some(f) => column.text_stable(f),
                     None => column.null(),
                 },
                 Source::Time => match get(Field::RequestDate)
