@@ -2,6 +2,7 @@
 //! straight into its column's chunk ([`crate::chunk`]); a chunk of input's
 //! rows become a row group.
 
+use haplog_format::compiled::CompiledFormat;
 use haplog_format::record::{is_absent as absent, parse_number, request_parts, target_parts};
 use haplog_format::time::DateCache;
 use haplog_format::{Field, Record};
@@ -79,9 +80,38 @@ fn within(line: &[u8], v: &[u8]) -> bool {
     range.start <= v.as_ptr() && v.as_ptr_range().end <= range.end
 }
 
+/// Which columns a format can fill: those of fields it does not have are
+/// NULL on every line it reads, so a row skips them (they catch up with
+/// NULLs when next filled, or at the end).
+fn plan(format: Option<&CompiledFormat>) -> Vec<usize> {
+    let has = |f: Field| format.is_none_or(|format| format.item_of(f).is_some());
+    COLUMNS
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| match c.source {
+            Source::Text(f)
+            | Source::Timer(f)
+            | Source::Int(f)
+            | Source::Long(f)
+            | Source::Captures(f) => has(f),
+            Source::Retries | Source::Redispatched => has(Field::Retries),
+            // The text of lines that no format read.
+            Source::Message => format.is_none(),
+            _ => true,
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
 /// Rows being built.
 pub struct Rows {
     columns: Vec<ColumnData>,
+    /// Rows each column holds: a column a row skipped is behind.
+    filled: Vec<u32>,
+    /// Plans by format (by address; `0` for lines read by their keys),
+    /// and the last one used.
+    plans: Vec<(usize, Vec<usize>)>,
+    last_plan: usize,
     dates: DateCache,
     /// The zone of dates written without one, in minutes east of UTC.
     offset_minutes: i32,
@@ -101,6 +131,9 @@ impl Rows {
             .collect();
         Rows {
             columns,
+            filled: vec![0; COLUMNS.len()],
+            plans: Vec::new(),
+            last_plan: 0,
             dates: DateCache::default(),
             offset_minutes,
             rows: 0,
@@ -116,10 +149,33 @@ impl Rows {
         self.rows == 0
     }
 
+    /// The index in `plans` of the plan of `r`'s format.
+    fn plan_of(&mut self, r: &Record<'_, '_>) -> usize {
+        let id = r.format.map_or(0, |f| f as *const CompiledFormat as usize);
+        if self
+            .plans
+            .get(self.last_plan)
+            .is_some_and(|(p, _)| *p == id)
+        {
+            return self.last_plan;
+        }
+        let at = match self.plans.iter().position(|(p, _)| *p == id) {
+            Some(at) => at,
+            None => {
+                self.plans.push((id, plan(r.format)));
+                self.plans.len() - 1
+            }
+        };
+        self.last_plan = at;
+        at
+    }
+
     /// Appends the row of one line.
     pub fn push(&mut self, origin: &Origin<'_>, r: &Record<'_, '_>) {
+        let row = self.rows as u32;
         self.rows += 1;
         self.touched = true;
+        let plan = self.plan_of(r);
         let get = |f: Field| r.get(f).filter(|v| !absent(v));
         // The request line's parts, for formats without fields of their own.
         let request = get(Field::Request).unwrap_or_default();
@@ -139,8 +195,21 @@ impl Rows {
             Some(n) => column.int(n),
             None => column.null(),
         };
-        for (c, column) in COLUMNS.iter().zip(&mut self.columns) {
-            match c.source {
+        let Rows {
+            columns,
+            filled,
+            plans,
+            dates,
+            offset_minutes,
+            ..
+        } = self;
+        for &i in &plans[plan].1 {
+            let column = &mut columns[i];
+            if filled[i] < row {
+                column.nulls_of(row - filled[i]);
+            }
+            filled[i] = row + 1;
+            match COLUMNS[i].source {
                 Source::File => column.text_stable(origin.file),
                 Source::Line => column.int(origin.line as i64),
                 Source::Kind => column.text_stable(r.kind.name()),
@@ -150,9 +219,9 @@ impl Rows {
                 },
                 Source::Time => match get(Field::RequestDate)
                     .or_else(|| get(Field::AcceptDate))
-                    .and_then(|v| self.dates.parse(v))
+                    .and_then(|v| dates.parse(v))
                 {
-                    Some(t) => column.int(t.utc_ms(self.offset_minutes) * 1000),
+                    Some(t) => column.int(t.utc_ms(*offset_minutes) * 1000),
                     None => column.null(),
                 },
                 Source::Host => text.put(column, r.header.host.filter(|h| !absent(h))),
@@ -257,10 +326,17 @@ impl Rows {
     /// The rows so far, encoded as a row group's column chunks; the
     /// columns start over.
     pub fn finish(&mut self, pages: &mut PageEncoder) -> Result<Vec<EncodedColumn>> {
-        let rows = std::mem::take(&mut self.rows) as u64;
+        let rows = std::mem::take(&mut self.rows) as u32;
         self.columns
             .iter_mut()
-            .map(|c| c.finish(rows, pages))
+            .zip(&mut self.filled)
+            .map(|(c, filled)| {
+                if *filled < rows {
+                    c.nulls_of(rows - *filled);
+                }
+                *filled = 0;
+                c.finish(rows.into(), pages)
+            })
             .collect()
     }
 }
