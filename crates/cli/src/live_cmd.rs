@@ -35,6 +35,10 @@ use crate::common::{write_failed, FilterArgs, FormatArgs};
 ///
 /// Every format, header and filter flag of `haplog report` works here.
 ///
+/// With --export DIR, every line read is also written to rolling Parquet
+/// files (one a minute by default) that ClickHouse, DuckDB or Spark can
+/// load as they appear; Ctrl-C closes the open one.
+///
 /// Examples:
 ///
 ///   haplog live /var/log/haproxy.log
@@ -42,6 +46,7 @@ use crate::common::{write_failed, FilterArgs, FormatArgs};
 ///   haplog live --json --window 10s,1m access.log | jq .windows
 ///   haplog live --web 127.0.0.1:8080 access.log   (then open the address)
 ///   haplog live --from-start --duration 30s --backend api access.log
+///   haplog live --no-tui --export /data/haproxy --export-every 5m access.log
 #[derive(Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct LiveArgs {
@@ -109,6 +114,26 @@ pub struct LiveArgs {
     /// `haplog report --help`)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), help_heading = "View")]
     grpc_status: Option<u32>,
+
+    /// Also write every line read as rolling Parquet files in DIR (the
+    /// schema of `haplog export`), for continuous ingest: a file appears,
+    /// whole, when it closes (see --export-every, --export-rows); lines
+    /// that are not traffic go under DIR/_other/
+    #[arg(long, value_name = "DIR", help_heading = "Export")]
+    export: Option<PathBuf>,
+
+    /// Close an export file this long after its first row
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "1m",
+        help_heading = "Export"
+    )]
+    export_every: String,
+
+    /// Close an export file when it holds this many rows
+    #[arg(long, value_name = "N", default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Export")]
+    export_rows: u64,
 
     /// No notes on stderr
     #[arg(short, long, help_heading = "Output")]
@@ -217,6 +242,13 @@ fn run_inner(args: LiveArgs) -> Result<i32, String> {
         if !args.quiet {
             eprintln!("haplog live: listening for syslog on udp://{bound}");
         }
+    }
+    if let Some(dir) = &args.export {
+        let every = duration("--export-every", &args.export_every)?;
+        export_sink(&mut sources, dir, every, args.export_rows, &config)?;
+        // Ctrl-C and SIGTERM end the run as --duration does, so the open
+        // file is closed, not lost.
+        interrupt::catch();
     }
     let (asks, questions) = mpsc::channel::<Ask>();
     if let Some(addr) = args.metrics {
@@ -332,7 +364,8 @@ fn run_inner(args: LiveArgs) -> Result<i32, String> {
                 };
                 let _ = ask.reply.send(text);
             }
-            let out_of_time = stop_after.is_some_and(|d| started.elapsed() >= d);
+            let out_of_time =
+                stop_after.is_some_and(|d| started.elapsed() >= d) || interrupt::caught();
             let now = Instant::now();
             if let Some(view) = &mut tui {
                 // The view stays up when the input ends, until q.
@@ -363,7 +396,8 @@ fn run_inner(args: LiveArgs) -> Result<i32, String> {
             }
         };
         stop.store(true, Ordering::Relaxed);
-        result
+        // Stopped by Ctrl-C (or SIGTERM): the shell's code for it.
+        result.map(|code| if interrupt::caught() { 130 } else { code })
     })
 }
 
@@ -378,6 +412,15 @@ enum Fed {
 /// Polls every source, folding what comes into per-second slots, until
 /// `stop` or the sources end.
 fn read_sources(mut sources: Sources<'_, '_>, fed: mpsc::SyncSender<Fed>, stop: &AtomicBool) {
+    poll_sources(&mut sources, &fed, stop);
+    // The export's open files close whatever ended the run.
+    for e in sources.finish_export() {
+        eprintln!("haplog live: {e}");
+    }
+    let _ = fed.send(Fed::Done);
+}
+
+fn poll_sources(sources: &mut Sources<'_, '_>, fed: &mpsc::SyncSender<Fed>, stop: &AtomicBool) {
     while !stop.load(Ordering::Relaxed) {
         let polled = sources.poll();
         let busy = !polled.seconds.is_empty();
@@ -395,7 +438,6 @@ fn read_sources(mut sources: Sources<'_, '_>, fed: mpsc::SyncSender<Fed>, stop: 
             }
         }
         if sources.finished() {
-            let _ = fed.send(Fed::Done);
             return;
         }
         if !busy {
@@ -461,4 +503,126 @@ fn summary(
     }
     text.push('\n');
     text
+}
+
+/// `--export DIR`: the lines the sources read, into rolling Parquet files.
+#[cfg(feature = "export")]
+fn export_sink(
+    sources: &mut Sources<'_, '_>,
+    dir: &std::path::Path,
+    every: Duration,
+    max_rows: u64,
+    config: &Config,
+) -> Result<(), String> {
+    use haplog_export::rolling::{Closed, Rolling, RollingOptions};
+    use haplog_export::ExportError;
+    use haplog_format::Record;
+    use haplog_live::sources::RecordSink;
+
+    if dir.is_file() {
+        return Err(format!(
+            "--export {}: a file; give a directory",
+            dir.display()
+        ));
+    }
+    struct Sink {
+        rolling: Rolling,
+        /// The first error stops the export (said once); the view goes on.
+        failed: bool,
+        /// An error of `record`, said by the next flush.
+        error: Option<String>,
+    }
+    impl Sink {
+        fn closed(&mut self, result: Result<Vec<Closed>, ExportError>) -> Vec<String> {
+            let error = match result {
+                Ok(_) => self.error.take(),
+                Err(e) => Some(e.to_string()),
+            };
+            error
+                .map(|e| {
+                    self.failed = true;
+                    format!("--export stopped: {e}")
+                })
+                .into_iter()
+                .collect()
+        }
+    }
+    impl RecordSink for Sink {
+        fn record(&mut self, source: &str, line: u64, record: &Record<'_, '_>) {
+            if self.failed || self.error.is_some() {
+                return;
+            }
+            if let Err(e) = self.rolling.push(source, line, record) {
+                self.error = Some(e.to_string());
+            }
+        }
+        fn flush(&mut self) -> Vec<String> {
+            if self.failed {
+                return Vec::new();
+            }
+            if self.error.is_some() {
+                return self.closed(Ok(Vec::new()));
+            }
+            let result = self.rolling.tick(Instant::now());
+            self.closed(result)
+        }
+        fn finish(&mut self) -> Vec<String> {
+            if self.failed {
+                return Vec::new();
+            }
+            let result = self.rolling.finish();
+            self.closed(result)
+        }
+    }
+    let rolling = Rolling::new(RollingOptions {
+        dir: dir.to_path_buf(),
+        every,
+        max_rows,
+        zstd_level: 1,
+        offset_minutes: config.filter.offset_minutes,
+        other: true,
+    })
+    .map_err(|e| format!("--export: {e}"))?;
+    sources.export_to(Box::new(Sink {
+        rolling,
+        failed: false,
+        error: None,
+    }));
+    Ok(())
+}
+
+#[cfg(not(feature = "export"))]
+fn export_sink(
+    _: &mut Sources<'_, '_>,
+    _: &std::path::Path,
+    _: Duration,
+    _: u64,
+    _: &Config,
+) -> Result<(), String> {
+    Err("--export: this haplog was built without the export feature".to_string())
+}
+
+/// SIGINT and SIGTERM noted, not fatal, while an export has a file open.
+mod interrupt {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static CAUGHT: AtomicBool = AtomicBool::new(false);
+
+    extern "C" fn note(_: libc::c_int) {
+        CAUGHT.store(true, Ordering::Relaxed);
+    }
+
+    pub fn catch() {
+        let handler = note as extern "C" fn(libc::c_int);
+        // SAFETY: the handler only stores to an atomic, which is
+        // async-signal-safe.
+        unsafe {
+            libc::signal(libc::SIGINT, handler as libc::sighandler_t);
+            libc::signal(libc::SIGTERM, handler as libc::sighandler_t);
+        }
+    }
+
+    pub fn caught() -> bool {
+        CAUGHT.load(Ordering::Relaxed)
+    }
 }

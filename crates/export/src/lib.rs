@@ -6,6 +6,7 @@
 //! No command line here: the binary chooses inputs and files.
 
 pub mod chunk;
+pub mod rolling;
 pub mod rows;
 pub mod schema;
 
@@ -84,6 +85,8 @@ impl ExportOptions {
 pub enum ExportError {
     #[error("{path}: cannot create the file ({source})")]
     Create { path: PathBuf, source: io::Error },
+    #[error("{path}: cannot move the finished file into place ({source})")]
+    Rename { path: PathBuf, source: io::Error },
     #[error("{path}: writing Parquet failed ({source})")]
     Write {
         path: PathBuf,
@@ -114,20 +117,20 @@ impl Exported {
 
 /// Lines that hold nothing worth a row: blank lines, and the parts of a
 /// split container line (their whole line has the row).
-fn has_row(kind: Kind) -> bool {
+pub(crate) fn has_row(kind: Kind) -> bool {
     !matches!(kind, Kind::Blank | Kind::Partial)
 }
 
 /// A Parquet file being written: the rows of each chunk, encoded by the
 /// worker that read it, become one row group, appended in input order.
-struct Output {
+pub(crate) struct Output {
     path: PathBuf,
     writer: SerializedFileWriter<File>,
     rows: u64,
 }
 
 impl Output {
-    fn create(
+    pub(crate) fn create(
         path: &Path,
         schema: &SchemaRef,
         properties: &WriterProperties,
@@ -158,7 +161,7 @@ impl Output {
         })
     }
 
-    fn failed(&self, source: ParquetError) -> ExportError {
+    pub(crate) fn failed(&self, source: ParquetError) -> ExportError {
         ExportError::Write {
             path: self.path.clone(),
             source,
@@ -166,7 +169,7 @@ impl Output {
     }
 
     /// Appends one encoded row group.
-    fn append(&mut self, group: RowGroup) -> Result<(), ExportError> {
+    pub(crate) fn append(&mut self, group: RowGroup) -> Result<(), ExportError> {
         let path = &self.path;
         let failed = |source| ExportError::Write {
             path: path.clone(),
@@ -183,7 +186,7 @@ impl Output {
         Ok(())
     }
 
-    fn close(self) -> Result<u64, ExportError> {
+    pub(crate) fn close(self) -> Result<u64, ExportError> {
         let rows = self.rows;
         let path = self.path;
         self.writer
@@ -194,14 +197,17 @@ impl Output {
 }
 
 /// A chunk's rows, encoded: a row group's column chunks.
-struct RowGroup {
+pub(crate) struct RowGroup {
     rows: u64,
     columns: Vec<EncodedColumn>,
 }
 
 /// Encodes `rows` as a row group, on the worker's thread: the encoding
 /// and the compression are much of an export's work.
-fn encode(rows: &mut Rows, pages: &mut Option<PageEncoder>) -> Result<RowGroup, ParquetError> {
+pub(crate) fn encode(
+    rows: &mut Rows,
+    pages: &mut Option<PageEncoder>,
+) -> Result<RowGroup, ParquetError> {
     let Some(pages) = pages else {
         return Err(ParquetError::General(
             "zstd could not start at this level".to_string(),
@@ -247,7 +253,7 @@ pub fn export(
         kinds: [u64; Kind::ALL.len()],
     }
     let schema: SchemaRef = Arc::new(schema::arrow_schema());
-    let properties = writer_properties(options);
+    let properties = writer_properties(options.zstd_level);
     let mut chunks = haplog_engine::ChunkConfig {
         count_lines: true,
         ..reading.chunk_config()
@@ -265,15 +271,7 @@ pub fn export(
         })?;
     }
     let keep_other = options.other.is_some();
-    // The Parquet schema's leaves, one per column of the table.
-    let leaves: Vec<ColumnDescPtr> = ArrowSchemaConverter::new()
-        .convert(&schema)
-        .map_err(|source| ExportError::Write {
-            path: options.traffic.clone(),
-            source,
-        })?
-        .columns()
-        .to_vec();
+    let leaves = leaves(&schema, &options.traffic)?;
     let mut outputs: Vec<((bool, String), Output)> = Vec::new();
     if !partitioned {
         // The traffic file exists even when no line is traffic.
@@ -451,12 +449,25 @@ fn partition_file(
     }
 }
 
+/// The Parquet schema's leaves, one per column of the table (`path`: the
+/// output, should that fail).
+pub(crate) fn leaves(schema: &SchemaRef, path: &Path) -> Result<Vec<ColumnDescPtr>, ExportError> {
+    Ok(ArrowSchemaConverter::new()
+        .convert(schema)
+        .map_err(|source| ExportError::Write {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .columns()
+        .to_vec())
+}
+
 /// zstd and the schema's version in the metadata (the pages themselves
 /// are made by [`chunk`]).
-fn writer_properties(options: &ExportOptions) -> WriterProperties {
+pub(crate) fn writer_properties(zstd_level: i32) -> WriterProperties {
     WriterProperties::builder()
         .set_compression(Compression::ZSTD(
-            ZstdLevel::try_new(options.zstd_level).unwrap_or_default(),
+            ZstdLevel::try_new(zstd_level).unwrap_or_default(),
         ))
         .set_key_value_metadata(Some(vec![KeyValue::new(
             "haplog.schema_version".to_string(),

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use haplog_analyze::{Config, TrafficStats};
 use haplog_engine::FollowConfig;
+use haplog_format::Record;
 use haplog_pipeline::{Follow, Reading, Seconds};
 
 /// A batch of whole lines from a thread, or the end of its input.
@@ -25,14 +26,35 @@ enum Batch {
 /// Lines a thread reads: standard input or a syslog socket.
 struct Stream<'f, 'c> {
     name: String,
+    /// What an export's `file` column says: `-` as `haplog export` says
+    /// for standard input, `syslog://ADDR` for a socket.
+    source: String,
     batches: Receiver<Batch>,
     seconds: Seconds<'f, 'c>,
     ended: bool,
 }
 
+/// Where every line a poll reads also goes, record by record: an export
+/// of what the view sees.
+pub trait RecordSink: Send {
+    /// One line of the source named `source`, `line` its 1-based number
+    /// among the lines read from it.
+    fn record(&mut self, source: &str, line: u64, record: &Record<'_, '_>);
+
+    /// The poll's lines are all in (a file may be due to close); errors
+    /// to show.
+    fn flush(&mut self) -> Vec<String>;
+
+    /// The sources are done with: close what is open; errors to show.
+    fn finish(&mut self) -> Vec<String>;
+}
+
 /// Every source of a live view, polled together.
 pub struct Sources<'f, 'c> {
     files: Vec<Follow<'f, 'c>>,
+    /// The files' names, as given.
+    file_names: Vec<String>,
+    sink: Option<Box<dyn RecordSink + 'f>>,
     streams: Vec<Stream<'f, 'c>>,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
@@ -54,6 +76,8 @@ impl<'f, 'c> Sources<'f, 'c> {
     pub fn new() -> Sources<'f, 'c> {
         Sources {
             files: Vec::new(),
+            file_names: Vec::new(),
+            sink: None,
             streams: Vec::new(),
             stop: Arc::new(AtomicBool::new(false)),
             threads: Vec::new(),
@@ -74,7 +98,18 @@ impl<'f, 'c> Sources<'f, 'c> {
             max_line: reading.max_line,
             ..FollowConfig::default()
         };
+        self.file_names.push(path.display().to_string());
         self.files.push(Follow::new(reading, path, follow, config));
+    }
+
+    /// Hands every line read from now on to `sink` as well.
+    pub fn export_to(&mut self, sink: Box<dyn RecordSink + 'f>) {
+        self.sink = Some(sink);
+    }
+
+    /// Closes the sink's open files; errors to show.
+    pub fn finish_export(&mut self) -> Vec<String> {
+        self.sink.as_mut().map(|s| s.finish()).unwrap_or_default()
     }
 
     /// Reads standard input to its end.
@@ -86,6 +121,7 @@ impl<'f, 'c> Sources<'f, 'c> {
             .push(std::thread::spawn(move || read_stdin(send)));
         self.streams.push(Stream {
             name: "standard input".to_string(),
+            source: "-".to_string(),
             batches,
             seconds: Seconds::new(reading, config),
             ended: false,
@@ -114,6 +150,7 @@ impl<'f, 'c> Sources<'f, 'c> {
             .push(std::thread::spawn(move || read_syslog(socket, send, stop)));
         self.streams.push(Stream {
             name: format!("syslog {bound}"),
+            source: format!("syslog://{bound}"),
             batches,
             seconds: Seconds::new(reading, config),
             ended: false,
@@ -124,10 +161,16 @@ impl<'f, 'c> Sources<'f, 'c> {
     /// Reads what every source has now; never blocks.
     pub fn poll(&mut self) -> Polled {
         let mut polled = Polled::default();
-        for follow in &mut self.files {
+        let sink = &mut self.sink;
+        for (follow, name) in self.files.iter_mut().zip(&self.file_names) {
             // An error comes between a rename and a re-create, or with a
             // moment without permission: look again on the next poll.
-            if let Ok(seconds) = follow.poll_seconds() {
+            let each = |line: u64, record: &Record<'_, '_>| {
+                if let Some(sink) = sink.as_mut() {
+                    sink.record(name, line, record);
+                }
+            };
+            if let Ok(seconds) = follow.poll_seconds_with(each) {
                 polled.seconds.extend(seconds);
             }
         }
@@ -157,8 +200,19 @@ impl<'f, 'c> Sources<'f, 'c> {
             }
             if !lines.is_empty() {
                 self.stream_bytes += lines.len() as u64;
-                polled.seconds.extend(stream.seconds.fold(&lines));
+                let name = &stream.source;
+                let each = |line: u64, record: &Record<'_, '_>| {
+                    if let Some(sink) = sink.as_mut() {
+                        sink.record(name, line, record);
+                    }
+                };
+                polled
+                    .seconds
+                    .extend(stream.seconds.fold_with(&lines, each));
             }
+        }
+        if let Some(sink) = sink.as_mut() {
+            polled.errors.extend(sink.flush());
         }
         polled
     }

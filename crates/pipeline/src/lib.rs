@@ -19,7 +19,7 @@ use haplog_engine::{
 use haplog_format::envelope::EnvelopeStyle;
 use haplog_format::header::HeaderStyle;
 use haplog_format::time::DateCache;
-use haplog_format::{Formats, LineParser};
+use haplog_format::{Formats, LineParser, Record};
 
 /// How lines are read: the formats to try, the header and envelope around
 /// each message (detected when `None`), and the longest line kept whole.
@@ -122,6 +122,8 @@ pub struct Seconds<'f, 'c> {
     last_second: Option<i64>,
     /// Batches folded: the first part of each line's position.
     batches: u64,
+    /// Lines folded so far (what numbers the next batch's lines).
+    lines: u64,
 }
 
 impl<'f, 'c> Seconds<'f, 'c> {
@@ -131,6 +133,7 @@ impl<'f, 'c> Seconds<'f, 'c> {
             config,
             last_second: None,
             batches: 0,
+            lines: 0,
         }
     }
 
@@ -141,7 +144,18 @@ impl<'f, 'c> Seconds<'f, 'c> {
     /// with the newest dated second so far (the clock's, before any).
     /// `batch` should end at a line's end.
     pub fn fold(&mut self, batch: &[u8]) -> Vec<(i64, TrafficStats)> {
+        self.fold_with(batch, |_, _| {})
+    }
+
+    /// [`Seconds::fold`], and each line's record handed to `each` with its
+    /// 1-based number among the lines this source has given.
+    pub fn fold_with(
+        &mut self,
+        batch: &[u8],
+        mut each: impl FnMut(u64, &Record<'_, '_>),
+    ) -> Vec<(i64, TrafficStats)> {
         let seq = self.batches;
+        let first = self.lines + 1;
         self.batches += 1;
         let config = self.config;
         let offset = config.filter.offset_minutes;
@@ -149,7 +163,8 @@ impl<'f, 'c> Seconds<'f, 'c> {
         let mut seconds: Vec<(i64, Collector<'c>)> = Vec::new();
         let mut undated = Collector::new(config);
         let mut any_undated = false;
-        self.parser.for_each_line(0, batch, |index, record| {
+        self.lines += self.parser.for_each_line(0, batch, |index, record| {
+            each(first + index, record);
             let position = (seq, index);
             let second = Request::from_record(record, &mut dates, &config.read)
                 .and_then(|r| r.time)
@@ -215,10 +230,19 @@ impl<'f, 'c> Follow<'f, 'c> {
     /// The figures of the lines written since the last call, per second
     /// of their log date (see [`Seconds::fold`]). Never blocks.
     pub fn poll_seconds(&mut self) -> io::Result<Vec<(i64, TrafficStats)>> {
+        self.poll_seconds_with(|_, _| {})
+    }
+
+    /// [`Follow::poll_seconds`], and each line's record handed to `each`
+    /// (see [`Seconds::fold_with`]): numbered across rotations, as read.
+    pub fn poll_seconds_with(
+        &mut self,
+        each: impl FnMut(u64, &Record<'_, '_>),
+    ) -> io::Result<Vec<(i64, TrafficStats)>> {
         let Some(chunk) = self.follower.poll(Vec::new())? else {
             return Ok(Vec::new());
         };
-        Ok(self.seconds.fold(&chunk))
+        Ok(self.seconds.fold_with(&chunk, each))
     }
 
     /// The figures of the lines written since the last call; `None` when

@@ -441,3 +441,113 @@ fn export_errors_are_one_line_and_damaged_input_keeps_its_rows() {
         numbers[1].to_string()
     );
 }
+
+/// `haplog live --export`: lines written at 50,000 a second through two
+/// logrotate rotations, then Ctrl-C. Every line is in exactly one closed
+/// file (DuckDB reads them all), numbered across the rotations; files
+/// rolled by size, the last one closed by Ctrl-C; none is left
+/// half-written.
+#[cfg(feature = "live")]
+#[test]
+fn live_export_rolls_whole_files_through_rotations() {
+    use std::io::BufReader;
+    use std::process::Stdio;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use crate::live::{logrotate, total_lines_reach, writer};
+
+    let dir = tempdir("live");
+    let log = dir.join("app.log");
+    let out = dir.join("out");
+    std::fs::File::create(&log).unwrap();
+    let mut child = crate::support::haplog()
+        .args([
+            "live", "--json", "-q", "--every", "100ms", "--window", "10s",
+        ])
+        // Rolled by rows while the lines come; the last file is still
+        // open (younger than 2 s) when Ctrl-C comes.
+        .args(["--export-every", "2s", "--export-rows", "20000", "--export"])
+        .arg(&out)
+        .arg(&log)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut summaries = BufReader::new(child.stdout.take().unwrap());
+    let stderr = child.stderr.take().unwrap();
+    let child = crate::support::Killed(child);
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut summaries, &mut first).unwrap();
+
+    let flag = || Arc::new(AtomicBool::new(false));
+    let (reopen, stop, pause) = (flag(), flag(), flag());
+    let written = Arc::new(AtomicU64::new(0));
+    let thread = writer(
+        log.clone(),
+        reopen.clone(),
+        stop.clone(),
+        written.clone(),
+        pause,
+    );
+    for _ in 0..2 {
+        std::thread::sleep(Duration::from_millis(400));
+        logrotate(&dir, &log, "create");
+        std::thread::sleep(Duration::from_millis(50));
+        reopen.store(true, Ordering::SeqCst);
+    }
+    std::thread::sleep(Duration::from_millis(400));
+    stop.store(true, Ordering::SeqCst);
+    thread.join().unwrap();
+    let written = written.load(Ordering::SeqCst);
+    assert_eq!(total_lines_reach(&mut summaries, written), written);
+
+    // Ctrl-C: the open file is closed, and the exit code says how it ended.
+    let mut child = child;
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.0.id() as i32, libc::SIGINT) }, 0);
+    let status = child.0.wait().unwrap();
+    let mut notes = String::new();
+    std::io::Read::read_to_string(&mut { stderr }, &mut notes).unwrap();
+    assert_eq!(status.code(), Some(130), "{notes}");
+    assert!(notes.is_empty(), "{notes}");
+
+    let names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "_other")
+        .collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| n.starts_with("part-") && n.ends_with(".parquet")),
+        "a file left half-written: {names:?}"
+    );
+    assert!(
+        names.len() as u64 > written / 20_000,
+        "files of 20,000 rows: {names:?}"
+    );
+
+    let script = format!(
+        r#"
+import duckdb, json
+rows = duckdb.sql("""
+    select count(*), count(distinct path), count(distinct line), min(line), max(line),
+           count(*) filter (where status = 200 and server = 's1'),
+           count(distinct filename)
+    from read_parquet('{out}/*.parquet', filename = true)
+""").fetchall()[0]
+print(json.dumps(rows))
+"#,
+        out = out.display()
+    );
+    let counts = crate::support::json_of(Command::new(python()).args(["-c", &script]));
+    let n = written as i64;
+    assert_eq!(
+        counts,
+        serde_json::json!([n, n, n, 1, n, n, names.len()]),
+        "{written} lines written"
+    );
+}

@@ -168,7 +168,7 @@ fn live_filters_as_the_report_does() {
 }
 
 /// One httplog line, request `n`.
-fn line(n: u64) -> String {
+pub(crate) fn line(n: u64) -> String {
     format!(
         "10.0.0.1:4000 [02/Dec/2026:10:00:00.000] fe be/s1 0/0/1/2/3 200 100 - - ---- 1/1/0/0/0 0/0 \"GET /i/{n} HTTP/1.1\"\n"
     )
@@ -176,7 +176,7 @@ fn line(n: u64) -> String {
 
 /// How a log is rotated under a writer.
 #[derive(Clone, Copy, Debug)]
-enum Rotation {
+pub(crate) enum Rotation {
     /// logrotate's default: rename, create a new file; the writer is
     /// told to reopen a moment later (as rsyslog is by its HUP).
     LogrotateCreate,
@@ -190,7 +190,7 @@ enum Rotation {
 
 /// Appends lines to `path` at a steady rate on a thread until `stop`,
 /// reopening the path when `reopen` is set; counts what it wrote.
-fn writer(
+pub(crate) fn writer(
     path: PathBuf,
     reopen: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
@@ -228,7 +228,7 @@ fn writer(
     })
 }
 
-fn logrotate(dir: &Path, log: &Path, mode: &str) {
+pub(crate) fn logrotate(dir: &Path, log: &Path, mode: &str) {
     let config = dir.join("logrotate.conf");
     fs::write(
         &config,
@@ -271,7 +271,10 @@ fn follow(log: &Path) -> (Killed, BufReader<std::process::ChildStdout>) {
 }
 
 /// Reads summaries until live's total holds `lines` lines (or 10 s).
-fn total_lines_reach(summaries: &mut BufReader<std::process::ChildStdout>, lines: u64) -> u64 {
+pub(crate) fn total_lines_reach(
+    summaries: &mut BufReader<std::process::ChildStdout>,
+    lines: u64,
+) -> u64 {
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut seen = 0;
     let mut text = String::new();

@@ -1,0 +1,253 @@
+//! Rolling Parquet files, for continuous ingest from a live view: rows
+//! come one line at a time, a file is closed when it is old enough or
+//! big enough, and only then appears under its name (it is written as a
+//! hidden `.tmp` file and renamed), so a loader that picks up
+//! `DIR/*.parquet` never reads half a file.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use arrow_schema::SchemaRef;
+use haplog_format::Record;
+use parquet::file::properties::WriterProperties;
+
+use crate::chunk::PageEncoder;
+use crate::rows::{Origin, Rows};
+use crate::{encode, has_row, leaves, schema, writer_properties, ExportError, Output};
+
+/// When files close, and what goes in them.
+#[derive(Clone, Debug)]
+pub struct RollingOptions {
+    /// Traffic files go here; the other lines under its `_other/`.
+    pub dir: PathBuf,
+    /// A file closes this long after its first row…
+    pub every: Duration,
+    /// …or when it holds this many rows, whichever comes first.
+    pub max_rows: u64,
+    pub zstd_level: i32,
+    /// The zone of dates written without one, in minutes east of UTC.
+    pub offset_minutes: i32,
+    /// Whether lines that are not traffic are kept (under `_other/`).
+    pub other: bool,
+}
+
+/// A file closed: where, and how many rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Closed {
+    pub path: PathBuf,
+    pub rows: u64,
+}
+
+/// Rows are encoded as a row group once this many wait: memory stays
+/// bounded however long a file stays open.
+const ROW_GROUP_ROWS: usize = 65_536;
+
+/// Rolling files of traffic lines, and of the others.
+pub struct Rolling {
+    options: RollingOptions,
+    files: Files,
+    traffic: Roll,
+    other: Option<Roll>,
+}
+
+/// What every file is written with.
+struct Files {
+    schema: SchemaRef,
+    properties: WriterProperties,
+    pages: Option<PageEncoder>,
+    /// Files opened so far: the last part of each name.
+    opened: u64,
+}
+
+/// One series of files.
+struct Roll {
+    dir: PathBuf,
+    rows: Rows,
+    open: Option<Open>,
+    /// When the first row of the file being gathered came.
+    since: Option<Instant>,
+    /// Rows of that file, written and waiting.
+    file_rows: u64,
+}
+
+/// A file being written under a hidden name.
+struct Open {
+    output: Output,
+    temp: PathBuf,
+    path: PathBuf,
+}
+
+impl Rolling {
+    pub fn new(options: RollingOptions) -> Result<Rolling, ExportError> {
+        let schema: SchemaRef = Arc::new(schema::arrow_schema());
+        let leaves = leaves(&schema, &options.dir)?;
+        let roll = |dir: PathBuf| -> Result<Roll, ExportError> {
+            std::fs::create_dir_all(&dir).map_err(|source| ExportError::Create {
+                path: dir.clone(),
+                source,
+            })?;
+            Ok(Roll {
+                dir,
+                rows: Rows::new(&leaves, options.offset_minutes),
+                open: None,
+                since: None,
+                file_rows: 0,
+            })
+        };
+        let traffic = roll(options.dir.clone())?;
+        let other = if options.other {
+            Some(roll(options.dir.join("_other"))?)
+        } else {
+            None
+        };
+        Ok(Rolling {
+            files: Files {
+                properties: writer_properties(options.zstd_level),
+                pages: PageEncoder::new(options.zstd_level).ok(),
+                schema,
+                opened: 0,
+            },
+            traffic,
+            other,
+            options,
+        })
+    }
+
+    /// Adds the row of one line (`file`: its source's name; `line`: its
+    /// number there).
+    pub fn push(
+        &mut self,
+        file: &str,
+        line: u64,
+        record: &Record<'_, '_>,
+    ) -> Result<(), ExportError> {
+        let roll = if record.kind.is_request() {
+            &mut self.traffic
+        } else if has_row(record.kind) {
+            match &mut self.other {
+                Some(roll) => roll,
+                None => return Ok(()),
+            }
+        } else {
+            return Ok(());
+        };
+        roll.since.get_or_insert_with(Instant::now);
+        roll.file_rows += 1;
+        roll.rows.push(&Origin { file, line }, record);
+        if roll.rows.len() >= ROW_GROUP_ROWS {
+            roll.write_group(&mut self.files)?;
+        }
+        Ok(())
+    }
+
+    /// Closes the files that are due at `now`.
+    pub fn tick(&mut self, now: Instant) -> Result<Vec<Closed>, ExportError> {
+        let (every, max_rows) = (self.options.every, self.options.max_rows);
+        self.close_where(|roll| {
+            roll.since.is_some_and(|since| {
+                now.duration_since(since) >= every || roll.file_rows >= max_rows
+            })
+        })
+    }
+
+    /// Closes every file, due or not (at the end of the input, or when
+    /// interrupted).
+    pub fn finish(&mut self) -> Result<Vec<Closed>, ExportError> {
+        self.close_where(|roll| roll.since.is_some())
+    }
+
+    fn close_where(&mut self, due: impl Fn(&Roll) -> bool) -> Result<Vec<Closed>, ExportError> {
+        let mut closed = Vec::new();
+        let Rolling {
+            traffic,
+            other,
+            files,
+            ..
+        } = self;
+        for roll in std::iter::once(traffic).chain(other.as_mut()) {
+            if due(roll) {
+                if let Some(c) = roll.close(files)? {
+                    closed.push(c);
+                }
+            }
+        }
+        Ok(closed)
+    }
+}
+
+impl Roll {
+    /// Encodes the waiting rows as a row group of the open file (opened
+    /// now if none is).
+    fn write_group(&mut self, files: &mut Files) -> Result<(), ExportError> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        if self.open.is_none() {
+            files.opened += 1;
+            let name = format!(
+                "part-{}-{:06}.parquet",
+                utc_stamp(SystemTime::now()),
+                files.opened
+            );
+            let path = self.dir.join(&name);
+            let temp = self.dir.join(format!(".{name}.tmp"));
+            let output = Output::create(&temp, &files.schema, &files.properties)?;
+            self.open = Some(Open { output, temp, path });
+        }
+        let Some(open) = self.open.as_mut() else {
+            return Ok(());
+        };
+        let group = encode(&mut self.rows, &mut files.pages).map_err(|e| open.output.failed(e))?;
+        open.output.append(group)
+    }
+
+    /// Writes what waits, closes the file and gives it its name.
+    fn close(&mut self, files: &mut Files) -> Result<Option<Closed>, ExportError> {
+        self.write_group(files)?;
+        self.since = None;
+        self.file_rows = 0;
+        let Some(open) = self.open.take() else {
+            return Ok(None);
+        };
+        let rows = open.output.close()?;
+        rename(&open.temp, &open.path)?;
+        Ok(Some(Closed {
+            path: open.path,
+            rows,
+        }))
+    }
+}
+
+fn rename(from: &Path, to: &Path) -> Result<(), ExportError> {
+    std::fs::rename(from, to).map_err(|source| ExportError::Rename {
+        path: to.to_path_buf(),
+        source,
+    })
+}
+
+/// `20261203T014500Z`: a file name's time, in UTC.
+fn utc_stamp(at: SystemTime) -> String {
+    let secs = at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let (y, m, d) = haplog_format::time::civil_from_days(secs.div_euclid(86_400));
+    let s = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamps_are_utc() {
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_262_300);
+        assert_eq!(utc_stamp(at), "20261203T014500Z");
+    }
+}
