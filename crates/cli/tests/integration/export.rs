@@ -446,7 +446,8 @@ fn export_errors_are_one_line_and_damaged_input_keeps_its_rows() {
 /// logrotate rotations, then Ctrl-C. Every line is in exactly one closed
 /// file (DuckDB reads them all), numbered across the rotations; files
 /// rolled by size, the last one closed by Ctrl-C; none is left
-/// half-written.
+/// half-written; and the rows are those `haplog export` writes for the
+/// rotated files.
 #[cfg(feature = "live")]
 #[test]
 fn live_export_rolls_whole_files_through_rotations() {
@@ -530,24 +531,40 @@ fn live_export_rolls_whole_files_through_rotations() {
         "files of 20,000 rows: {names:?}"
     );
 
+    // `haplog export` of the rotated files and the log: the same rows
+    // (but for `file` and `line`, which name the files one by one).
+    let exported = dir.join("all.parquet");
+    crate::support::run_ok(
+        crate::support::haplog()
+            .args(["export", "-q", "--traffic-only", "--parquet"])
+            .arg(&exported)
+            .args(["app.log.2", "app.log.1", "app.log"].map(|f| dir.join(f))),
+    );
     let script = format!(
         r#"
 import duckdb, json
-rows = duckdb.sql("""
+live = "read_parquet('{out}/*.parquet', filename = true)"
+rows = duckdb.sql(f"""
     select count(*), count(distinct path), count(distinct line), min(line), max(line),
            count(*) filter (where status = 200 and server = 's1'),
            count(distinct filename)
-    from read_parquet('{out}/*.parquet', filename = true)
+    from {{live}}
 """).fetchall()[0]
-print(json.dumps(rows))
+live = "read_parquet('{out}/*.parquet')"
+exported = "read_parquet('{exported}')"
+def missing(a, b):
+    return duckdb.sql(f"""select count(*) from (select * exclude (file, line) from {{a}}
+                          except all select * exclude (file, line) from {{b}})""").fetchall()[0][0]
+print(json.dumps(list(rows) + [missing(live, exported), missing(exported, live)]))
 "#,
-        out = out.display()
+        out = out.display(),
+        exported = exported.display()
     );
     let counts = crate::support::json_of(Command::new(python()).args(["-c", &script]));
     let n = written as i64;
     assert_eq!(
         counts,
-        serde_json::json!([n, n, n, 1, n, n, names.len()]),
+        serde_json::json!([n, n, n, 1, n, n, names.len(), 0, 0]),
         "{written} lines written"
     );
 }
