@@ -209,8 +209,9 @@ const HASHER: FixedState = FixedState::with_seed(0x6861_706c_6f67);
 /// probing, at most half full. A slot holds the hash's upper 32 bits
 /// (which also place it) and the key + 1 (0: empty), so a probe reads one
 /// array and compares values only when those 32 bits agree. (hashbrown
-/// read a control array, then the bucket, then the value: a third of the
-/// export's time went to its misses on columns like client_ip.)
+/// reads a control array, then the bucket, then the value; this measured
+/// about 2 % faster on the bench log. Slots of 32 bytes holding short
+/// values whole measured slower.)
 #[derive(Default)]
 struct Slots {
     slots: Vec<(u32, u32)>,
