@@ -65,7 +65,9 @@ struct Roll {
     dir: PathBuf,
     rows: Rows,
     open: Option<Open>,
-    /// When the first row of the file being gathered came.
+    /// The first tick that saw the file being gathered hold rows: its age
+    /// counts from there (ticks come with every poll), on the caller's
+    /// clock.
     since: Option<Instant>,
     /// Rows of that file, written and waiting.
     file_rows: u64,
@@ -132,7 +134,6 @@ impl Rolling {
         } else {
             return Ok(());
         };
-        roll.since.get_or_insert_with(Instant::now);
         roll.file_rows += 1;
         roll.rows.push(&Origin { file, line }, record);
         if roll.rows.len() >= ROW_GROUP_ROWS {
@@ -144,9 +145,14 @@ impl Rolling {
     /// Closes the files that are due at `now`.
     pub fn tick(&mut self, now: Instant) -> Result<Vec<Closed>, ExportError> {
         let (every, max_rows) = (self.options.every, self.options.max_rows);
+        for roll in std::iter::once(&mut self.traffic).chain(self.other.as_mut()) {
+            if roll.file_rows > 0 {
+                roll.since.get_or_insert(now);
+            }
+        }
         self.close_where(|roll| {
             roll.since.is_some_and(|since| {
-                now.duration_since(since) >= every || roll.file_rows >= max_rows
+                now.saturating_duration_since(since) >= every || roll.file_rows >= max_rows
             })
         })
     }
@@ -154,7 +160,7 @@ impl Rolling {
     /// Closes every file, due or not (at the end of the input, or when
     /// interrupted).
     pub fn finish(&mut self) -> Result<Vec<Closed>, ExportError> {
-        self.close_where(|roll| roll.since.is_some())
+        self.close_where(|roll| roll.file_rows > 0)
     }
 
     fn close_where(&mut self, due: impl Fn(&Roll) -> bool) -> Result<Vec<Closed>, ExportError> {
@@ -244,10 +250,106 @@ fn utc_stamp(at: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
+    use haplog_format::{FormatOptions, Formats, LineParser};
+    use parquet::file::reader::{FileReader, SerializedFileReader};
 
     #[test]
     fn stamps_are_utc() {
         let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_262_300);
         assert_eq!(utc_stamp(at), "20261203T014500Z");
+    }
+
+    fn line(n: u64) -> String {
+        format!(
+            "10.0.0.1:4000 [02/Dec/2026:10:00:00.000] fe be/s1 0/0/1/2/3 200 100 - - ---- \
+             1/1/0/0/0 0/0 \"GET /i/{n} HTTP/1.1\""
+        )
+    }
+
+    /// The files in `dir` and their rows, by name; and the names of any
+    /// other entries (a hidden file left open, say).
+    fn files(dir: &Path) -> (Vec<(String, i64)>, Vec<String>) {
+        let (mut parquet, mut other) = (Vec::new(), Vec::new());
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".parquet") && !name.starts_with('.') {
+                let bytes = Bytes::from(std::fs::read(entry.path()).unwrap());
+                let reader = SerializedFileReader::new(bytes).unwrap();
+                parquet.push((name, reader.metadata().file_metadata().num_rows()));
+            } else if name != "_other" {
+                other.push(name);
+            }
+        }
+        parquet.sort();
+        (parquet, other)
+    }
+
+    /// Files close by age and by rows; until then nothing shows under a
+    /// `.parquet` name; `finish` closes the last one, and other lines go
+    /// under `_other/`.
+    #[test]
+    fn files_close_by_age_or_rows_and_appear_whole() {
+        let dir = std::env::temp_dir().join(format!("haplog-rolling-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let formats = Formats::new(&FormatOptions::default()).unwrap();
+        let mut parser = LineParser::new(&formats, None);
+        let mut rolling = Rolling::new(RollingOptions {
+            dir: dir.clone(),
+            every: Duration::from_secs(60),
+            max_rows: 100_000,
+            zstd_level: 1,
+            offset_minutes: 0,
+            other: true,
+        })
+        .unwrap();
+        let start = Instant::now();
+        let mut n = 0;
+        let mut push = |parser: &mut LineParser<'_>, rolling: &mut Rolling, count: u64| {
+            for _ in 0..count {
+                n += 1;
+                let text = line(n);
+                let record = parser.parse(text.as_bytes());
+                rolling.push("a.log", n, &record).unwrap();
+            }
+        };
+        // 70,000 rows: a row group is written to a hidden file. The age
+        // counts from the first tick that sees rows.
+        push(&mut parser, &mut rolling, 70_000);
+        let record = parser.parse(b"Proxy fe started.");
+        rolling.push("a.log", 0, &record).unwrap();
+        assert_eq!(rolling.tick(start).unwrap(), []);
+        assert_eq!(rolling.tick(start + Duration::from_secs(59)).unwrap(), []);
+        let (shown, hidden) = files(&dir);
+        assert!(shown.is_empty(), "{shown:?}");
+        assert_eq!(hidden.len(), 1, "{hidden:?}");
+        assert!(hidden[0].starts_with(".part-") && hidden[0].ends_with(".parquet.tmp"));
+
+        // A minute on: both files close.
+        let closed = rolling.tick(start + Duration::from_secs(61)).unwrap();
+        let rows: Vec<u64> = closed.iter().map(|c| c.rows).collect();
+        assert_eq!(rows, [70_000, 1]);
+        // 100,000 more rows: closed by their count at the next tick.
+        push(&mut parser, &mut rolling, 100_000);
+        let closed = rolling.tick(start + Duration::from_secs(62)).unwrap();
+        assert_eq!(closed.len(), 1);
+        assert_eq!(closed[0].rows, 100_000);
+        // A few more: younger than a minute at the last tick, so only
+        // `finish` closes them.
+        push(&mut parser, &mut rolling, 5);
+        assert_eq!(rolling.tick(start + Duration::from_secs(63)).unwrap(), []);
+        assert_eq!(rolling.tick(start + Duration::from_secs(122)).unwrap(), []);
+        assert_eq!(rolling.finish().unwrap().len(), 1);
+        assert_eq!(rolling.finish().unwrap(), []);
+
+        let (shown, hidden) = files(&dir);
+        assert!(hidden.is_empty(), "{hidden:?}");
+        let rows: Vec<i64> = shown.iter().map(|(_, r)| *r).collect();
+        assert_eq!(rows, [70_000, 100_000, 5], "{shown:?}");
+        let (other, _) = files(&dir.join("_other"));
+        assert_eq!(other.len(), 1);
+        assert_eq!(other[0].1, 1);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
