@@ -451,8 +451,6 @@ fn export_errors_are_one_line_and_damaged_input_keeps_its_rows() {
 #[cfg(feature = "live")]
 #[test]
 fn live_export_rolls_whole_files_through_rotations() {
-    use std::io::BufReader;
-    use std::process::Stdio;
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     use std::sync::Arc;
     use std::time::Duration;
@@ -463,23 +461,21 @@ fn live_export_rolls_whole_files_through_rotations() {
     let log = dir.join("app.log");
     let out = dir.join("out");
     std::fs::File::create(&log).unwrap();
-    let mut child = crate::support::haplog()
-        .args([
-            "live", "--json", "-q", "--every", "100ms", "--window", "10s",
-        ])
-        // Rolled by rows while the lines come; the last file is still
-        // open (younger than 2 s) when Ctrl-C comes.
-        .args(["--export-every", "2s", "--export-rows", "20000", "--export"])
-        .arg(&out)
-        .arg(&log)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut summaries = BufReader::new(child.stdout.take().unwrap());
-    let stderr = child.stderr.take().unwrap();
-    let child = crate::support::Killed(child);
+    let crate::support::Piped {
+        child,
+        stdout: mut summaries,
+        stderr,
+    } = crate::support::spawn_piped(
+        crate::support::haplog()
+            .args([
+                "live", "--json", "-q", "--every", "100ms", "--window", "10s",
+            ])
+            // Rolled by rows while the lines come; the last file is still
+            // open (younger than 2 s) when Ctrl-C comes.
+            .args(["--export-every", "2s", "--export-rows", "20000", "--export"])
+            .arg(&out)
+            .arg(&log),
+    );
     let mut first = String::new();
     std::io::BufRead::read_line(&mut summaries, &mut first).unwrap();
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -256,18 +256,14 @@ pub(crate) fn logrotate(dir: &Path, log: &Path, mode: &str) {
 
 /// `haplog live` following `log`, writing a summary every 100 ms.
 fn follow(log: &Path) -> (Killed, BufReader<std::process::ChildStdout>) {
-    let mut child: Child = haplog()
-        .args([
-            "live", "--json", "-q", "--every", "100ms", "--window", "10s",
-        ])
-        .arg(log)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    (Killed(child), stdout)
+    let live = crate::support::spawn_piped(
+        haplog()
+            .args([
+                "live", "--json", "-q", "--every", "100ms", "--window", "10s",
+            ])
+            .arg(log),
+    );
+    (live.child, live.stdout)
 }
 
 /// Reads summaries until live's total holds `lines` lines (or 10 s).
@@ -649,23 +645,18 @@ fn chrono_free_parse(iso: &str) -> i64 {
 /// `haplog live --json --syslog` on a port of its choosing: the process,
 /// its summaries (every 100 ms) and the address it listens on.
 fn syslog_live() -> (Killed, BufReader<std::process::ChildStdout>, String) {
-    let mut child = haplog()
-        .args([
-            "live",
-            "--json",
-            "--syslog",
-            "127.0.0.1:0",
-            "--every",
-            "100ms",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let summaries = BufReader::new(child.stdout.take().unwrap());
-    let live = Killed(child);
+    let crate::support::Piped {
+        child: live,
+        stdout: summaries,
+        mut stderr,
+    } = crate::support::spawn_piped(haplog().args([
+        "live",
+        "--json",
+        "--syslog",
+        "127.0.0.1:0",
+        "--every",
+        "100ms",
+    ]));
     let mut said = String::new();
     stderr.read_line(&mut said).unwrap();
     let addr = said

@@ -26,6 +26,32 @@ impl Drop for Killed {
     }
 }
 
+/// A process started with its output piped: killed when dropped.
+pub struct Piped {
+    pub child: Killed,
+    pub stdout: std::io::BufReader<std::process::ChildStdout>,
+    pub stderr: std::io::BufReader<std::process::ChildStderr>,
+}
+
+/// Starts `command` without standard input, its output piped for the
+/// test to read (what it writes must be read, or it blocks).
+pub fn spawn_piped(command: &mut std::process::Command) -> Piped {
+    use std::process::Stdio;
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    Piped {
+        child: Killed(child),
+        stdout,
+        stderr,
+    }
+}
+
 /// A loopback port nothing listens on (now).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
