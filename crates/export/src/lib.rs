@@ -85,6 +85,8 @@ impl ExportOptions {
 pub enum ExportError {
     #[error("{path}: cannot create the file ({source})")]
     Create { path: PathBuf, source: io::Error },
+    #[error("{path}: cannot create the directory ({source})")]
+    CreateDir { path: PathBuf, source: io::Error },
     #[error("{path}: cannot move the finished file into place ({source})")]
     Rename { path: PathBuf, source: io::Error },
     #[error("{path}: writing Parquet failed ({source})")]
@@ -265,7 +267,7 @@ pub fn export(
     let chunker = Chunker::new(inputs, chunks);
     let partitioned = !options.partition.is_empty();
     if partitioned {
-        std::fs::create_dir_all(&options.traffic).map_err(|source| ExportError::Create {
+        std::fs::create_dir_all(&options.traffic).map_err(|source| ExportError::CreateDir {
             path: options.traffic.clone(),
             source,
         })?;
@@ -435,7 +437,7 @@ fn partition_file(
         dir.push("_other");
     }
     dir.push(key);
-    std::fs::create_dir_all(&dir).map_err(|source| ExportError::Create {
+    std::fs::create_dir_all(&dir).map_err(|source| ExportError::CreateDir {
         path: dir.clone(),
         source,
     })?;

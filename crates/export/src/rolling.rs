@@ -85,7 +85,7 @@ impl Rolling {
         let schema: SchemaRef = Arc::new(schema::arrow_schema());
         let leaves = leaves(&schema, &options.dir)?;
         let roll = |dir: PathBuf| -> Result<Roll, ExportError> {
-            std::fs::create_dir_all(&dir).map_err(|source| ExportError::Create {
+            std::fs::create_dir_all(&dir).map_err(|source| ExportError::CreateDir {
                 path: dir.clone(),
                 source,
             })?;
