@@ -564,3 +564,49 @@ print(json.dumps(list(rows) + [missing(live, exported), missing(exported, live)]
         "{written} lines written"
     );
 }
+
+/// Text that is not UTF-8 (a server name, a path, a capture) is written
+/// with U+FFFD for the bad bytes, and text that is (`café`) as it is:
+/// DuckDB, which checks UTF-8 as it reads, gives both back.
+#[test]
+fn strings_are_utf8_with_bad_bytes_replaced() {
+    let dir = tempdir("utf8");
+    let log = dir.join("u.log");
+    let mut text = Vec::new();
+    text.extend_from_slice(b"10.0.0.1:4000 [02/Dec/2026:10:00:00.000] fe be/s1 0/0/1/2/3 200 100 - - ---- 1/1/0/0/0 0/0 {caf\xc3\xa9|x} {\xff} \"GET /caf\xc3\xa9?q=\xc3\xa9 HTTP/1.1\"\n");
+    text.extend_from_slice(b"10.0.0.2:4000 [02/Dec/2026:10:00:01.000] fe be/s\xfe 0/0/1/2/3 503 100 - - SC-- 1/1/0/0/0 0/0 {a|} {} \"GET /x\xff HTTP/1.1\"\n");
+    std::fs::write(&log, text).unwrap();
+    let (parquet, _) = export(&log, &dir);
+    let script = format!(
+        r#"
+import duckdb, json
+rows = duckdb.sql("""select server, path, query, captured_request_headers,
+                            captured_response_headers, request
+                     from read_parquet('{}') order by line""").fetchall()
+print(json.dumps([list(r) for r in rows]))
+"#,
+        parquet.display()
+    );
+    let rows = crate::support::json_of(Command::new(python()).args(["-c", &script]));
+    assert_eq!(
+        rows,
+        serde_json::json!([
+            [
+                "s1",
+                "/café",
+                "q=é",
+                ["café", "x"],
+                ["\u{FFFD}"],
+                "GET /café?q=é HTTP/1.1"
+            ],
+            [
+                "s\u{FFFD}",
+                "/x\u{FFFD}",
+                null,
+                ["a", null],
+                [null],
+                "GET /x\u{FFFD} HTTP/1.1"
+            ]
+        ])
+    );
+}
