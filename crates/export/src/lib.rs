@@ -6,6 +6,8 @@
 //! No command line here: the binary chooses inputs and files.
 
 pub mod chunk;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod rolling;
 pub mod rows;
 pub mod schema;
