@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use arrow_schema::SchemaRef;
 use bytes::Bytes;
-use haplog_format::{FormatOptions, Formats, LineParser};
+use haplog_format::LineParser;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::file::writer::SerializedFileWriter;
 
@@ -22,14 +22,7 @@ const GROUP: usize = 7;
 pub fn export_everything(data: &[u8]) {
     let mut lines = data.split(|&b| b == b'\n');
     let first = lines.next().unwrap_or_default();
-    let mut options = FormatOptions::default();
-    if first.contains(&b'%') {
-        options
-            .custom
-            .push(String::from_utf8_lossy(first).into_owned());
-    }
-    let formats = Formats::new(&options).or_else(|_| Formats::new(&FormatOptions::default()));
-    let formats = formats.expect("the built-in formats compile");
+    let formats = haplog_format::fuzzing::formats_for(first);
     let mut parser = LineParser::new(&formats, None);
 
     let schema: SchemaRef = Arc::new(schema::arrow_schema());
