@@ -39,16 +39,11 @@ fn generated_log() -> &'static Path {
     LOG.get_or_init(|| {
         let dir = tempdir("generated");
         let log = dir.join("generated.log");
-        let out = Command::new("python3")
-            .arg(root().join("bench/gen_haproxy_log.py"))
-            .args(["--lines", "20000", "--seed", "7", "--rate", "40", "-o"])
-            .arg(&log)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        crate::support::run_ok(
+            Command::new("python3")
+                .arg(root().join("bench/gen_haproxy_log.py"))
+                .args(["--lines", "20000", "--seed", "7", "--rate", "40", "-o"])
+                .arg(&log),
         );
         log
     })
@@ -57,18 +52,15 @@ fn generated_log() -> &'static Path {
 /// Exports `log` into `dir`; the traffic file's path and the summary.
 fn export(log: &Path, dir: &Path) -> (PathBuf, String) {
     let parquet = dir.join("traffic.parquet");
-    let out = crate::support::haplog()
-        .args(["export", "--utc-offset", "UTC", "--parquet"])
-        .arg(&parquet)
-        .arg(log)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success() && out.stdout.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = crate::support::run_ok(
+        crate::support::haplog()
+            .args(["export", "--utc-offset", "UTC", "--parquet"])
+            .arg(&parquet)
+            .arg(log),
     );
-    (parquet, String::from_utf8(out.stderr).unwrap())
+    let summary = String::from_utf8(out.stderr).unwrap();
+    assert!(out.stdout.is_empty(), "{summary}");
+    (parquet, summary)
 }
 
 /// docs/sql.md's queries for `engine` over `parquet`, by sql_check.py.
@@ -432,10 +424,7 @@ fn export_errors_are_one_line_and_damaged_input_keeps_its_rows() {
         "import duckdb\nprint(duckdb.sql(\"SELECT count(*) FROM '{}'\").fetchall()[0][0])",
         parquet.display()
     );
-    let rows = Command::new(python())
-        .args(["-c", &script])
-        .output()
-        .unwrap();
+    let rows = crate::support::run_ok(Command::new(python()).args(["-c", &script]));
     assert_eq!(
         String::from_utf8(rows.stdout).unwrap().trim(),
         numbers[1].to_string()
