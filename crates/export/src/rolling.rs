@@ -23,7 +23,7 @@ pub struct RollingOptions {
     pub dir: PathBuf,
     /// A file closes this long after its first row…
     pub every: Duration,
-    /// …or when it holds this many rows, whichever comes first.
+    /// …or as soon as it holds this many rows, whichever comes first.
     pub max_rows: u64,
     pub zstd_level: i32,
     /// The zone of dates written without one, in minutes east of UTC.
@@ -136,7 +136,11 @@ impl Rolling {
         };
         roll.file_rows += 1;
         roll.rows.push(&Origin { file, line }, record);
-        if roll.rows.len() >= ROW_GROUP_ROWS {
+        if roll.file_rows >= self.options.max_rows {
+            // A file never holds more than `max_rows`, however many rows
+            // one poll brings.
+            roll.close(&mut self.files)?;
+        } else if roll.rows.len() >= ROW_GROUP_ROWS {
             roll.write_group(&mut self.files)?;
         }
         Ok(())
@@ -144,16 +148,15 @@ impl Rolling {
 
     /// Closes the files that are due at `now`.
     pub fn tick(&mut self, now: Instant) -> Result<Vec<Closed>, ExportError> {
-        let (every, max_rows) = (self.options.every, self.options.max_rows);
+        let every = self.options.every;
         for roll in std::iter::once(&mut self.traffic).chain(self.other.as_mut()) {
             if roll.file_rows > 0 {
                 roll.since.get_or_insert(now);
             }
         }
         self.close_where(|roll| {
-            roll.since.is_some_and(|since| {
-                now.saturating_duration_since(since) >= every || roll.file_rows >= max_rows
-            })
+            roll.since
+                .is_some_and(|since| now.saturating_duration_since(since) >= every)
         })
     }
 
@@ -330,11 +333,13 @@ mod tests {
         let closed = rolling.tick(start + Duration::from_secs(61)).unwrap();
         let rows: Vec<u64> = closed.iter().map(|c| c.rows).collect();
         assert_eq!(rows, [70_000, 1]);
-        // 100,000 more rows: closed by their count at the next tick.
+        // 100,000 more rows: closed by their count as the last one comes,
+        // before any tick; the next row starts another file.
         push(&mut parser, &mut rolling, 100_000);
-        let closed = rolling.tick(start + Duration::from_secs(62)).unwrap();
-        assert_eq!(closed.len(), 1);
-        assert_eq!(closed[0].rows, 100_000);
+        let (shown, hidden) = files(&dir);
+        assert_eq!(shown.len(), 2, "{shown:?}");
+        assert!(hidden.is_empty(), "{hidden:?}");
+        assert_eq!(rolling.tick(start + Duration::from_secs(62)).unwrap(), []);
         // A few more: younger than a minute at the last tick, so only
         // `finish` closes them.
         push(&mut parser, &mut rolling, 5);
