@@ -31,7 +31,7 @@ use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnDescPtr;
 
 use crate::chunk::{EncodedColumn, PageEncoder};
-use crate::rows::{Origin, Rows};
+use crate::rows::{Dates, Origin, Rows};
 
 pub use crate::schema::SCHEMA_VERSION;
 
@@ -251,7 +251,8 @@ pub fn export(
         rows: Vec<(bool, String, Rows)>,
         /// The index in `rows` of the last line's rows.
         last: usize,
-        keys: Rows,
+        /// Dates read for partition keys.
+        dates: Dates,
         /// `None` if zstd could not start (said when a chunk is encoded).
         pages: Option<PageEncoder>,
         kinds: [u64; Kind::ALL.len()],
@@ -292,7 +293,7 @@ pub fn export(
             parser: reading.parser(),
             rows: Vec::new(),
             last: 0,
-            keys: Rows::new(&leaves, options.offset_minutes),
+            dates: Dates::new(options.offset_minutes),
             pages: PageEncoder::new(options.zstd_level).ok(),
             kinds: [0; Kind::ALL.len()],
         },
@@ -302,7 +303,7 @@ pub fn export(
                 parser,
                 rows,
                 last,
-                keys,
+                dates,
                 pages,
                 kinds,
             } = w;
@@ -316,7 +317,7 @@ pub fn export(
                 }
                 key.clear();
                 if partitioned {
-                    keys.partition(record, &options.partition, &mut key);
+                    rows::partition(record, &options.partition, dates, &mut key);
                 }
                 // Consecutive lines mostly share a file and a partition:
                 // the last one's rows first.

@@ -103,6 +103,33 @@ fn plan(format: Option<&CompiledFormat>) -> Vec<usize> {
         .collect()
 }
 
+/// Lines' dates in UTC: the request's date, else the accept date, read
+/// in the zone given for dates written without one.
+pub struct Dates {
+    cache: DateCache,
+    /// Minutes east of UTC.
+    offset_minutes: i32,
+}
+
+impl Dates {
+    pub fn new(offset_minutes: i32) -> Dates {
+        Dates {
+            cache: DateCache::default(),
+            offset_minutes,
+        }
+    }
+
+    /// The line's date as milliseconds since the epoch, UTC.
+    #[inline]
+    pub fn utc_ms(&mut self, r: &Record<'_, '_>) -> Option<i64> {
+        let get = |f: Field| r.get(f).filter(|v| !absent(v));
+        get(Field::RequestDate)
+            .or_else(|| get(Field::AcceptDate))
+            .and_then(|v| self.cache.parse(v))
+            .map(|t| t.utc_ms(self.offset_minutes))
+    }
+}
+
 /// Rows being built.
 pub struct Rows {
     columns: Vec<ColumnData>,
@@ -112,9 +139,7 @@ pub struct Rows {
     /// and the last one used.
     plans: Vec<(usize, Vec<usize>)>,
     last_plan: usize,
-    dates: DateCache,
-    /// The zone of dates written without one, in minutes east of UTC.
-    offset_minutes: i32,
+    dates: Dates,
     rows: usize,
     /// Rows were pushed since the last chunk's batch.
     touched: bool,
@@ -134,8 +159,7 @@ impl Rows {
             filled: vec![0; COLUMNS.len()],
             plans: Vec::new(),
             last_plan: 0,
-            dates: DateCache::default(),
-            offset_minutes,
+            dates: Dates::new(offset_minutes),
             rows: 0,
             touched: false,
         }
@@ -200,7 +224,6 @@ impl Rows {
             filled,
             plans,
             dates,
-            offset_minutes,
             ..
         } = self;
         for &i in &plans[plan].1 {
@@ -217,11 +240,8 @@ impl Rows {
                     Some(f) => column.text_stable(f),
                     None => column.null(),
                 },
-                Source::Time => match get(Field::RequestDate)
-                    .or_else(|| get(Field::AcceptDate))
-                    .and_then(|v| dates.parse(v))
-                {
-                    Some(t) => column.int(t.utc_ms(*offset_minutes) * 1000),
+                Source::Time => match dates.utc_ms(r) {
+                    Some(ms) => column.int(ms * 1000),
                     None => column.null(),
                 },
                 Source::Host => text.put(column, r.header.host.filter(|h| !absent(h))),
@@ -274,55 +294,6 @@ impl Rows {
         std::mem::take(&mut self.touched)
     }
 
-    /// The partition of a line: `date=2024-05-01/host=lb1`, each value
-    /// percent-encoded as Hive does (a host is whatever the sender wrote:
-    /// never a path of its own), a missing one `__HIVE_DEFAULT_PARTITION__`.
-    pub fn partition(&mut self, r: &Record<'_, '_>, by: &[crate::PartitionBy], out: &mut String) {
-        const MISSING: &str = "__HIVE_DEFAULT_PARTITION__";
-        for (i, key) in by.iter().enumerate() {
-            if i > 0 {
-                out.push('/');
-            }
-            match key {
-                crate::PartitionBy::Date => {
-                    out.push_str("date=");
-                    let date = r
-                        .get(Field::RequestDate)
-                        .filter(|v| !absent(v))
-                        .or_else(|| r.get(Field::AcceptDate).filter(|v| !absent(v)))
-                        .and_then(|v| self.dates.parse(v));
-                    match date {
-                        Some(t) => {
-                            let days = t.utc_ms(self.offset_minutes).div_euclid(86_400_000);
-                            let (y, m, d) = haplog_format::time::civil_from_days(days);
-                            out.push_str(&format!("{y:04}-{m:02}-{d:02}"));
-                        }
-                        None => out.push_str(MISSING),
-                    }
-                }
-                crate::PartitionBy::Host => {
-                    out.push_str("host=");
-                    match r.header.host.filter(|h| !absent(h)) {
-                        Some(host) => {
-                            for (j, &b) in host.iter().enumerate() {
-                                let plain = b.is_ascii_alphanumeric()
-                                    || b == b'_'
-                                    || b == b'-'
-                                    || (b == b'.' && j > 0);
-                                if plain {
-                                    out.push(b as char);
-                                } else {
-                                    out.push_str(&format!("%{b:02X}"));
-                                }
-                            }
-                        }
-                        None => out.push_str(MISSING),
-                    }
-                }
-            }
-        }
-    }
-
     /// The rows so far, encoded as a row group's column chunks; the
     /// columns start over.
     pub fn finish(&mut self, pages: &mut PageEncoder) -> Result<Vec<EncodedColumn>> {
@@ -338,5 +309,54 @@ impl Rows {
                 c.finish(rows.into(), pages)
             })
             .collect()
+    }
+}
+
+/// The partition of a line: `date=2024-05-01/host=lb1`, each value
+/// percent-encoded as Hive does (a host is whatever the sender wrote:
+/// never a path of its own), a missing one `__HIVE_DEFAULT_PARTITION__`.
+pub fn partition(
+    r: &Record<'_, '_>,
+    by: &[crate::PartitionBy],
+    dates: &mut Dates,
+    out: &mut String,
+) {
+    const MISSING: &str = "__HIVE_DEFAULT_PARTITION__";
+    for (i, key) in by.iter().enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        match key {
+            crate::PartitionBy::Date => {
+                out.push_str("date=");
+                match dates.utc_ms(r) {
+                    Some(ms) => {
+                        let days = ms.div_euclid(86_400_000);
+                        let (y, m, d) = haplog_format::time::civil_from_days(days);
+                        out.push_str(&format!("{y:04}-{m:02}-{d:02}"));
+                    }
+                    None => out.push_str(MISSING),
+                }
+            }
+            crate::PartitionBy::Host => {
+                out.push_str("host=");
+                match r.header.host.filter(|h| !absent(h)) {
+                    Some(host) => {
+                        for (j, &b) in host.iter().enumerate() {
+                            let plain = b.is_ascii_alphanumeric()
+                                || b == b'_'
+                                || b == b'-'
+                                || (b == b'.' && j > 0);
+                            if plain {
+                                out.push(b as char);
+                            } else {
+                                out.push_str(&format!("%{b:02X}"));
+                            }
+                        }
+                    }
+                    None => out.push_str(MISSING),
+                }
+            }
+        }
     }
 }
