@@ -514,8 +514,7 @@ fn export_sink(
     max_rows: u64,
     config: &Config,
 ) -> Result<(), String> {
-    use haplog_export::rolling::{Closed, Rolling, RollingOptions};
-    use haplog_export::ExportError;
+    use haplog_export::rolling::{Rolling, RollingOptions};
     use haplog_format::Record;
     use haplog_live::sources::RecordSink;
 
@@ -525,53 +524,53 @@ fn export_sink(
             dir.display()
         ));
     }
+    /// Where the export stands: its first error stops it, and is said
+    /// once, by the next flush; the view goes on.
+    enum State {
+        Writing,
+        /// An error of `record`, not yet said.
+        Failed(String),
+        Stopped,
+    }
     struct Sink {
         rolling: Rolling,
-        /// The first error stops the export (said once); the view goes on.
-        failed: bool,
-        /// An error of `record`, said by the next flush.
-        error: Option<String>,
+        state: State,
     }
     impl Sink {
-        fn closed(&mut self, result: Result<Vec<Closed>, ExportError>) -> Vec<String> {
-            let error = match result {
-                Ok(_) => self.error.take(),
-                Err(e) => Some(e.to_string()),
-            };
-            error
-                .map(|e| {
-                    self.failed = true;
-                    format!("--export stopped: {e}")
-                })
-                .into_iter()
-                .collect()
+        fn stop(&mut self, error: impl std::fmt::Display) -> Vec<String> {
+            self.state = State::Stopped;
+            vec![format!("--export stopped: {error}")]
         }
     }
     impl RecordSink for Sink {
         fn record(&mut self, source: &str, line: u64, record: &Record<'_, '_>) {
-            if self.failed || self.error.is_some() {
-                return;
-            }
-            if let Err(e) = self.rolling.push(source, line, record) {
-                self.error = Some(e.to_string());
+            if let State::Writing = self.state {
+                if let Err(e) = self.rolling.push(source, line, record) {
+                    self.state = State::Failed(e.to_string());
+                }
             }
         }
         fn flush(&mut self) -> Vec<String> {
-            if self.failed {
-                return Vec::new();
+            match &self.state {
+                State::Writing => match self.rolling.tick(Instant::now()) {
+                    Ok(_) => Vec::new(),
+                    Err(e) => self.stop(e),
+                },
+                State::Failed(e) => {
+                    let e = e.clone();
+                    self.stop(e)
+                }
+                State::Stopped => Vec::new(),
             }
-            if self.error.is_some() {
-                return self.closed(Ok(Vec::new()));
-            }
-            let result = self.rolling.tick(Instant::now());
-            self.closed(result)
         }
         fn finish(&mut self) -> Vec<String> {
-            if self.failed {
-                return Vec::new();
+            let State::Writing = self.state else {
+                return self.flush();
+            };
+            match self.rolling.finish() {
+                Ok(_) => Vec::new(),
+                Err(e) => self.stop(e),
             }
-            let result = self.rolling.finish();
-            self.closed(result)
         }
     }
     let rolling = Rolling::new(RollingOptions {
@@ -585,8 +584,7 @@ fn export_sink(
     .map_err(|e| format!("--export: {e}"))?;
     sources.export_to(Box::new(Sink {
         rolling,
-        failed: false,
-        error: None,
+        state: State::Writing,
     }));
     Ok(())
 }

@@ -431,6 +431,39 @@ fn export_errors_are_one_line_and_damaged_input_keeps_its_rows() {
     );
 }
 
+/// `haplog live --export OUT LOG` with `flags`, a summary each 100 ms in
+/// JSON; returned once it reads (it follows LOG from its end).
+#[cfg(feature = "live")]
+fn live_export(log: &Path, out: &Path, flags: &[&str]) -> crate::support::Piped {
+    let mut live = crate::support::spawn_piped(
+        crate::support::haplog()
+            .args([
+                "live", "--json", "-q", "--every", "100ms", "--window", "10s",
+            ])
+            .args(flags)
+            .arg("--export")
+            .arg(out)
+            .arg(log),
+    );
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut live.stdout, &mut first).unwrap();
+    live
+}
+
+/// Ctrl-C to `live`: how it ended, and what it said on stderr.
+#[cfg(feature = "live")]
+fn interrupt(live: crate::support::Piped) -> (std::process::ExitStatus, String) {
+    let crate::support::Piped {
+        mut child, stderr, ..
+    } = live;
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.0.id() as i32, libc::SIGINT) }, 0);
+    let status = child.0.wait().unwrap();
+    let mut notes = String::new();
+    std::io::Read::read_to_string(&mut { stderr }, &mut notes).unwrap();
+    (status, notes)
+}
+
 /// `haplog live --export`: lines written at 50,000 a second through two
 /// logrotate rotations, then Ctrl-C. Every line is in exactly one closed
 /// file (DuckDB reads them all), numbered across the rotations; files
@@ -450,23 +483,13 @@ fn live_export_rolls_whole_files_through_rotations() {
     let log = dir.join("app.log");
     let out = dir.join("out");
     std::fs::File::create(&log).unwrap();
-    let crate::support::Piped {
-        child,
-        stdout: mut summaries,
-        stderr,
-    } = crate::support::spawn_piped(
-        crate::support::haplog()
-            .args([
-                "live", "--json", "-q", "--every", "100ms", "--window", "10s",
-            ])
-            // Rolled by rows while the lines come; the last file is still
-            // open (younger than 2 s) when Ctrl-C comes.
-            .args(["--export-every", "2s", "--export-rows", "20000", "--export"])
-            .arg(&out)
-            .arg(&log),
+    // Rolled by rows while the lines come; the last file is still open
+    // (younger than 2 s) when Ctrl-C comes.
+    let mut live = live_export(
+        &log,
+        &out,
+        &["--export-every", "2s", "--export-rows", "20000"],
     );
-    let mut first = String::new();
-    std::io::BufRead::read_line(&mut summaries, &mut first).unwrap();
 
     let flag = || Arc::new(AtomicBool::new(false));
     let (reopen, stop, pause) = (flag(), flag(), flag());
@@ -488,15 +511,10 @@ fn live_export_rolls_whole_files_through_rotations() {
     stop.store(true, Ordering::SeqCst);
     thread.join().unwrap();
     let written = written.load(Ordering::SeqCst);
-    assert_eq!(total_lines_reach(&mut summaries, written), written);
+    assert_eq!(total_lines_reach(&mut live.stdout, written), written);
 
     // Ctrl-C: the open file is closed, and the exit code says how it ended.
-    let mut child = child;
-    // SAFETY: kill(2) on our own child's pid.
-    assert_eq!(unsafe { libc::kill(child.0.id() as i32, libc::SIGINT) }, 0);
-    let status = child.0.wait().unwrap();
-    let mut notes = String::new();
-    std::io::Read::read_to_string(&mut { stderr }, &mut notes).unwrap();
+    let (status, notes) = interrupt(live);
     assert_eq!(status.code(), Some(130), "{notes}");
     assert!(notes.is_empty(), "{notes}");
 
@@ -552,6 +570,57 @@ print(json.dumps(list(rows) + [missing(live, exported), missing(exported, live)]
         serde_json::json!([n, n, n, 1, n, n, names.len(), 0, 0]),
         "{written} lines written"
     );
+}
+
+/// A write error stops `live --export` with one line on stderr, and the
+/// view goes on: here the export's directory is taken away under it.
+#[cfg(feature = "live")]
+#[test]
+fn live_export_stops_once_on_a_write_error_and_the_view_goes_on() {
+    use std::io::Write;
+    use std::time::{Duration, Instant};
+
+    use crate::live::{line, total_lines_reach};
+
+    let dir = tempdir("live-gone");
+    let log = dir.join("app.log");
+    let out = dir.join("out");
+    std::fs::File::create(&log).unwrap();
+    let mut live = live_export(&log, &out, &["--export-rows", "1000"]);
+    let append = |lines: std::ops::Range<u64>| {
+        let mut file = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+        let text: String = lines.map(line).collect();
+        file.write_all(text.as_bytes()).unwrap();
+    };
+    append(1..1501);
+    // The first file closes at its 1,000th row.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let closed = |out: &Path| {
+        std::fs::read_dir(out)
+            .map(|d| {
+                d.flatten()
+                    .any(|e| e.file_name().to_string_lossy().starts_with("part-"))
+            })
+            .unwrap_or(false)
+    };
+    while !closed(&out) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(closed(&out), "no file closed in {}", out.display());
+    std::fs::remove_dir_all(&out).unwrap();
+    // The next file cannot be made; the view reads every line regardless.
+    append(1501..4001);
+    assert_eq!(total_lines_reach(&mut live.stdout, 4000), 4000);
+
+    let (status, notes) = interrupt(live);
+    assert_eq!(status.code(), Some(130), "{notes}");
+    let lines: Vec<&str> = notes.lines().collect();
+    assert_eq!(lines.len(), 1, "{notes}");
+    assert!(
+        lines[0].contains("--export stopped") && lines[0].contains(&*out.to_string_lossy()),
+        "{notes}"
+    );
+    assert!(!out.exists(), "the export went on after its error");
 }
 
 /// Text that is not UTF-8 (a server name, a path, a capture) is written
