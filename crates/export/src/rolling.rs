@@ -39,9 +39,11 @@ pub struct Closed {
     pub rows: u64,
 }
 
-/// Rows are encoded as a row group once this many wait: memory stays
-/// bounded however long a file stays open.
+/// Rows are encoded as a row group once this many wait, or once they
+/// come from this many bytes of lines: memory stays bounded however long
+/// a file stays open, and however long its lines.
 const ROW_GROUP_ROWS: usize = 65_536;
+const ROW_GROUP_BYTES: usize = 64 << 20;
 
 /// Rolling files of traffic lines, and of the others.
 pub struct Rolling {
@@ -71,6 +73,8 @@ struct Roll {
     since: Option<Instant>,
     /// Rows of that file, written and waiting.
     file_rows: u64,
+    /// Bytes of the lines of the rows waiting.
+    group_bytes: usize,
 }
 
 /// A file being written under a hidden name.
@@ -95,6 +99,7 @@ impl Rolling {
                 open: None,
                 since: None,
                 file_rows: 0,
+                group_bytes: 0,
             })
         };
         let traffic = roll(options.dir.clone())?;
@@ -135,12 +140,13 @@ impl Rolling {
             return Ok(());
         };
         roll.file_rows += 1;
+        roll.group_bytes += record.line.len();
         roll.rows.push(&Origin { file, line }, record);
         if roll.file_rows >= self.options.max_rows {
             // A file never holds more than `max_rows`, however many rows
             // one poll brings.
             roll.close(&mut self.files)?;
-        } else if roll.rows.len() >= ROW_GROUP_ROWS {
+        } else if roll.rows.len() >= ROW_GROUP_ROWS || roll.group_bytes >= ROW_GROUP_BYTES {
             roll.write_group(&mut self.files)?;
         }
         Ok(())
@@ -192,6 +198,7 @@ impl Roll {
         if self.rows.is_empty() {
             return Ok(());
         }
+        self.group_bytes = 0;
         if self.open.is_none() {
             files.opened += 1;
             let name = format!(
@@ -270,6 +277,23 @@ mod tests {
         )
     }
 
+    /// A fresh directory named for `name` under the system's temporary
+    /// one, and files rolling there after a minute or 100,000 rows.
+    fn rolling(name: &str, other: bool) -> (PathBuf, Rolling) {
+        let dir = std::env::temp_dir().join(format!("haplog-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let rolling = Rolling::new(RollingOptions {
+            dir: dir.clone(),
+            every: Duration::from_secs(60),
+            max_rows: 100_000,
+            zstd_level: 1,
+            offset_minutes: 0,
+            other,
+        })
+        .unwrap();
+        (dir, rolling)
+    }
+
     /// The files in `dir` and their rows, by name; and the names of any
     /// other entries (a hidden file left open, say).
     fn files(dir: &Path) -> (Vec<(String, i64)>, Vec<String>) {
@@ -294,19 +318,9 @@ mod tests {
     /// under `_other/`.
     #[test]
     fn files_close_by_age_or_rows_and_appear_whole() {
-        let dir = std::env::temp_dir().join(format!("haplog-rolling-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let (dir, mut rolling) = rolling("rolling", true);
         let formats = Formats::new(&FormatOptions::default()).unwrap();
         let mut parser = LineParser::new(&formats, None);
-        let mut rolling = Rolling::new(RollingOptions {
-            dir: dir.clone(),
-            every: Duration::from_secs(60),
-            max_rows: 100_000,
-            zstd_level: 1,
-            offset_minutes: 0,
-            other: true,
-        })
-        .unwrap();
         let start = Instant::now();
         let mut n = 0;
         let mut push = |parser: &mut LineParser<'_>, rolling: &mut Rolling, count: u64| {
@@ -355,6 +369,36 @@ mod tests {
         let (other, _) = files(&dir.join("_other"));
         assert_eq!(other.len(), 1);
         assert_eq!(other[0].1, 1);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Long lines make a row group long before 65,536 rows: the rows of
+    /// 64 MiB of lines at most wait in memory.
+    #[test]
+    fn long_lines_make_row_groups_by_their_bytes() {
+        let (dir, mut rolling) = rolling("rolling-long", false);
+        let formats = Formats::new(&FormatOptions::default()).unwrap();
+        let mut parser = LineParser::new(&formats, None);
+        // 320 lines of 256 KiB: 80 MiB.
+        let long = "q".repeat(256 << 10);
+        for n in 0..320 {
+            let text = line(n).replace("/i/", &format!("/{long}/"));
+            rolling
+                .push("a.log", n, &parser.parse(text.as_bytes()))
+                .unwrap();
+        }
+        let closed = rolling.finish().unwrap();
+        assert_eq!(closed.len(), 1);
+        let bytes = Bytes::from(std::fs::read(&closed[0].path).unwrap());
+        let reader = SerializedFileReader::new(bytes).unwrap();
+        let groups: Vec<i64> = reader
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|g| g.num_rows())
+            .collect();
+        // The 256th line passes 64 MiB (each is 256 KiB and a little more).
+        assert_eq!(groups, [256, 64]);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
