@@ -65,7 +65,7 @@ impl Levels {
         out.extend_from_slice(&[0; 4]);
         let mut encoder = Hybrid::new(bits(max_level as u64), out);
         for &(level, count) in &self.runs {
-            encoder.run(u64::from(level), count as usize);
+            encoder.run(level, count as usize);
         }
         encoder.finish();
         let len = (out.len() - at - 4) as u32;
@@ -73,18 +73,20 @@ impl Levels {
     }
 }
 
-/// Parquet's RLE and bit-packing hybrid: a run of 8 or more equal values
-/// is one (count, value) pair, anything else is packed `width` bits each,
-/// in groups of 8.
+/// Parquet's RLE and bit-packing hybrid, for levels: a run of 8 or more
+/// equal values is one (count, value) pair, anything else is packed
+/// `width` bits each, in groups of 8.
 struct Hybrid<'o> {
+    /// 8 at most: a group of 8 packs into `width` bytes.
     width: u8,
     out: &'o mut Vec<u8>,
     /// Values waiting to be bit-packed.
-    pending: Vec<u64>,
+    pending: Vec<u8>,
 }
 
 impl<'o> Hybrid<'o> {
     fn new(width: u8, out: &'o mut Vec<u8>) -> Hybrid<'o> {
+        debug_assert!(width <= 8, "levels of {width} bits");
         Hybrid {
             width,
             out,
@@ -94,7 +96,7 @@ impl<'o> Hybrid<'o> {
 
     /// `count` times `value`.
     #[inline]
-    fn run(&mut self, value: u64, mut count: usize) {
+    fn run(&mut self, value: u8, mut count: usize) {
         // Complete the group being packed first: a run starts on a group's
         // boundary.
         while count > 0 && !self.pending.len().is_multiple_of(8) {
@@ -103,7 +105,7 @@ impl<'o> Hybrid<'o> {
         }
         if count >= 8 {
             self.pack();
-            rle_run(value, count, self.width, self.out);
+            rle_run(value.into(), count, self.width, self.out);
         } else {
             self.pending.extend(std::iter::repeat_n(value, count));
         }
@@ -118,7 +120,16 @@ impl<'o> Hybrid<'o> {
         let groups = self.pending.len().div_ceil(8);
         self.pending.resize(groups * 8, 0);
         varint(self.out, ((groups as u64) << 1) | 1);
-        bit_pack(self.pending.iter().copied(), self.width, self.out);
+        // A group at a time (levels alternate in columns with NULLs and
+        // in lists: packing them a value at a time showed in profiles).
+        let width = usize::from(self.width);
+        for group in self.pending.chunks_exact(8) {
+            let packed = group
+                .iter()
+                .enumerate()
+                .fold(0u64, |acc, (i, &v)| acc | (u64::from(v) << (i * width)));
+            self.out.extend_from_slice(&packed.to_le_bytes()[..width]);
+        }
         self.pending.clear();
     }
 
