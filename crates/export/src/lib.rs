@@ -127,10 +127,42 @@ pub(crate) fn has_row(kind: Kind) -> bool {
 
 /// A Parquet file being written: the rows of each chunk, encoded by the
 /// worker that read it, become one row group, appended in input order.
+/// It is written under a hidden name beside `path` and renamed to `path`
+/// when whole: a reader never sees half a file, and an export that fails
+/// or is stopped leaves the file that was there.
 pub(crate) struct Output {
     path: PathBuf,
     writer: SerializedFileWriter<File>,
     rows: u64,
+    unfinished: Unfinished,
+}
+
+/// The hidden file an [`Output`] is written to, removed unless it became
+/// the output (a write that failed or was dropped leaves nothing).
+struct Unfinished(Option<PathBuf>);
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Where `path` is written until it is whole: `.NAME.tmp` beside it. A
+/// path that is something else than a regular file (a pipe,
+/// `/dev/stdout`, a symbolic link) is written in place: renaming over it
+/// would replace it.
+fn unfinished_path(path: &Path) -> Option<PathBuf> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if !meta.is_file() => None,
+        _ => {
+            let mut hidden = std::ffi::OsString::from(".");
+            hidden.push(path.file_name()?);
+            hidden.push(".tmp");
+            Some(path.with_file_name(hidden))
+        }
+    }
 }
 
 impl Output {
@@ -139,9 +171,12 @@ impl Output {
         schema: &SchemaRef,
         properties: &WriterProperties,
     ) -> Result<Output, ExportError> {
-        let file = File::create(path).map_err(|source| ExportError::Create {
-            path: path.to_path_buf(),
-            source,
+        let unfinished = Unfinished(unfinished_path(path));
+        let file = File::create(unfinished.0.as_deref().unwrap_or(path)).map_err(|source| {
+            ExportError::Create {
+                path: path.to_path_buf(),
+                source,
+            }
         })?;
         let failed = |source| ExportError::Write {
             path: path.to_path_buf(),
@@ -162,7 +197,13 @@ impl Output {
             path: path.to_path_buf(),
             writer,
             rows: 0,
+            unfinished,
         })
+    }
+
+    /// The file's name once it is whole.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
     }
 
     pub(crate) fn failed(&self, source: ParquetError) -> ExportError {
@@ -190,12 +231,21 @@ impl Output {
         Ok(())
     }
 
+    /// Writes the footer and moves the file into place: its rows.
     pub(crate) fn close(self) -> Result<u64, ExportError> {
-        let rows = self.rows;
-        let path = self.path;
-        self.writer
-            .close()
-            .map_err(|source| ExportError::Write { path, source })?;
+        let Output {
+            path,
+            writer,
+            rows,
+            mut unfinished,
+        } = self;
+        if let Err(source) = writer.close() {
+            return Err(ExportError::Write { path, source });
+        }
+        if let Some(temp) = &unfinished.0 {
+            std::fs::rename(temp, &path).map_err(|source| ExportError::Rename { path, source })?;
+            unfinished.0 = None;
+        }
         Ok(rows)
     }
 }

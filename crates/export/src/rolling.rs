@@ -4,7 +4,7 @@
 //! hidden `.tmp` file and renamed), so a loader that picks up
 //! `DIR/*.parquet` never reads half a file.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -66,7 +66,7 @@ struct Files {
 struct Roll {
     dir: PathBuf,
     rows: Rows,
-    open: Option<Open>,
+    open: Option<Output>,
     /// The first tick that saw the file being gathered hold rows: its age
     /// counts from there (ticks come with every poll), on the caller's
     /// clock.
@@ -75,13 +75,6 @@ struct Roll {
     file_rows: u64,
     /// Bytes of the lines of the rows waiting.
     group_bytes: usize,
-}
-
-/// A file being written under a hidden name.
-struct Open {
-    output: Output,
-    temp: PathBuf,
-    path: PathBuf,
 }
 
 impl Rolling {
@@ -206,16 +199,14 @@ impl Roll {
                 utc_stamp(SystemTime::now()),
                 files.opened
             );
-            let path = self.dir.join(&name);
-            let temp = self.dir.join(format!(".{name}.tmp"));
-            let output = Output::create(&temp, &files.schema, &files.properties)?;
-            self.open = Some(Open { output, temp, path });
+            let output = Output::create(&self.dir.join(&name), &files.schema, &files.properties)?;
+            self.open = Some(output);
         }
         let Some(open) = self.open.as_mut() else {
             return Ok(());
         };
-        let group = encode(&mut self.rows, &mut files.pages).map_err(|e| open.output.failed(e))?;
-        open.output.append(group)
+        let group = encode(&mut self.rows, &mut files.pages).map_err(|e| open.failed(e))?;
+        open.append(group)
     }
 
     /// Writes what waits, closes the file and gives it its name.
@@ -226,20 +217,10 @@ impl Roll {
         let Some(open) = self.open.take() else {
             return Ok(None);
         };
-        let rows = open.output.close()?;
-        rename(&open.temp, &open.path)?;
-        Ok(Some(Closed {
-            path: open.path,
-            rows,
-        }))
+        let path = open.path().to_path_buf();
+        let rows = open.close()?;
+        Ok(Some(Closed { path, rows }))
     }
-}
-
-fn rename(from: &Path, to: &Path) -> Result<(), ExportError> {
-    std::fs::rename(from, to).map_err(|source| ExportError::Rename {
-        path: to.to_path_buf(),
-        source,
-    })
 }
 
 /// `20261203T014500Z`: a file name's time, in UTC.
@@ -259,6 +240,8 @@ fn utc_stamp(at: SystemTime) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
     use bytes::Bytes;
     use haplog_format::{FormatOptions, Formats, LineParser};

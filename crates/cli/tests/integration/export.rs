@@ -33,6 +33,9 @@ fn python() -> PathBuf {
     python
 }
 
+/// `haplog export` without progress, dates without a zone read in UTC.
+const EXPORT_QUIET_UTC: [&str; 4] = ["export", "-q", "--utc-offset", "UTC"];
+
 /// A log of the generator in bench/, made once.
 fn generated_log() -> &'static Path {
     static LOG: OnceLock<PathBuf> = OnceLock::new();
@@ -311,15 +314,8 @@ fn partitions_hold_the_same_rows_by_day_and_host() {
         // A second export into the dataset adds files beside the first.
         crate::support::run_ok(
             crate::support::haplog()
-                .args([
-                    "export",
-                    "-q",
-                    "--utc-offset",
-                    "UTC",
-                    "--partition",
-                    "date,host",
-                ])
-                .arg("--parquet")
+                .args(EXPORT_QUIET_UTC)
+                .args(["--partition", "date,host", "--parquet"])
                 .arg(&out_dir)
                 .arg(&path),
         );
@@ -429,6 +425,76 @@ fn export_errors_are_one_line_and_damaged_input_keeps_its_rows() {
         String::from_utf8(rows.stdout).unwrap().trim(),
         numbers[1].to_string()
     );
+}
+
+/// An export is written under a hidden name and moved into place when
+/// whole: one stopped half-way leaves the file that was there untouched,
+/// and a symbolic link (as `/dev/stdout` is) is written through, not
+/// replaced.
+#[test]
+fn an_export_replaces_its_file_only_when_whole() {
+    use std::io::Write;
+    use std::time::{Duration, Instant};
+
+    let dir = tempdir("whole");
+    let log = generated_log();
+    let (parquet, _) = export(log, &dir);
+    let names = || -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names(), ["traffic.other.parquet", "traffic.parquet"]);
+    let before = std::fs::read(&parquet).unwrap();
+
+    // Ctrl-C half-way through standard input.
+    let mut child = crate::support::Killed(
+        crate::support::haplog()
+            .args(EXPORT_QUIET_UTC)
+            .arg("--parquet")
+            .arg(&parquet)
+            .arg("-")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let text = std::fs::read(log).unwrap();
+    let mut stdin = child.0.stdin.take().unwrap();
+    stdin.write_all(&text[..text.len() / 2]).unwrap();
+    let hidden = dir.join(".traffic.parquet.tmp");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !hidden.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(hidden.exists(), "{:?}", names());
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.0.id() as i32, libc::SIGINT) }, 0);
+    child.0.wait().unwrap();
+    drop(stdin);
+    assert!(
+        std::fs::read(&parquet).unwrap() == before,
+        "the stopped export changed {}",
+        parquet.display()
+    );
+
+    // Through a symbolic link: the same rows land in its target.
+    let target = dir.join("target.parquet");
+    let link = dir.join("link.parquet");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    crate::support::run_ok(
+        crate::support::haplog()
+            .args(EXPORT_QUIET_UTC)
+            .args(["--traffic-only", "--parquet"])
+            .arg(&link)
+            .arg(log),
+    );
+    assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
+    assert!(std::fs::read(&target).unwrap() == before);
 }
 
 /// `haplog live --export OUT LOG` with `flags`, a summary each 100 ms in
