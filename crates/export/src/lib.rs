@@ -91,6 +91,8 @@ pub enum ExportError {
     CreateDir { path: PathBuf, source: io::Error },
     #[error("{path}: cannot move the finished file into place ({source})")]
     Rename { path: PathBuf, source: io::Error },
+    #[error("{path}: cannot remove this file of an earlier export, which this one has no rows for ({source})")]
+    Remove { path: PathBuf, source: io::Error },
     #[error("{path}: writing Parquet failed ({source})")]
     Write {
         path: PathBuf,
@@ -453,6 +455,16 @@ pub fn export(
             traffic_rows += rows;
         } else {
             other_rows += rows;
+        }
+    }
+    // No other lines this time: an other file of an earlier export of the
+    // same name would pass for this one's.
+    if let Some(other) = options.other.as_ref().filter(|_| !partitioned) {
+        if !files.contains(other) && other.symlink_metadata().is_ok_and(|m| m.is_file()) {
+            std::fs::remove_file(other).map_err(|source| ExportError::Remove {
+                path: other.clone(),
+                source,
+            })?;
         }
     }
     let mut kinds = [0u64; Kind::ALL.len()];

@@ -495,6 +495,19 @@ fn an_export_replaces_its_file_only_when_whole() {
     );
     assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
     assert!(std::fs::read(&target).unwrap() == before);
+
+    // A log of traffic alone: the earlier other file does not stay
+    // beside the new traffic file as if it were its.
+    let traffic_only = dir.join("traffic-only.log");
+    let lines: Vec<&str> = std::str::from_utf8(&text)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("HTTP/1.1\""))
+        .collect();
+    std::fs::write(&traffic_only, lines.join("\n")).unwrap();
+    let (_, summary) = export(&traffic_only, &dir);
+    assert!(summary.contains("(no other lines)"), "{summary}");
+    assert!(!dir.join("traffic.other.parquet").exists(), "{:?}", names());
 }
 
 /// `haplog live --export OUT LOG` with `flags`, a summary each 100 ms in
