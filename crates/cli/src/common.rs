@@ -350,3 +350,30 @@ impl FilterArgs {
         }
     }
 }
+
+/// SIGINT and SIGTERM noted, not fatal, while an export has a file open:
+/// the command ends its work cleanly and exits with 130.
+#[cfg(any(feature = "live", feature = "export"))]
+pub mod interrupt {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static CAUGHT: AtomicBool = AtomicBool::new(false);
+
+    extern "C" fn note(_: libc::c_int) {
+        CAUGHT.store(true, Ordering::Relaxed);
+    }
+
+    pub fn catch() {
+        let handler = note as extern "C" fn(libc::c_int);
+        // SAFETY: the handler only stores to an atomic, which is
+        // async-signal-safe.
+        unsafe {
+            libc::signal(libc::SIGINT, handler as libc::sighandler_t);
+            libc::signal(libc::SIGTERM, handler as libc::sighandler_t);
+        }
+    }
+
+    pub fn caught() -> bool {
+        CAUGHT.load(Ordering::Relaxed)
+    }
+}

@@ -1,13 +1,14 @@
 //! `haplog export` (Parquet files of the log's lines) and `haplog schema`
 //! (the table definition an engine loads them into).
 
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 
 use clap::Args;
 use haplog_export::schema::{ddl, Engine};
-use haplog_export::{export, other_path, ExportOptions, PartitionBy};
+use haplog_export::{export, other_path, ExportError, ExportOptions, PartitionBy};
 
-use crate::common::{input_bytes, resolve_inputs, thread_count, FormatArgs};
+use crate::common::{input_bytes, interrupt, resolve_inputs, thread_count, FormatArgs};
 use crate::progress::Progress;
 
 /// Write the log's lines as Parquet, for ClickHouse, DuckDB and Spark.
@@ -17,7 +18,12 @@ use crate::progress::Progress;
 /// microseconds, captures as lists, zstd. Traffic lines go to OUT; the
 /// other lines (errors, server states, health checks, unparsed lines) to
 /// OUT's `.other.parquet` sibling, or nowhere with --traffic-only.
-/// --partition date,host writes a Hive-style dataset instead.
+/// --partition date,host writes a Hive-style dataset instead. Files are
+/// written under hidden names and renamed when whole: a failed or stopped
+/// export leaves OUT as it was.
+///
+/// Exit codes: 0 written; 2 a bad flag or file, or an input not read whole
+/// (its rows up to the fault are written); 130 stopped by Ctrl-C or SIGTERM.
 ///
 /// Examples:
 ///
@@ -119,10 +125,22 @@ fn run_inner(args: ExportArgs) -> Result<i32, String> {
     let total_bytes = input_bytes(&inputs);
     let progress = Progress::start("haplog export", total_bytes, !args.quiet);
     let reading = args.format.reading(&formats);
+    // Ctrl-C and SIGTERM stop the export between chunks, so its files
+    // are left as they were, not as hidden halves.
+    interrupt::catch();
     let outcome = export(&reading, inputs, &names, threads, &options, |bytes| {
-        progress.add(bytes)
+        progress.add(bytes);
+        if interrupt::caught() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
     });
     progress.finish();
+    if let Err(e @ ExportError::Stopped) = &outcome {
+        eprintln!("haplog export: {e}");
+        return Ok(130);
+    }
     let exported = outcome.map_err(|e| e.to_string())?;
     if !args.quiet {
         let mut line = format!(

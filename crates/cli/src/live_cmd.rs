@@ -19,7 +19,7 @@ use haplog_live::{Slot, Store};
 use haplog_report::model::Report;
 use haplog_report::render::{self, Style};
 
-use crate::common::{write_failed, FilterArgs, FormatArgs};
+use crate::common::{interrupt, write_failed, FilterArgs, FormatArgs};
 
 /// Watch HAProxy traffic as it happens: per-server request and error rates,
 /// termination states in words and Tt/Tr/Tw/Tc percentiles over sliding
@@ -598,29 +598,4 @@ fn export_sink(
     _: &Config,
 ) -> Result<(), String> {
     Err("--export: this haplog was built without the export feature".to_string())
-}
-
-/// SIGINT and SIGTERM noted, not fatal, while an export has a file open.
-mod interrupt {
-    use std::sync::atomic::{AtomicBool, Ordering};
-
-    static CAUGHT: AtomicBool = AtomicBool::new(false);
-
-    extern "C" fn note(_: libc::c_int) {
-        CAUGHT.store(true, Ordering::Relaxed);
-    }
-
-    pub fn catch() {
-        let handler = note as extern "C" fn(libc::c_int);
-        // SAFETY: the handler only stores to an atomic, which is
-        // async-signal-safe.
-        unsafe {
-            libc::signal(libc::SIGINT, handler as libc::sighandler_t);
-            libc::signal(libc::SIGTERM, handler as libc::sighandler_t);
-        }
-    }
-
-    pub fn caught() -> bool {
-        CAUGHT.load(Ordering::Relaxed)
-    }
 }

@@ -91,6 +91,8 @@ pub enum ExportError {
     CreateDir { path: PathBuf, source: io::Error },
     #[error("{path}: cannot move the finished file into place ({source})")]
     Rename { path: PathBuf, source: io::Error },
+    #[error("stopped before the end: no file was written or changed")]
+    Stopped,
     #[error("{path}: cannot remove this file of an earlier export, which this one has no rows for ({source})")]
     Remove { path: PathBuf, source: io::Error },
     #[error("{path}: writing Parquet failed ({source})")]
@@ -289,13 +291,16 @@ struct ChunkRows {
 const EXPORT_CHUNK: usize = 16 << 20;
 
 /// Writes the rows of `inputs` (named `names` in the `file` column).
+/// `written` is called after each chunk is written, with its bytes of
+/// input: `Break` stops the export, and its files are left as they were
+/// ([`ExportError::Stopped`]).
 pub fn export(
     reading: &Reading<'_>,
     inputs: Vec<InputSpec>,
     names: &[String],
     threads: usize,
     options: &ExportOptions,
-    mut progress: impl FnMut(u64),
+    mut written: impl FnMut(u64) -> ControlFlow<()>,
 ) -> Result<Exported, ExportError> {
     struct Worker<'f> {
         parser: haplog_format::LineParser<'f>,
@@ -434,8 +439,11 @@ pub fn export(
             };
             match step() {
                 Ok(()) => {
-                    progress(bytes);
-                    ControlFlow::Continue(())
+                    let flow = written(bytes);
+                    if flow.is_break() {
+                        first_error = Some(ExportError::Stopped);
+                    }
+                    flow
                 }
                 Err(e) => {
                     first_error = Some(e);

@@ -428,9 +428,9 @@ fn export_errors_are_one_line_and_damaged_input_keeps_its_rows() {
 }
 
 /// An export is written under a hidden name and moved into place when
-/// whole: one stopped half-way leaves the file that was there untouched,
-/// and a symbolic link (as `/dev/stdout` is) is written through, not
-/// replaced.
+/// whole: one stopped half-way by Ctrl-C leaves the file that was there
+/// untouched and no hidden file (exit code 130), and a symbolic link (as
+/// `/dev/stdout` is) is written through, not replaced.
 #[test]
 fn an_export_replaces_its_file_only_when_whole() {
     use std::io::Write;
@@ -459,7 +459,7 @@ fn an_export_replaces_its_file_only_when_whole() {
             .arg("-")
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap(),
     );
@@ -474,8 +474,18 @@ fn an_export_replaces_its_file_only_when_whole() {
     assert!(hidden.exists(), "{:?}", names());
     // SAFETY: kill(2) on our own child's pid.
     assert_eq!(unsafe { libc::kill(child.0.id() as i32, libc::SIGINT) }, 0);
-    child.0.wait().unwrap();
+    // It stops once the chunk it waits for ends (a terminal's Ctrl-C
+    // also ends whatever writes into the pipe).
     drop(stdin);
+    let status = child.0.wait().unwrap();
+    let mut said = String::new();
+    std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut said).unwrap();
+    assert_eq!(status.code(), Some(130), "{said}");
+    assert_eq!(
+        said,
+        "haplog export: stopped before the end: no file was written or changed\n"
+    );
+    assert_eq!(names(), ["traffic.other.parquet", "traffic.parquet"]);
     assert!(
         std::fs::read(&parquet).unwrap() == before,
         "the stopped export changed {}",
