@@ -359,14 +359,20 @@ pub mod interrupt {
 
     static CAUGHT: AtomicBool = AtomicBool::new(false);
 
-    extern "C" fn note(_: libc::c_int) {
+    /// Notes the signal, and lets a second one end the process at once
+    /// (when the clean end waits, say on a terminal's standard input).
+    extern "C" fn note(signal: libc::c_int) {
         CAUGHT.store(true, Ordering::Relaxed);
+        // SAFETY: signal(2) is async-signal-safe.
+        unsafe {
+            libc::signal(signal, libc::SIG_DFL);
+        }
     }
 
     pub fn catch() {
         let handler = note as extern "C" fn(libc::c_int);
-        // SAFETY: the handler only stores to an atomic, which is
-        // async-signal-safe.
+        // SAFETY: the handler only stores to an atomic and calls
+        // signal(2), both async-signal-safe.
         unsafe {
             libc::signal(libc::SIGINT, handler as libc::sighandler_t);
             libc::signal(libc::SIGTERM, handler as libc::sighandler_t);

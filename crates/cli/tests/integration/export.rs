@@ -450,32 +450,41 @@ fn an_export_replaces_its_file_only_when_whole() {
     assert_eq!(names(), ["traffic.other.parquet", "traffic.parquet"]);
     let before = std::fs::read(&parquet).unwrap();
 
-    // Ctrl-C half-way through standard input.
-    let mut child = crate::support::Killed(
-        crate::support::haplog()
-            .args(EXPORT_QUIET_UTC)
-            .arg("--parquet")
-            .arg(&parquet)
-            .arg("-")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    // An export of half the log through standard input, still open: it
+    // waits for the rest, its hidden file there.
     let text = std::fs::read(log).unwrap();
-    let mut stdin = child.0.stdin.take().unwrap();
-    stdin.write_all(&text[..text.len() / 2]).unwrap();
     let hidden = dir.join(".traffic.parquet.tmp");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !hidden.exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    assert!(hidden.exists(), "{:?}", names());
-    // SAFETY: kill(2) on our own child's pid.
-    assert_eq!(unsafe { libc::kill(child.0.id() as i32, libc::SIGINT) }, 0);
-    // It stops once the chunk it waits for ends (a terminal's Ctrl-C
-    // also ends whatever writes into the pipe).
+    let half_way = || {
+        let mut child = crate::support::Killed(
+            crate::support::haplog()
+                .args(EXPORT_QUIET_UTC)
+                .arg("--parquet")
+                .arg(&parquet)
+                .arg("-")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+        let mut stdin = child.0.stdin.take().unwrap();
+        stdin.write_all(&text[..text.len() / 2]).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !hidden.exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(hidden.exists(), "{:?}", names());
+        (child, stdin)
+    };
+    let interrupt = |child: &crate::support::Killed| {
+        // SAFETY: kill(2) on our own child's pid.
+        assert_eq!(unsafe { libc::kill(child.0.id() as i32, libc::SIGINT) }, 0);
+    };
+
+    // Ctrl-C: it stops once the chunk it waits for ends (a terminal's
+    // Ctrl-C also ends whatever writes into the pipe).
+    let (mut child, stdin) = half_way();
+    interrupt(&child);
     drop(stdin);
     let status = child.0.wait().unwrap();
     let mut said = String::new();
@@ -491,6 +500,27 @@ fn an_export_replaces_its_file_only_when_whole() {
         "the stopped export changed {}",
         parquet.display()
     );
+
+    // A second Ctrl-C ends it at once, while it still waits for input.
+    let (mut child, stdin) = half_way();
+    for _ in 0..2 {
+        interrupt(&child);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let until = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < until, "a second Ctrl-C did not end it");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    drop(stdin);
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(libc::SIGINT)
+    );
+    assert!(std::fs::read(&parquet).unwrap() == before);
 
     // Through a symbolic link: the same rows land in its target.
     let target = dir.join("target.parquet");
