@@ -192,18 +192,19 @@ impl Roll {
             return Ok(());
         }
         self.group_bytes = 0;
-        if self.open.is_none() {
-            files.opened += 1;
-            let name = format!(
-                "part-{}-{:06}.parquet",
-                utc_stamp(SystemTime::now()),
-                files.opened
-            );
-            let output = Output::create(&self.dir.join(&name), &files.schema, &files.properties)?;
-            self.open = Some(output);
-        }
-        let Some(open) = self.open.as_mut() else {
-            return Ok(());
+        let open = match &mut self.open {
+            Some(open) => open,
+            None => {
+                files.opened += 1;
+                let name = format!(
+                    "part-{}-{:06}.parquet",
+                    utc_stamp(SystemTime::now()),
+                    files.opened
+                );
+                let path = self.dir.join(name);
+                self.open
+                    .insert(Output::create(&path, &files.schema, &files.properties)?)
+            }
         };
         let group = encode(&mut self.rows, &mut files.pages).map_err(|e| open.failed(e))?;
         open.append(group)

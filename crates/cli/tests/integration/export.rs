@@ -434,7 +434,7 @@ fn export_errors_are_one_line_and_damaged_input_keeps_its_rows() {
 #[test]
 fn an_export_replaces_its_file_only_when_whole() {
     use std::io::Write;
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     let dir = tempdir("whole");
     let log = generated_log();
@@ -469,22 +469,14 @@ fn an_export_replaces_its_file_only_when_whole() {
         );
         let mut stdin = child.0.stdin.take().unwrap();
         stdin.write_all(&text[..text.len() / 2]).unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !hidden.exists() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        assert!(hidden.exists(), "{:?}", names());
+        let shows = crate::support::within(Duration::from_secs(10), || hidden.exists());
+        assert!(shows, "{:?}", names());
         (child, stdin)
     };
-    let interrupt = |child: &crate::support::Killed| {
-        // SAFETY: kill(2) on our own child's pid.
-        assert_eq!(unsafe { libc::kill(child.0.id() as i32, libc::SIGINT) }, 0);
-    };
-
     // Ctrl-C: it stops once the chunk it waits for ends (a terminal's
     // Ctrl-C also ends whatever writes into the pipe).
     let (mut child, stdin) = half_way();
-    interrupt(&child);
+    crate::support::ctrl_c(&child.0);
     drop(stdin);
     let status = child.0.wait().unwrap();
     let mut said = String::new();
@@ -504,17 +496,14 @@ fn an_export_replaces_its_file_only_when_whole() {
     // A second Ctrl-C ends it at once, while it still waits for input.
     let (mut child, stdin) = half_way();
     for _ in 0..2 {
-        interrupt(&child);
+        crate::support::ctrl_c(&child.0);
         std::thread::sleep(Duration::from_millis(100));
     }
-    let until = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = child.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < until, "a second Ctrl-C did not end it");
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let ended = crate::support::within(Duration::from_secs(10), || {
+        child.0.try_wait().unwrap().is_some()
+    });
+    assert!(ended, "a second Ctrl-C did not end it");
+    let status = child.0.wait().unwrap();
     drop(stdin);
     assert_eq!(
         std::os::unix::process::ExitStatusExt::signal(&status),
@@ -575,8 +564,7 @@ fn interrupt(live: crate::support::Piped) -> (std::process::ExitStatus, String) 
     let crate::support::Piped {
         mut child, stderr, ..
     } = live;
-    // SAFETY: kill(2) on our own child's pid.
-    assert_eq!(unsafe { libc::kill(child.0.id() as i32, libc::SIGINT) }, 0);
+    crate::support::ctrl_c(&child.0);
     let status = child.0.wait().unwrap();
     let mut notes = String::new();
     std::io::Read::read_to_string(&mut { stderr }, &mut notes).unwrap();
@@ -697,7 +685,7 @@ print(json.dumps(list(rows) + [missing(live, exported), missing(exported, live)]
 #[test]
 fn live_export_stops_once_on_a_write_error_and_the_view_goes_on() {
     use std::io::Write;
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     use crate::live::{line, total_lines_reach};
 
@@ -713,19 +701,13 @@ fn live_export_stops_once_on_a_write_error_and_the_view_goes_on() {
     };
     append(1..1501);
     // The first file closes at its 1,000th row.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let closed = |out: &Path| {
-        std::fs::read_dir(out)
-            .map(|d| {
-                d.flatten()
-                    .any(|e| e.file_name().to_string_lossy().starts_with("part-"))
-            })
-            .unwrap_or(false)
-    };
-    while !closed(&out) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(closed(&out), "no file closed in {}", out.display());
+    let closed = crate::support::within(Duration::from_secs(10), || {
+        std::fs::read_dir(&out).is_ok_and(|d| {
+            d.flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with("part-"))
+        })
+    });
+    assert!(closed, "no file closed in {}", out.display());
     std::fs::remove_dir_all(&out).unwrap();
     // The next file cannot be made; the view reads every line regardless.
     append(1501..4001);

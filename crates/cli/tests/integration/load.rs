@@ -645,10 +645,7 @@ fn ctrl_c_ends_the_run_and_still_reports() {
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    // SAFETY: kill only sends a signal to the child we started.
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
-    }
+    crate::support::ctrl_c(&child);
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
@@ -890,10 +887,7 @@ fn a_silent_server_does_not_hold_the_run() {
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(800));
-    // SAFETY: kill only sends a signal to the child we started.
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
-    }
+    crate::support::ctrl_c(&child);
     let started = std::time::Instant::now();
     let out = child.wait_with_output().unwrap();
     assert_eq!(

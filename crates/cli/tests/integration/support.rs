@@ -26,6 +26,16 @@ impl Drop for Killed {
     }
 }
 
+/// Sends `child` SIGINT, as Ctrl-C in its terminal would.
+pub fn ctrl_c(child: &Child) {
+    // SAFETY: kill(2) on the pid of a child this test started and has not
+    // reaped.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) },
+        0
+    );
+}
+
 /// A process started with its output piped: killed when dropped.
 pub struct Piped {
     pub child: Killed,
@@ -50,6 +60,18 @@ pub fn spawn_piped(command: &mut std::process::Command) -> Piped {
         stdout,
         stderr,
     }
+}
+
+/// Whether `ready` holds within `limit`, asked every 10 ms.
+pub fn within(limit: Duration, mut ready: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while !ready() {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    true
 }
 
 /// A loopback port nothing listens on (now).
